@@ -1,0 +1,111 @@
+// swift-tools-version: 6.2
+// Gatehouse: admin and licensing control plane for a self-hosted Codecov instance.
+//
+// Targets are layers (see docs/architecture.md):
+//   GatehouseDomain   pure rules: licenses, proration, audit hashing, tokens. No I/O, no clock.
+//   GatehouseStorage  the Store protocol and its SQLite implementation; embedded migrations.
+//   GatehouseService  the operations both the CLI and the HTTP API call.
+//   GatehouseHTTP     the Hummingbird application (routes, auth, errors, metrics).
+//   gatehouse         the executable: argument parsing and wiring only.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "gatehouse",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gatehouse", targets: ["gatehouse"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+    ],
+    targets: [
+        .target(
+            name: "GatehouseDomain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "migration-embedder",
+            swiftSettings: strict
+        ),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["migration-embedder"]
+        ),
+        .target(
+            name: "GatehouseStorage",
+            dependencies: [
+                "GatehouseDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict,
+            plugins: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "GatehouseService",
+            dependencies: [
+                "GatehouseDomain",
+                "GatehouseStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatehouseHTTP",
+            dependencies: [
+                "GatehouseDomain",
+                "GatehouseStorage",
+                "GatehouseService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "gatehouse",
+            dependencies: [
+                "GatehouseDomain",
+                "GatehouseStorage",
+                "GatehouseService",
+                "GatehouseHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GatehouseTests",
+            dependencies: [
+                "GatehouseDomain",
+                "GatehouseStorage",
+                "GatehouseService",
+                "GatehouseHTTP",
+                "gatehouse",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

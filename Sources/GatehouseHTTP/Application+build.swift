@@ -1,0 +1,42 @@
+import GatehouseService
+import Hummingbird
+import Logging
+
+/// Where and how the HTTP server listens.
+public struct HTTPSettings: Sendable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// The router with every route and middleware, shared by the server and in-process tests.
+public func buildRouter(gatehouse: Gatehouse, metrics: GatehouseMetrics) -> Router<GatehouseContext> {
+    let router = Router(context: GatehouseContext.self)
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: BodyLimitMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    OperationsRoutes(gatehouse: gatehouse, metrics: metrics).register(on: router)
+    LicenseRoutes(gatehouse: gatehouse).register(on: router)
+    AuditRoutes(gatehouse: gatehouse).register(on: router)
+    return router
+}
+
+/// The whole application: HTTP server plus background services (clock keeping), run as one
+/// service group that shuts down gracefully on SIGTERM/SIGINT.
+public func buildApplication(
+    gatehouse: Gatehouse, settings: HTTPSettings, logger: Logger, metrics: GatehouseMetrics = GatehouseMetrics(),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(gatehouse: gatehouse, metrics: metrics),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "gatehouse"),
+        services: [ClockService(gatehouse: gatehouse, logger: logger)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        logger: logger
+    )
+}

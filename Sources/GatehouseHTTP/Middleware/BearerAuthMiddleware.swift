@@ -1,0 +1,38 @@
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+import Hummingbird
+
+/// Requires `Authorization: Bearer <token>` with a scope that permits the request:
+/// 401 without a valid token, 403 when its scope does not allow this access.
+struct BearerAuthMiddleware: RouterMiddleware {
+    typealias Context = GatehouseContext
+    let gatehouse: Gatehouse
+    /// The access a request needs, usually by method (GET reads, others change).
+    let access: @Sendable (Request) -> Access
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"gatehouse\""]
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw HTTPError(.unauthorized, headers: challenge, message: "an API token is required: Authorization: Bearer <token>")
+        }
+        guard let token = try await gatehouse.authenticate(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+            throw HTTPError(.unauthorized, headers: challenge, message: "the API token is not valid")
+        }
+        let needed = access(request)
+        guard token.scope.permits(needed) else {
+            throw HTTPError(.forbidden, message: "token \(token.name) has scope \(token.scope.rawValue), which does not allow this request")
+        }
+        var context = context
+        context.token = token
+        return try await next(request, context)
+    }
+
+    /// Admin endpoints: reading needs `read` or `admin`, changing needs `admin`.
+    static func admin(_ gatehouse: Gatehouse) -> BearerAuthMiddleware {
+        BearerAuthMiddleware(gatehouse: gatehouse) { request in
+            request.method == .get || request.method == .head ? .read : .change
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+import Hummingbird
+import Prometheus
+
+/// `/healthz`, `/readyz`, `/metrics`: for load balancers, orchestrators and Prometheus.
+struct OperationsRoutes {
+    let gatehouse: Gatehouse
+    let metrics: GatehouseMetrics
+
+    func register(on router: Router<GatehouseContext>) {
+        router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in
+            let (ready, body) = await gatehouse.readiness()
+            return Response.json(body, status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            await updateLicenseGauges()
+            var buffer = ByteBuffer()
+            buffer.writeString(metrics.render())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
+        }
+    }
+
+    /// License gauges are read at scrape time, so they are never stale.
+    func updateLicenseGauges() async {
+        guard let status = try? await gatehouse.licenseStatus() else { return }
+        for state in LicenseState.allCases {
+            metrics.gauge("license_state", help: "1 for the license's current state.", labels: [("state", state.rawValue)])
+                .set(Int64(state == status.state ? 1 : 0))
+        }
+        metrics.gauge("license_seats", help: "Seats licensed.").set(status.license?.seats ?? 0)
+        metrics.gauge("seats_active", help: "People holding a seat.").set(status.seatsActive)
+        metrics.gauge("license_days_left", help: "Whole days until the license expires.").set(status.daysLeft ?? 0)
+    }
+}

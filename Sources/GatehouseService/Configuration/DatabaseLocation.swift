@@ -1,0 +1,30 @@
+import GatehouseStorage
+
+/// Where the database is: `sqlite:PATH` (the default) or `postgres://…`.
+public enum DatabaseLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    public init(_ text: String) throws(GatehouseError) {
+        if text.hasPrefix("sqlite:") {
+            var path = String(text.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else { throw GatehouseError(.badRequest, "invalid_database", "sqlite: needs a path, e.g. sqlite:gatehouse.db") }
+            self = .sqlite(path: path)
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(url: text)
+        } else {
+            throw GatehouseError(.badRequest, "invalid_database", "database must be sqlite:PATH or postgres://…, got \"\(text)\"")
+        }
+    }
+
+    /// Opens the store. `create` allows a new SQLite file (for `migrate` and `serve`).
+    public func open(create: Bool) throws(GatehouseError) -> any Store {
+        switch self {
+        case .sqlite(let path):
+            do { return try SQLiteStore(path: path, create: create) } catch { throw GatehouseError.from(error)! }
+        case .postgres:
+            throw GatehouseError(.unavailable, "unsupported_database", "PostgreSQL is not supported by this build yet; use sqlite:PATH")
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+/// The service layer: every operation an administrator or the Codecov instance can ask for,
+/// called alike by the CLI and the HTTP handlers, which only parse input and render output.
+///
+/// Time is injected (`now`), so expiry, grace and clock-rollback behaviour is testable
+/// exactly, without sleeping.
+public final class Gatehouse: Sendable {
+    public let store: any Store
+    public let trustedKeys: TrustedKeys
+    /// The host of the configured instance URL; licenses must name it.
+    public let instanceHost: String?
+    public let now: @Sendable () -> Date
+
+    public init(store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.trustedKeys = trustedKeys
+        self.instanceHost = instanceHost
+        self.now = now
+    }
+
+    /// Builds the service from configuration, opening the database. Unless `create`, the
+    /// schema must already be current (`gatehouse migrate`).
+    public static func open(_ config: GatehouseConfiguration, create: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) async throws -> Gatehouse {
+        let store = try DatabaseLocation(config.database).open(create: create)
+        let gatehouse = Gatehouse(store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, now: now)
+        if !create { try await gatehouse.requireCurrentSchema() }
+        return gatehouse
+    }
+
+    /// Refuses to run on a database that is not migrated to exactly this binary's schema.
+    public func requireCurrentSchema() async throws {
+        let status = try await store.schemaStatus()
+        if status.applied.isEmpty {
+            throw GatehouseError(.unavailable, StoreError.Code.notInitialised.rawValue, "the database has no schema yet: run `gatehouse migrate`")
+        }
+        if !status.pending.isEmpty {
+            throw GatehouseError(
+                .unavailable, StoreError.Code.needsMigration.rawValue,
+                "the database needs migration\(status.pending.count == 1 ? "" : "s") \(status.pending.map(String.init).joined(separator: ", ")): run `gatehouse migrate`")
+        }
+    }
+
+    /// Applies pending migrations.
+    public func migrate(actor: String) async throws -> [Int] {
+        try await store.migrate(actor: actor, at: now())
+    }
+
+    /// Records the current time as seen (at most once a minute), so that a clock later set
+    /// back is detected. Never lowers the recorded time.
+    public func observeClock() async throws {
+        let t = now()
+        if let latest = try await store.latestSeen(), t.timeIntervalSince(latest) < 60 { return }
+        try await store.recordSeen(t)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+extension Gatehouse {
+    /// The license in force, re-verified against today's configuration, and its state now.
+    public func licenseStatus() async throws -> LicenseStatusReport {
+        let t = now()
+        let latest = try await store.latestSeen()
+        let stored = try await store.licenseInForce()
+        let verification = stored.map { LicenseVerifier.verify($0.fileText, trusted: trustedKeys, instanceHost: instanceHost) }
+        let evaluation = LicenseEvaluator.evaluate(verification, now: t, latestSeen: latest)
+        if evaluation.state != .clockTampered { try await observeClock() }
+        let active = try await store.activeSeatCount()
+        var warnings = evaluation.warnings
+        if let stored { warnings += SeatUsage.warnings(active: active, licensed: stored.seats) }
+        return LicenseStatusReport(
+            state: evaluation.state, license: stored, seatsActive: active, daysLeft: evaluation.daysLeft,
+            graceEndsAt: evaluation.graceEndsAt, warnings: warnings, problems: verification?.problems ?? [])
+    }
+
+    /// Installs a license file: it must be genuine, within the rules and in its time window;
+    /// an amendment must fit the license in force, and its prorated charge is recorded.
+    /// Nothing is written unless everything holds.
+    public func installLicense(text: String, actor: String) async throws -> LicenseInstallReport {
+        let t = now()
+        let verification = LicenseVerifier.verify(text, trusted: trustedKeys, instanceHost: instanceHost)
+        guard let file = verification.file, let terms = verification.terms, verification.isValid else {
+            throw GatehouseError.licenseRefused(verification.problems)
+        }
+        let evaluation = LicenseEvaluator.evaluate(verification, now: t, latestSeen: try await store.latestSeen())
+        let current = try await store.licenseInForce()
+        switch evaluation.state {
+        case .clockTampered, .expired:
+            throw GatehouseError(.unprocessable, "license_\(evaluation.state.rawValue)", "license refused: " + evaluation.warnings.joined(separator: "; "))
+        case .notYetValid where current != nil:
+            throw GatehouseError(
+                .unprocessable, "license_not_yet_valid",
+                "license refused: it starts on \(UTC.formatDay(terms.startsAt)); install it on or after that day (the license in force stays until then)")
+        default: break
+        }
+        var termStart = terms.startsAt
+        var proration: ProrationRecord?
+        if let supersedes = terms.supersedes {
+            guard let current else {
+                throw GatehouseError.licenseRefused([LicenseProblem("supersedes_mismatch", "the license amends \"\(supersedes)\" but no license is in force")])
+            }
+            let currentTerms = LicenseVerifier.verify(current.fileText, trusted: trustedKeys, instanceHost: nil).terms
+            guard let currentTerms else {
+                throw GatehouseError(.unprocessable, "license_invalid", "the license in force can no longer be read, so it cannot be amended")
+            }
+            let problems = Amendment.check(terms, amends: currentTerms, termStart: current.termStartsAt)
+            guard problems.isEmpty else { throw GatehouseError.licenseRefused(problems) }
+            termStart = current.termStartsAt
+            do {
+                let p = try Proration.compute(
+                    addedSeats: terms.seats - current.seats, seatPriceCents: terms.seatPriceCents, currency: terms.currency,
+                    termStart: termStart, effective: terms.startsAt, expires: terms.expiresAt)
+                proration = ProrationRecord(licenseID: terms.licenseID, supersedes: supersedes, proration: p, recordedAt: t)
+            } catch {
+                throw GatehouseError.licenseRefused([LicenseProblem(error.code, error.description)])
+            }
+        }
+        let record = StoredLicense(
+            licenseID: terms.licenseID, licensee: terms.licensee, kid: file.kid, seats: terms.seats,
+            seatPriceCents: terms.seatPriceCents, currency: terms.currency, startsAt: terms.startsAt, expiresAt: terms.expiresAt,
+            termStartsAt: termStart, supersedes: terms.supersedes, fileText: text, installedAt: t, installedBy: actor)
+        var details: [String: JSONValue] = [
+            "licensee": .string(terms.licensee), "seats": .int(terms.seats), "kid": .string(file.kid),
+            "starts_at": .string(UTC.format(terms.startsAt)), "expires_at": .string(UTC.format(terms.expiresAt)),
+            "supersedes": .optional(terms.supersedes), "replaced": .optional(current?.licenseID),
+        ]
+        if let proration { details["proration"] = QuoteReport(proration.proration, licenseID: terms.licenseID).json }
+        do {
+            try await store.installLicense(
+                record, proration: proration,
+                audit: AuditDraft(actor: actor, action: "license.install", subject: terms.licenseID, details: .object(details)), at: t)
+        } catch let error as StoreError where error.code == .conflict {
+            throw GatehouseError(.conflict, "license_already_installed", "license \(terms.licenseID) is already installed")
+        }
+        return LicenseInstallReport(status: try await licenseStatus(), proration: proration.map { QuoteReport($0.proration, licenseID: terms.licenseID) })
+    }
+
+    /// The prorated charge for adding seats to the license in force on a day (today by default).
+    public func quote(add seats: Int64, on day: Date?) async throws -> QuoteReport {
+        guard let current = try await store.licenseInForce() else {
+            throw GatehouseError(.notFound, "license_missing", "no license is in force: install one first")
+        }
+        do {
+            let p = try Proration.compute(
+                addedSeats: seats, seatPriceCents: current.seatPriceCents, currency: current.currency,
+                termStart: current.termStartsAt, effective: day ?? now(), expires: current.expiresAt)
+            return QuoteReport(p, licenseID: current.licenseID)
+        } catch {
+            throw GatehouseError(.unprocessable, error.code, error.description)
+        }
+    }
+}
+
+extension GatehouseError {
+    /// A license refused for one or more reasons, all of them in the message.
+    static func licenseRefused(_ problems: [LicenseProblem]) -> GatehouseError {
+        let code = problems.count == 1 ? problems[0].code : "license_invalid"
+        return GatehouseError(.unprocessable, code, "license refused: " + problems.map(\.message).joined(separator: "; "))
+    }
+}

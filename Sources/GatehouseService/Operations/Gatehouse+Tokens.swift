@@ -1,0 +1,67 @@
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+/// A token just created: the only time its secret is available.
+public struct CreatedToken: Sendable {
+    public var record: TokenRecord
+    public var secret: String
+
+    public var json: JSONValue {
+        ["name": .string(record.name), "scope": .string(record.scope.rawValue), "token": .string(secret), "last_four": .string(record.lastFour)]
+    }
+}
+
+extension TokenRecord {
+    /// How a token is listed: never its secret or hash.
+    public var json: JSONValue {
+        [
+            "name": .string(name), "scope": .string(scope.rawValue), "last_four": .string(lastFour),
+            "created_at": .string(UTC.format(createdAt)), "created_by": .string(createdBy),
+        ]
+    }
+}
+
+extension Gatehouse {
+    /// Creates a token; the secret is returned once and only its SHA-256 is stored.
+    public func createToken(name: String, scope: TokenScope, actor: String) async throws -> CreatedToken {
+        guard APIToken.isValidName(name) else {
+            throw GatehouseError(.badRequest, "invalid_token_name", "token names are 1-64 characters from A-Z a-z 0-9 _ . -")
+        }
+        var rng = SystemRandomNumberGenerator()
+        let secret = APIToken.generate(using: &rng)
+        let t = now()
+        let record = TokenRecord(
+            name: name, scope: scope, hash: APIToken.hash(secret), lastFour: APIToken.lastFour(secret), createdAt: t, createdBy: actor)
+        do {
+            try await store.createToken(
+                record,
+                audit: AuditDraft(actor: actor, action: "token.create", subject: name, details: ["scope": .string(scope.rawValue), "last_four": .string(record.lastFour)]),
+                at: t)
+        } catch let error as StoreError where error.code == .conflict {
+            throw GatehouseError(.conflict, "token_exists", "a token named \(name) already exists (revoke it first)")
+        }
+        return CreatedToken(record: record, secret: secret)
+    }
+
+    public func listTokens() async throws -> [TokenRecord] {
+        try await store.tokens()
+    }
+
+    public func revokeToken(name: String, actor: String) async throws {
+        do {
+            try await store.revokeToken(name: name, audit: AuditDraft(actor: actor, action: "token.revoke", subject: name), at: now())
+        } catch let error as StoreError where error.code == .notFound {
+            throw GatehouseError(.notFound, "token_not_found", "no token named \(name)")
+        }
+    }
+
+    /// The token a bearer secret belongs to, or `nil`. The store finds the row by hash; the
+    /// hashes are then compared in constant time, so no timing depends on secret bytes.
+    public func authenticate(bearer secret: String) async throws -> TokenRecord? {
+        guard secret.hasPrefix(APIToken.prefix), secret.count < 200 else { return nil }
+        let hash = APIToken.hash(secret)
+        guard let record = try await store.token(hash: hash), APIToken.constantTimeEquals(record.hash, hash) else { return nil }
+        return record
+    }
+}

@@ -1,0 +1,60 @@
+import Crypto
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+/// What `gatehouse serve --dev` sets up (like `vault server -dev`): a throwaway database in a
+/// temporary directory, a dev vendor key, a dev license (50 seats, one year) and two tokens.
+/// Never for production: the key and tokens are printed and the data is deleted on exit.
+public struct DevEnvironment: Sendable {
+    public static let instanceURL = "https://codecov.dev.localhost"
+    public static let kid = "dev"
+
+    public var directory: String
+    public var configuration: GatehouseConfiguration
+    public var licensePath: String
+    public var authorizeToken: String
+    public var adminToken: String
+
+    /// Creates the environment in a new temporary directory.
+    public static func create(listenHost: String, listenPort: Int, now: Date = Date()) async throws -> DevEnvironment {
+        var template = Array((NSTemporaryDirectory() + "/gatehouse-dev-XXXXXX").utf8CString)
+        guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+            throw GatehouseError(.unavailable, "dev_setup_failed", "cannot create a temporary directory")
+        }
+        let key = Curve25519.Signing.PrivateKey()
+        try FileOutput.write(VendorKey.pem(key.publicKey), to: dir + "/dev-vendor.pub.pem", overwrite: false, mode: 0o644)
+        let start = UTC.startOfDay(now)
+        let terms = LicenseTerms(
+            licenseID: "lic_dev_" + UTC.formatDay(now).replacingOccurrences(of: "-", with: ""), licensee: "Gatehouse Dev",
+            issuedAt: start, startsAt: start, expiresAt: start.addingTimeInterval(365 * 86_400), seats: 50,
+            seatPriceCents: 100_000, currency: "USD", instanceURL: instanceURL, graceDays: 14, supersedes: nil)
+        guard case .success(let file) = LicenseVerifier.sign(terms, key: key, kid: kid) else {
+            throw GatehouseError(.unavailable, "dev_setup_failed", "cannot sign the dev license")
+        }
+        let licensePath = dir + "/dev.lic"
+        try FileOutput.write(file.armored, to: licensePath, overwrite: false, mode: 0o644)
+
+        var config = GatehouseConfiguration()
+        config.instanceURL = instanceURL
+        config.database = "sqlite:" + dir + "/gatehouse.db"
+        config.listenHost = listenHost
+        config.listenPort = listenPort
+        config.publicKeys = [kid: VendorKey.pem(key.publicKey)]
+        config.source = "--dev"
+
+        let gatehouse = try await Gatehouse.open(config, create: true)
+        let actor = "system"
+        _ = try await gatehouse.migrate(actor: actor)
+        _ = try await gatehouse.installLicense(text: file.armored, actor: actor)
+        let authorize = try await gatehouse.createToken(name: "dev-authorize", scope: .authorize, actor: actor)
+        let admin = try await gatehouse.createToken(name: "dev-admin", scope: .admin, actor: actor)
+        return DevEnvironment(
+            directory: dir, configuration: config, licensePath: licensePath, authorizeToken: authorize.secret, adminToken: admin.secret)
+    }
+
+    /// Deletes the throwaway directory.
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}

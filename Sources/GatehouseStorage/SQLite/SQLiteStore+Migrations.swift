@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+import GatehouseDomain
+
+extension SQLiteStore {
+    static let createBookkeeping = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            checksum   TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )
+        """
+
+    public func schemaStatus() async throws -> SchemaStatus {
+        let known = EmbeddedMigration.all(for: engine)
+        return try await read { db in try SQLiteStore.status(db, known: known) }
+    }
+
+    /// Reads applied migrations and refuses a schema this binary cannot run on: one migrated
+    /// by a newer gatehouse, or whose applied migrations were edited after the fact.
+    static func status(_ db: Database, known: [EmbeddedMigration]) throws -> SchemaStatus {
+        guard try db.tableExists("schema_migrations") else {
+            return SchemaStatus(applied: [], known: known.map(\.version))
+        }
+        let rows = try Row.fetchAll(db, sql: "SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+        let newest = known.last?.version ?? 0
+        var applied: [Int] = []
+        for row in rows {
+            let version: Int = row["version"]
+            guard let migration = known.first(where: { $0.version == version }) else {
+                throw StoreError(
+                    .schemaTooNew,
+                    "the database is at schema version \(rows.last.map { $0["version"] as Int } ?? version), newer than this gatehouse (which knows up to \(newest)): upgrade gatehouse")
+            }
+            if sha256Hex(migration.sql) != row["checksum"] as String {
+                throw StoreError(.migrationChanged, "migration \(version)_\(migration.name) differs from the one applied to this database; migrations are append-only")
+            }
+            applied.append(version)
+        }
+        return SchemaStatus(applied: applied, known: known.map(\.version))
+    }
+
+    public func migrate(actor: String, at: Date) async throws -> [Int] {
+        let known = EmbeddedMigration.all(for: engine)
+        return try await write { db in
+            try db.execute(sql: SQLiteStore.createBookkeeping)
+            let status = try SQLiteStore.status(db, known: known)
+            let pending = known.filter { status.pending.contains($0.version) }
+            guard !pending.isEmpty else { return [] }
+            let stamp = UTC.format(at, milliseconds: true)
+            for migration in pending {
+                try db.execute(sql: migration.sql)
+                try db.execute(
+                    sql: "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
+                    arguments: [migration.version, migration.name, sha256Hex(migration.sql), stamp])
+            }
+            let versions = pending.map(\.version)
+            try SQLiteStore.appendAudit(
+                db,
+                AuditDraft(
+                    actor: actor, action: "schema.migrate", subject: "\(self.engine) schema",
+                    details: ["applied": .array(versions.map { .integer($0) }), "engine": .string(self.engine)]), at: at)
+            return versions
+        }
+    }
+}

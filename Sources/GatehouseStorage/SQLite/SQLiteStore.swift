@@ -1,0 +1,148 @@
+import Foundation
+import GRDB
+import GatehouseDomain
+
+/// The embedded store: one SQLite file in WAL mode, so the CLI and a running server can use
+/// it at once (readers never block the writer). Write transactions are IMMEDIATE and wait
+/// up to 10 s for another process's write to finish.
+public final class SQLiteStore: Store {
+    public let engine = "sqlite"
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens the database at `path`. Without `create`, a missing file is an error that tells
+    /// the administrator to run `gatehouse migrate`, rather than a new empty database.
+    public init(path: String, create: Bool) throws {
+        self.path = path
+        if !create, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError(.notInitialised, "no database at \(path): run `gatehouse migrate` to create it, or pass --database")
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.label = "gatehouse"
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError(.unavailable, "cannot open SQLite database \(path): \(SQLiteStore.describe(error))")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return "\(error)"
+    }
+
+    /// Runs a read, mapping SQLite failures to `StoreError`.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError(.unavailable, "database read failed: \(SQLiteStore.describe(error))")
+        }
+    }
+
+    /// Runs a write transaction, mapping SQLite failures to `StoreError`.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch let error as StoreError { throw error } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_CONSTRAINT
+        {
+            throw StoreError(.conflict, "the change conflicts with stored data: \(error.message ?? "constraint failed")")
+        } catch {
+            throw StoreError(.unavailable, "database write failed: \(SQLiteStore.describe(error))")
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    // MARK: clock
+
+    public func latestSeen() async throws -> Date? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT latest_seen_at FROM clock WHERE id = 1").flatMap(UTC.parseTimestamp)
+        }
+    }
+
+    public func recordSeen(_ now: Date) async throws {
+        let text = UTC.format(now, milliseconds: true)
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO clock (id, latest_seen_at) VALUES (1, ?)
+                    ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at
+                    WHERE excluded.latest_seen_at > clock.latest_seen_at
+                    """, arguments: [text])
+        }
+    }
+
+    // MARK: seats
+
+    public func activeSeatCount() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0 }
+    }
+
+    // MARK: audit
+
+    /// Seals `draft` as the next entry of the chain inside the caller's transaction.
+    @discardableResult
+    static func appendAudit(_ db: Database, _ draft: AuditDraft, at: Date) throws -> AuditEntry {
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1")
+        let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
+        let prev: String = head?["hash"] ?? AuditChain.genesis
+        let entry = AuditChain.seal(draft, seq: seq, at: at, prevHash: prev)
+        try db.execute(
+            sql: "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
+        try db.execute(
+            sql: """
+                INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+                """, arguments: [entry.seq, entry.hash])
+        return entry
+    }
+
+    public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let since = query.since {
+                conditions.append("at >= ?")
+                arguments += [UTC.format(since, milliseconds: true)]
+            }
+            if let until = query.until {
+                conditions.append("at < ?")
+                arguments += [UTC.format(until, milliseconds: true)]
+            }
+            if let action = query.action {
+                conditions.append("(action = ? OR action LIKE ? ESCAPE '\\')")
+                let escaped = action.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                arguments += [action, escaped + ".%"]
+            }
+            var sql = "SELECT * FROM audit_log"
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            if let limit = query.limit {
+                sql = "SELECT * FROM (\(sql) ORDER BY seq DESC LIMIT \(max(0, limit))) AS latest"
+            }
+            sql += " ORDER BY seq"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteStore.auditEntry)
+        }
+    }
+
+    public func verifyAudit() async throws -> AuditVerifier {
+        try await read { db in
+            var verifier = AuditVerifier()
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_log ORDER BY seq")
+            while let row = try cursor.next() {
+                if !verifier.feed(SQLiteStore.auditEntry(row)) { break }
+            }
+            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1")
+            verifier.finish(head: head.map { (seq: $0["seq"], hash: $0["hash"]) })
+            return verifier
+        }
+    }
+
+    static func auditEntry(_ row: Row) -> AuditEntry {
+        AuditEntry(
+            seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], subject: row["subject"],
+            details: row["details"], prevHash: row["prev_hash"], hash: row["hash"])
+    }
+}

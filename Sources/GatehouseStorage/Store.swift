@@ -1,0 +1,167 @@
+import Foundation
+import GatehouseDomain
+
+/// Everything Gatehouse keeps, behind one protocol so that SQLite (the embedded default) and
+/// PostgreSQL (for several replicas) are interchangeable. Every method that changes state
+/// takes the audit entry describing the change and commits both in one transaction.
+public protocol Store: Sendable {
+    /// `sqlite` or `postgres`: selects the migrations in `migrations/<engine>/`.
+    var engine: String { get }
+
+    /// Applies pending migrations (audited) and returns the versions applied.
+    func migrate(actor: String, at: Date) async throws -> [Int]
+    /// Where the schema stands against the migrations this binary carries.
+    func schemaStatus() async throws -> SchemaStatus
+    /// A cheap round trip, for readiness checks.
+    func ping() async throws
+
+    /// The latest wall-clock time recorded, if any.
+    func latestSeen() async throws -> Date?
+    /// Raises the recorded latest time to `now` if it is later.
+    func recordSeen(_ now: Date) async throws
+
+    func licenseInForce() async throws -> StoredLicense?
+    func license(id: String) async throws -> StoredLicense?
+    /// Puts `license` in force (replacing any other) and records its proration, if an amendment.
+    func installLicense(_ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date) async throws
+    func prorations() async throws -> [ProrationRecord]
+
+    /// People holding a seat now.
+    func activeSeatCount() async throws -> Int64
+
+    /// Stores a token; `StoreError.conflict` if the name is taken.
+    func createToken(_ token: TokenRecord, audit: AuditDraft, at: Date) async throws
+    func tokens() async throws -> [TokenRecord]
+    func token(hash: String) async throws -> TokenRecord?
+    /// Deletes a token; `StoreError.notFound` if there is none by that name.
+    func revokeToken(name: String, audit: AuditDraft, at: Date) async throws
+
+    /// Audit entries in sequence order.
+    func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
+    /// Recomputes the whole chain.
+    func verifyAudit() async throws -> AuditVerifier
+}
+
+/// Schema version against the binary's migrations.
+public struct SchemaStatus: Sendable, Equatable {
+    public var applied: [Int]
+    public var known: [Int]
+    public var pending: [Int] { known.filter { !applied.contains($0) } }
+}
+
+/// A license as installed.
+public struct StoredLicense: Sendable, Equatable {
+    public var licenseID: String
+    public var licensee: String
+    public var kid: String
+    public var seats: Int64
+    public var seatPriceCents: Int64
+    public var currency: String
+    public var startsAt: Date
+    public var expiresAt: Date
+    /// The start of the term: `starts_at`, or for an amendment that of the license it amends.
+    public var termStartsAt: Date
+    public var supersedes: String?
+    /// The license file exactly as installed, re-verified whenever it is read.
+    public var fileText: String
+    public var installedAt: Date
+    public var installedBy: String
+
+    public init(
+        licenseID: String, licensee: String, kid: String, seats: Int64, seatPriceCents: Int64, currency: String,
+        startsAt: Date, expiresAt: Date, termStartsAt: Date, supersedes: String?, fileText: String, installedAt: Date,
+        installedBy: String
+    ) {
+        self.licenseID = licenseID
+        self.licensee = licensee
+        self.kid = kid
+        self.seats = seats
+        self.seatPriceCents = seatPriceCents
+        self.currency = currency
+        self.startsAt = startsAt
+        self.expiresAt = expiresAt
+        self.termStartsAt = termStartsAt
+        self.supersedes = supersedes
+        self.fileText = fileText
+        self.installedAt = installedAt
+        self.installedBy = installedBy
+    }
+}
+
+/// The charge recorded when an amendment was installed.
+public struct ProrationRecord: Sendable, Equatable {
+    public var licenseID: String
+    public var supersedes: String
+    public var proration: Proration
+    public var recordedAt: Date
+
+    public init(licenseID: String, supersedes: String, proration: Proration, recordedAt: Date) {
+        self.licenseID = licenseID
+        self.supersedes = supersedes
+        self.proration = proration
+        self.recordedAt = recordedAt
+    }
+}
+
+/// An API token as stored: never the secret, only its hash.
+public struct TokenRecord: Sendable, Equatable {
+    public var name: String
+    public var scope: TokenScope
+    public var hash: String
+    public var lastFour: String
+    public var createdAt: Date
+    public var createdBy: String
+
+    public init(name: String, scope: TokenScope, hash: String, lastFour: String, createdAt: Date, createdBy: String) {
+        self.name = name
+        self.scope = scope
+        self.hash = hash
+        self.lastFour = lastFour
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+    }
+}
+
+/// Which audit entries to read.
+public struct AuditQuery: Sendable, Equatable {
+    public var since: Date?
+    public var until: Date?
+    public var action: String?
+    /// At most this many, the latest ones when set.
+    public var limit: Int?
+
+    public init(since: Date? = nil, until: Date? = nil, action: String? = nil, limit: Int? = nil) {
+        self.since = since
+        self.until = until
+        self.action = action
+        self.limit = limit
+    }
+}
+
+/// A storage failure with a stable code.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// No database, or one with no schema yet.
+        case notInitialised = "database_not_initialised"
+        /// Migrations pending.
+        case needsMigration = "database_needs_migration"
+        /// The database was migrated by a newer gatehouse.
+        case schemaTooNew = "database_too_new"
+        /// An applied migration differs from the one this binary carries.
+        case migrationChanged = "migration_changed"
+        case conflict
+        case notFound = "not_found"
+        /// The database cannot be reached or opened.
+        case unavailable = "database_unavailable"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+
+struct LicenseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "license", abstract: "Create, check and install signed license files.",
+        subcommands: [Keygen.self, Sign.self, Verify.self, Install.self, Status.self])
+
+    struct Keygen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Vendor side: create an Ed25519 signing key and print its public key PEM.",
+            discussion: "The key is PKCS#8 PEM, the same as `openssl genpkey -algorithm ed25519`. An existing file is never overwritten.")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("Where to write the private key (created with mode 0600).", valueName: "file")) var out: String
+        @Option(help: ArgumentHelp("Key id that licenses signed with this key will carry.", valueName: "id")) var kid = "vendor"
+
+        func run() async throws {
+            let publicPEM = try LicenseVendor.keygen(path: out)
+            if global.json {
+                Output.line(JSONValue.object(["kid": .string(kid), "private_key_file": .string(out), "public_key_pem": .string(publicPEM)]).prettyText)
+            } else {
+                Output.note("wrote the private key to \(out): keep it secret. Customers trust the public key below as kid \"\(kid)\".")
+                FileHandle.standardOutput.write(Data(publicPEM.utf8))
+            }
+        }
+    }
+
+    struct Sign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Vendor side: sign license terms (JSON) into a license file.",
+            discussion: "Terms that break the rules (term < 365 days, value < 50,000 USD, seats < 1) are refused with every reason.")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("The vendor's private key (PKCS#8 PEM).", valueName: "file")) var key: String
+        @Option(help: ArgumentHelp("Key id to put in the license.", valueName: "id")) var kid: String
+        @Option(help: ArgumentHelp("The license terms as JSON (the payload fields of SPEC section 4).", valueName: "file")) var terms: String
+        @Option(help: ArgumentHelp("Where to write the license file.", valueName: "file")) var out: String
+        @Flag(help: "Overwrite --out if it exists.") var force = false
+
+        func run() async throws {
+            let signed = try LicenseVendor.sign(keyPath: key, kid: kid, termsPath: terms, outPath: out, overwrite: force)
+            global.emit(
+                ["license_id": .string(signed.licenseID), "file": .string(out), "kid": .string(kid)],
+                text: "signed \(signed.licenseID) for \(signed.licensee): \(signed.seats) seats, \(UTC.formatDay(signed.startsAt)) → \(UTC.formatDay(signed.expiresAt)); wrote \(out)")
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a license file: genuine, within the rules, in its time window.",
+            discussion: "Exit status 0 when the license is genuine, meets the rules and has not expired (grace counts as usable); non-zero otherwise, with every reason.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("The license file.", valueName: "file")) var file: String
+        @Option(name: .customLong("public-key"), help: ArgumentHelp("Trust this public key PEM for the file's kid instead of the configured keys.", valueName: "pem"))
+        var publicKey: String?
+
+        func run() async throws {
+            let text = try FileOutput.read(file)
+            var trusted: TrustedKeys
+            var instanceHost: String?
+            if let publicKey {
+                let key: VendorPublicKey
+                do { key = try VendorKey.publicKey(pem: try FileOutput.read(publicKey)) } catch let error as VendorKey.KeyError {
+                    throw GatehouseError(.badRequest, "invalid_key", "\(publicKey): \(error)")
+                }
+                let kid = (try? LicenseFile.parse(text).get())?.kid ?? ""
+                trusted = TrustedKeys([kid: key])
+                instanceHost = (try? global.configuration())?.instanceHost
+            } else {
+                let config = try global.configuration()
+                trusted = try config.trustedKeys()
+                instanceHost = config.instanceHost
+            }
+            let verification = LicenseVerifier.verify(text, trusted: trusted, instanceHost: instanceHost)
+            let evaluation = LicenseEvaluator.evaluate(verification, now: Date(), latestSeen: nil)
+            let usable = verification.isValid && evaluation.state != .expired
+            var json: [String: JSONValue] = [
+                "valid": .bool(usable), "state": .string(evaluation.state.rawValue),
+                "problems": .array(verification.problems.map { ["code": .string($0.code), "message": .string($0.message)] }),
+                "warnings": .array(evaluation.warnings.map(JSONValue.string)),
+                "days_left": evaluation.daysLeft.map(JSONValue.int) ?? .null,
+            ]
+            if let terms = verification.terms { json["terms"] = terms.json }
+            if instanceHost == nil, verification.terms != nil {
+                json["warnings"] = .array(evaluation.warnings.map(JSONValue.string) + ["instance_url is not configured, so the license's instance was not checked"])
+            }
+            if global.json {
+                Output.line(JSONValue.object(json).prettyText)
+            } else if usable, let terms = verification.terms {
+                Output.line("valid: \(terms.licenseID) for \(terms.licensee), \(terms.seats) seats, \(UTC.formatDay(terms.startsAt)) → \(UTC.formatDay(terms.expiresAt)) (state \(evaluation.state.rawValue))")
+                for warning in evaluation.warnings { Output.note("warning: \(warning)") }
+                if instanceHost == nil { Output.note("note: instance_url is not configured, so the license's instance (\(terms.instanceHost ?? "?")) was not checked") }
+            } else {
+                let reasons = verification.problems.map(\.message) + (verification.isValid ? evaluation.warnings : [])
+                Output.fail("license \(file) is not valid: " + reasons.joined(separator: "; "))
+            }
+            if !usable { throw ExitCode(1) }
+        }
+    }
+
+    struct Install: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install a license file (or an amendment adding seats) into the database.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("The license file.", valueName: "file")) var file: String
+
+        func run() async throws {
+            let text = try FileOutput.read(file)
+            let report = try await global.open().installLicense(text: text, actor: global.actor)
+            global.emit(report.json, text: report.text)
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the license in force, its state and seat usage.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let report = try await global.open().licenseStatus()
+            global.emit(report.json, text: report.text)
+        }
+    }
+}

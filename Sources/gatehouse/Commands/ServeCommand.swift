@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import GatehouseDomain
+import GatehouseHTTP
+import GatehouseService
+import GatehouseStorage
+import Hummingbird
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the authorization and admin API.",
+        discussion: """
+            Applies pending migrations, then serves until SIGTERM or Ctrl-C (graceful shutdown).
+            --dev starts a throwaway instance with a dev license and tokens, for trying Gatehouse out.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Throwaway database, dev signing key, dev license (50 seats, one year); prints tokens. Never for production.")
+    var dev = false
+    @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1).", valueName: "host")) var host: String?
+    @Option(help: ArgumentHelp("Port for the API (default 8080; 0 picks a free port).", valueName: "port")) var port: Int?
+    @Option(name: .customLong("egress-port"), help: ArgumentHelp("Port for the egress proxy (default 3128).", valueName: "port"))
+    var egressPort: Int?
+
+    func validate() throws {
+        for (name, value) in [("--port", port), ("--egress-port", egressPort)] {
+            if let value, !(0...65535).contains(value) { throw ValidationError("\(name) must be a port number") }
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "gatehouse")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+
+        var config: GatehouseConfiguration
+        var devEnvironment: DevEnvironment?
+        if dev {
+            let base = try? global.configuration()
+            let environment = try await DevEnvironment.create(listenHost: host ?? base?.listenHost ?? "127.0.0.1", listenPort: port ?? base?.listenPort ?? 8080)
+            config = environment.configuration
+            devEnvironment = environment
+        } else {
+            config = try global.configuration()
+            if let host { config.listenHost = host }
+            if let port { config.listenPort = port }
+        }
+        defer { devEnvironment?.remove() }
+
+        let gatehouse = try await Gatehouse.open(config, create: true)
+        let applied = try await gatehouse.migrate(actor: "system")
+        if !applied.isEmpty { logger.info("applied migrations", metadata: ["versions": "\(applied)"]) }
+        let status = try await gatehouse.licenseStatus()
+        for warning in status.warnings { logger.warning("\(warning)") }
+
+        let listenHost = config.listenHost
+        let runLogger = logger
+        let app = buildApplication(
+            gatehouse: gatehouse, settings: HTTPSettings(host: config.listenHost, port: config.listenPort), logger: logger
+        ) { [devEnvironment] boundPort in
+            let base = "http://\(listenHost):\(boundPort)"
+            if let devEnvironment {
+                Output.line(Self.devBanner(devEnvironment, base: base, status: status))
+            } else {
+                runLogger.info("gatehouse is serving", metadata: ["url": "\(base)", "license": "\(status.state.rawValue)"])
+            }
+        }
+        try await app.runService()
+    }
+
+    static func devBanner(_ env: DevEnvironment, base: String, status: LicenseStatusReport) -> String {
+        """
+
+        Gatehouse dev server — throwaway data in \(env.directory) (deleted on exit). Never use in production.
+
+          API:      \(base)
+          License:  \(status.license?.licenseID ?? "?") for \(status.license?.licensee ?? "?"): \(status.license?.seats ?? 0) seats, \
+        state \(status.state.rawValue), expires \(status.license.map { UTC.formatDay($0.expiresAt) } ?? "?")
+                    file \(env.licensePath)
+          Tokens (shown once):
+            authorize  \(env.authorizeToken)
+            admin      \(env.adminToken)
+
+        Try, in another shell:
+          export ADMIN=\(env.adminToken)
+          curl -s \(base)/v1/license -H "Authorization: Bearer $ADMIN"
+          curl -s \(base)/v1/audit -H "Authorization: Bearer $ADMIN"
+          curl -s \(base)/readyz
+          curl -s \(base)/metrics | grep gatehouse_
+
+        Stop with Ctrl-C.
+        """
+    }
+}

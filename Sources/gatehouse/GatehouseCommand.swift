@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+
+/// `gatehouse`: the administrator's CLI and the long-running service.
+@main
+struct GatehouseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gatehouse",
+        abstract: "Admin and licensing control plane for a self-hosted Codecov instance.",
+        discussion: "Start with `gatehouse serve --dev` to try it; see README.md for the license workflow.",
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, LicenseCommand.self, SeatsCommand.self, TokensCommand.self, AuditCommand.self,
+        ]
+    )
+
+    /// Runs a command and turns failures into one line on stderr and a non-zero exit.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            if let known = GatehouseError.from(error) {
+                Output.fail(known.message)
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
+}
