@@ -32,7 +32,12 @@ struct GatehouseCommand: AsyncParsableCommand {
                 Output.fail(known.message)
                 Foundation.exit(1)
             }
-            exit(withError: error)
+            // --help and --version print as usual; usage mistakes get one line and a hint.
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            let message = GatehouseCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            Output.fail(message + " (see `gatehouse help`)")
+            Foundation.exit(code.rawValue)
         }
     }
 }

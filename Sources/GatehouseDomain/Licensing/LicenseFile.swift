@@ -44,8 +44,9 @@ public struct LicenseFile: Sendable, Equatable {
         func malformed(_ why: String) -> Result<LicenseFile, LicenseProblem> {
             .failure(LicenseProblem("malformed_file", why))
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? line.dropLast() : line
+        // Split on bytes: Swift treats "\r\n" as one Character.
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            Substring(line.last == UInt8(ascii: "\r") ? line.dropLast() : line)
         }
         if lines.last == "" { lines.removeLast() }
         guard lines.count >= 3 else { return malformed("not a Gatehouse license file (too short)") }

@@ -1,0 +1,54 @@
+# Gatehouse — the two commands a newcomer needs:
+#   make run    install build dependencies, build release, start `gatehouse serve --dev`
+#   make test   install test dependencies, run the whole test suite
+# System packages come from Debian's apt; `sudo` is used only when not root.
+
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT ?= swift
+
+# What building needs (GRDB links the system SQLite; swift-crypto/NIO need OpenSSL headers;
+# the directory client links OpenLDAP).
+BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
+# What the tests need besides: the real openssl CLI (key interop), python3 (the auditor's
+# chain-verification script in docs/), curl (talks to a real `serve --dev`).
+TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl
+
+.PHONY: run test build release deps test-deps clean help
+
+help:
+	@echo "make run    build (release) and start a throwaway dev server"
+	@echo "make test   run the whole test suite"
+	@echo "make build  debug build;  make release  release build"
+
+# Installs only what is missing, so a second run costs nothing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+test-deps:
+	$(call apt_install,$(TEST_PACKAGES))
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	.build/release/gatehouse serve --dev
+
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

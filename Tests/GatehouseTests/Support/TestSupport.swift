@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+import Synchronization
+
+/// A fresh temporary directory per test, removed when the test's scope ends.
+final class TempDir: Sendable {
+    let path: String
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "/gatehouse-test-XXXXXX").utf8CString)
+        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw CocoaError(.fileWriteUnknown) }
+        path = String(cString: p)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        try text.write(toFile: file(name), atomically: true, encoding: .utf8)
+        return file(name)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date) { current = Mutex(start) }
+
+    var now: Date { current.withLock { $0 } }
+    func set(_ date: Date) { current.withLock { $0 = date } }
+    func advance(days: Double) { current.withLock { $0 = $0.addingTimeInterval(days * 86_400) } }
+}
+
+func ts(_ text: String) -> Date { UTC.parseTimestamp(text)! }
+func day(_ text: String) -> Date { UTC.parseDay(text)! }
+
+/// A vendor key and helpers to issue licenses with it.
+struct TestVendor: @unchecked Sendable {  // the key is immutable
+    let key = Curve25519.Signing.PrivateKey()
+    let kid = "test-vendor"
+    static let instanceURL = "https://codecov.acme.internal"
+
+    var trusted: TrustedKeys { TrustedKeys([kid: key.publicKey]) }
+
+    /// Terms like the SPEC example: 200 seats at 250 USD, 2026-11-01 → 2027-11-01.
+    static func terms(
+        id: String = "lic_acme_2026", seats: Int64 = 200, price: Int64 = 25_000, starts: String = "2026-11-01T00:00:00Z",
+        expires: String = "2027-11-01T00:00:00Z", supersedes: String? = nil
+    ) -> LicenseTerms {
+        LicenseTerms(
+            licenseID: id, licensee: "Acme Corp", issuedAt: ts(starts), startsAt: ts(starts), expiresAt: ts(expires), seats: seats,
+            seatPriceCents: price, currency: "USD", instanceURL: instanceURL, graceDays: 14, supersedes: supersedes)
+    }
+
+    /// Signs terms without checking the rules, so tests can build licenses that break them.
+    func signUnchecked(_ terms: LicenseTerms) -> String {
+        signRaw(Array(terms.json.canonicalText.utf8))
+    }
+
+    /// Signs arbitrary payload bytes.
+    func signRaw(_ payload: [UInt8], kid: String? = nil) -> String {
+        let signature = try! key.signature(for: payload)
+        return LicenseFile(kid: kid ?? self.kid, payload: payload, signature: Array(signature)).armored
+    }
+
+    /// A service over a fresh migrated SQLite database in `dir`.
+    func gatehouse(in dir: TempDir, clock: TestClock, name: String = "gatehouse.db") async throws -> Gatehouse {
+        let store = try SQLiteStore(path: dir.file(name), create: true)
+        let gatehouse = Gatehouse(store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", now: { clock.now })
+        _ = try await gatehouse.migrate(actor: "test")
+        return gatehouse
+    }
+}
+
+/// Runs a program to completion, capturing its output.
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+@discardableResult
+func run(_ executable: String, _ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdin: String? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    if let environment { process.environment = environment }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    if let stdin {
+        let input = Pipe()
+        process.standardInput = input
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    try process.run()
+    // Read both pipes fully before waiting, so a chatty child cannot block on a full pipe.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var outData = Data(), errData = Data()
+    group.enter()
+    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Finds a program on PATH or fails the test with how to install it (never a skip).
+func requireProgram(_ name: String, package: String) throws -> String {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let candidate = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    throw MissingProgram(message: "\(name) is not installed: run `make test-deps` or `apt-get install \(package)`")
+}
+
+struct MissingProgram: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// The `gatehouse` executable built alongside the tests.
+var gatehouseBinary: String {
+    // The test bundle lives in the build products directory, next to the executable.
+    let products = Bundle.allBundles.map(\.bundleURL).first { $0.pathExtension == "xctest" }?.deletingLastPathComponent()
+        ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    return products.appendingPathComponent("gatehouse").path
+}
