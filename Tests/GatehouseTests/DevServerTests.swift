@@ -1,0 +1,58 @@
+import Foundation
+import GatehouseDomain
+import Testing
+
+/// `gatehouse serve --dev` as a newcomer runs it: real process, real HTTP (curl), SIGTERM.
+@Suite("serve --dev", .serialized)
+struct DevServerTests {
+    @Test func devServerServesAndShutsDownGracefully() async throws {
+        let curl = try requireProgram("curl", package: "curl")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gatehouseBinary)
+        process.arguments = ["serve", "--dev", "--port", "0"]
+        let dir = try TempDir()
+        process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // Read the banner (with a deadline) for the URL and the admin token.
+        var banner = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !banner.contains("Stop with Ctrl-C"), Date() < deadline, process.isRunning {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { try await Task.sleep(for: .milliseconds(50)) } else { banner += String(decoding: chunk, as: UTF8.self) }
+        }
+        func field(_ label: String) -> String? {
+            banner.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }
+                .map { String($0.trimmingCharacters(in: .whitespaces).dropFirst(label.count)).trimmingCharacters(in: .whitespaces) }
+        }
+        let base = try #require(field("API:"), "no API line in: \(banner)")
+        let admin = try #require(field("admin"))
+        let authorize = try #require(field("authorize"))
+        let devDir = try #require(banner.split(separator: " ").first { $0.contains("gatehouse-dev-") }.map(String.init))
+        #expect(FileManager.default.fileExists(atPath: devDir))
+
+        let license = try run(curl, ["-sS", "\(base)/v1/license", "-H", "Authorization: Bearer \(authorize)"])
+        let body = try JSONValue.parse(license.stdout)
+        #expect(body["state"] == "valid")
+        #expect(body["seats"] == 50)
+        #expect(body["licensee"] == "Gatehouse Dev")
+        let audit = try run(curl, ["-sS", "\(base)/v1/audit", "-H", "Authorization: Bearer \(admin)"]).stdout
+        #expect(audit.contains("license.install"))
+        let ready = try run(curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/readyz"]).stdout
+        #expect(ready == "200")
+        let denied = try run(curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/v1/audit", "-H", "Authorization: Bearer \(authorize)"]).stdout
+        #expect(denied == "403")
+
+        // SIGTERM: graceful shutdown, exit 0, throwaway data removed.
+        process.terminate()
+        let stopBy = Date().addingTimeInterval(20)
+        while process.isRunning, Date() < stopBy { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: devDir))
+    }
+}
