@@ -35,8 +35,8 @@ struct GatehouseCommand: AsyncParsableCommand {
             // --help and --version print as usual; usage mistakes get one line and a hint.
             let code = exitCode(for: error)
             guard code != .success else { exit(withError: error) }
-            let message = GatehouseCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            Output.fail(message + " (see `gatehouse help`)")
+            let message = GatehouseCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "failed"
+            Output.fail(code == .validationFailure ? message + " (see `gatehouse help`)" : message)
             Foundation.exit(code.rawValue)
         }
     }

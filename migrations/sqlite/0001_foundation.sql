@@ -54,8 +54,7 @@ CREATE TABLE tokens (
     hash         TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
     last_four    TEXT NOT NULL,
     created_at   TEXT NOT NULL,
-    created_by   TEXT NOT NULL,
-    last_used_at TEXT
+    created_by   TEXT NOT NULL
 );
 
 CREATE TABLE audit_log (
