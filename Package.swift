@@ -5,7 +5,7 @@
 //   GatehouseDomain   pure rules: licenses, proration, audit hashing, tokens. No I/O, no clock.
 //   GatehouseStorage  the Store protocol and its SQLite implementation; embedded migrations.
 //   GatehouseService  the operations both the CLI and the HTTP API call.
-//   GatehouseHTTP     the Hummingbird application (routes, auth, errors, metrics).
+//   GatehouseHTTP     the Hummingbird application (routes, auth, errors, metrics, OpenAPI).
 //   gatehouse         the executable: argument parsing and wiring only.
 import PackageDescription
 
@@ -37,13 +37,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
-            name: "migration-embedder",
+            name: "resource-embedder",
             swiftSettings: strict
         ),
         .plugin(
-            name: "EmbedMigrations",
+            name: "EmbedResources",
             capability: .buildTool(),
-            dependencies: ["migration-embedder"]
+            dependencies: ["resource-embedder"]
         ),
         .target(
             name: "GatehouseStorage",
@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict,
-            plugins: ["EmbedMigrations"]
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "GatehouseService",
@@ -75,7 +75,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["EmbedResources"]
         ),
         .executableTarget(
             name: "gatehouse",

@@ -14,19 +14,23 @@ public struct HTTPSettings: Sendable {
 }
 
 /// The router with every route and middleware, shared by the server and in-process tests.
-public func buildRouter(gatehouse: Gatehouse, metrics: GatehouseMetrics) -> Router<GatehouseContext> {
+public func buildRouter(gatehouse: Gatehouse, metrics: GatehouseMetrics, catalog: RouteCatalog = RouteCatalog()) -> Router<GatehouseContext> {
     let router = Router(context: GatehouseContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
-    OperationsRoutes(gatehouse: gatehouse, metrics: metrics).register(on: router)
-    LicenseRoutes(gatehouse: gatehouse).register(on: router)
-    AuditRoutes(gatehouse: gatehouse).register(on: router)
+    let api = Registrar(router: router, catalog: catalog)
+    OperationsRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
+    LicenseRoutes(gatehouse: gatehouse).register(api)
+    AuditRoutes(gatehouse: gatehouse).register(api)
+    DecisionRoutes(gatehouse: gatehouse).register(api)
+    AdminRoutes(gatehouse: gatehouse).register(api)
     return router
 }
 
-/// The whole application: HTTP server plus background services (clock keeping), run as one
+/// The whole application: HTTP server plus background services (state sync, bookkeeping,
+/// clock, inactivity sweep), run as one
 /// service group that shuts down gracefully on SIGTERM/SIGINT.
 public func buildApplication(
     gatehouse: Gatehouse, settings: HTTPSettings, logger: Logger, metrics: GatehouseMetrics = GatehouseMetrics(),
@@ -35,7 +39,7 @@ public func buildApplication(
     Application(
         router: buildRouter(gatehouse: gatehouse, metrics: metrics),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "gatehouse"),
-        services: [ClockService(gatehouse: gatehouse, logger: logger)],
+        services: gatehouse.backgroundServices(logger: logger),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger
     )

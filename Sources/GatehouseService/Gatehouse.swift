@@ -13,6 +13,8 @@ public final class Gatehouse: Sendable {
     /// The host of the configured instance URL; licenses must name it.
     public let instanceHost: String?
     public let now: @Sendable () -> Date
+    /// What decisions are answered from (loaded on first use, refreshed on change).
+    let live = LiveState()
 
     public init(store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store

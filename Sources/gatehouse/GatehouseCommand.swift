@@ -12,7 +12,8 @@ struct GatehouseCommand: AsyncParsableCommand {
         abstract: "Admin and licensing control plane for a self-hosted Codecov instance.",
         discussion: "Start with `gatehouse serve --dev` to try it; see README.md for the license workflow.",
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, LicenseCommand.self, SeatsCommand.self, TokensCommand.self, AuditCommand.self,
+            ServeCommand.self, MigrateCommand.self, LicenseCommand.self, SeatsCommand.self, UsersCommand.self, PolicyCommand.self,
+            TokensCommand.self, AuditCommand.self,
         ]
     )
 

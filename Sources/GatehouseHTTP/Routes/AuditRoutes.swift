@@ -8,14 +8,12 @@ import Hummingbird
 struct AuditRoutes {
     let gatehouse: Gatehouse
 
-    func register(on router: Router<GatehouseContext>) {
-        router.group("/v1/audit")
-            .add(middleware: BearerAuthMiddleware.admin(gatehouse))
-            .get { request, _ in
-                let query = try Self.query(request.uri.queryParameters)
-                let entries = try await gatehouse.auditEntries(query)
-                return Response.json(["entries": .array(entries.map(\.json)), "count": .integer(entries.count)])
-            }
+    func register(_ api: Registrar) {
+        api.add(.get, "/v1/audit", auth: BearerAuthMiddleware.admin(gatehouse)) { request, _ in
+            let query = try Self.query(request.uri.queryParameters)
+            let entries = try await gatehouse.auditEntries(query)
+            return Response.json(["entries": .array(entries.map(\.json)), "count": .integer(entries.count)])
+        }
     }
 
     static func query(_ parameters: Parameters) throws -> AuditQuery {

@@ -6,17 +6,16 @@ import Hummingbird
 struct LicenseRoutes {
     let gatehouse: Gatehouse
 
-    func register(on router: Router<GatehouseContext>) {
-        router.group("/v1/license")
-            .add(middleware: BearerAuthMiddleware(gatehouse: gatehouse) { _ in .any })
-            .get { _, _ in Response.json(try await gatehouse.licenseStatus().json) }
-        router.group("/v1/licenses")
-            .add(middleware: BearerAuthMiddleware.admin(gatehouse))
-            .post { request, context in
-                let text = try await Self.licenseText(request, context: context)
-                let report = try await gatehouse.installLicense(text: text, actor: context.actor)
-                return Response.json(report.json, status: .created)
-            }
+    func register(_ api: Registrar) {
+        api.add(.get, "/v1/license", auth: BearerAuthMiddleware(gatehouse: gatehouse) { _ in .any }) { _, _ in
+            Response.json(try await gatehouse.licenseStatus().json)
+        }
+        api.add(.post, "/v1/licenses", auth: BearerAuthMiddleware.admin(gatehouse)) { request, context in
+            let text = try await Self.licenseText(request, context: context)
+            let report = try await gatehouse.installLicense(text: text, actor: context.actor)
+            try await gatehouse.refresh()
+            return Response.json(report.json, status: .created)
+        }
     }
 
     /// The body is the license file itself, or `{"license": "<file text>"}`.

@@ -9,13 +9,18 @@ struct OperationsRoutes {
     let gatehouse: Gatehouse
     let metrics: GatehouseMetrics
 
-    func register(on router: Router<GatehouseContext>) {
-        router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
-        router.get("/readyz") { _, _ in
+    func register(_ api: Registrar) {
+        api.add(.get, "/healthz") { _, _ in Response.json(["status": "ok"]) }
+        api.add(.get, "/openapi.json") { _, _ in
+            var buffer = ByteBuffer()
+            buffer.writeString(openAPIDocument)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        }
+        api.add(.get, "/readyz") { _, _ in
             let (ready, body) = await gatehouse.readiness()
             return Response.json(body, status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in
+        api.add(.get, "/metrics") { _, _ in
             await updateLicenseGauges()
             var buffer = ByteBuffer()
             buffer.writeString(metrics.render())

@@ -41,6 +41,7 @@ extension Gatehouse {
         } catch let error as StoreError where error.code == .conflict {
             throw GatehouseError(.conflict, "token_exists", "a token named \(name) already exists (revoke it first)")
         }
+        live.update { if $0.loaded { $0.tokens[record.hash] = record } }
         return CreatedToken(record: record, secret: secret)
     }
 
@@ -54,6 +55,8 @@ extension Gatehouse {
         } catch let error as StoreError where error.code == .notFound {
             throw GatehouseError(.notFound, "token_not_found", "no token named \(name)")
         }
+        // Revoked means refused at once in this process (others catch up within a second).
+        live.update { snapshot in snapshot.tokens = snapshot.tokens.filter { $0.value.name != name } }
     }
 
     /// The token a bearer secret belongs to, or `nil`. The store finds the row by hash; the
@@ -61,7 +64,11 @@ extension Gatehouse {
     public func authenticate(bearer secret: String) async throws -> TokenRecord? {
         guard secret.hasPrefix(APIToken.prefix), secret.count < 200 else { return nil }
         let hash = APIToken.hash(secret)
-        guard let record = try await store.token(hash: hash), APIToken.constantTimeEquals(record.hash, hash) else { return nil }
+        // A serving process answers from memory (refreshed within a second of any change);
+        // a CLI process asks the database.
+        let snapshot = live.current
+        let found = snapshot.loaded ? snapshot.tokens[hash] : try await store.token(hash: hash)
+        guard let record = found, APIToken.constantTimeEquals(record.hash, hash) else { return nil }
         return record
     }
 }

@@ -18,7 +18,7 @@ public struct DevEnvironment: Sendable {
 
     /// Creates the environment in a new temporary directory.
     public static func create(listenHost: String, listenPort: Int, now: Date = Date()) async throws -> DevEnvironment {
-        var template = Array((NSTemporaryDirectory() + "/gatehouse-dev-XXXXXX").utf8CString)
+        var template = Array((URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gatehouse-dev-XXXXXX").path).utf8CString)
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             throw GatehouseError(.unavailable, "dev_setup_failed", "cannot create a temporary directory")
         }

@@ -6,7 +6,52 @@ import GatehouseStorage
 
 struct SeatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "seats", abstract: "Seat usage and pricing.", subcommands: [Quote.self])
+        commandName: "seats", abstract: "Seat usage and pricing.",
+        discussion: "A USER is provider:username (e.g. github:alice), a person id (p_…) or an email.",
+        subcommands: [Status.self, Activate.self, Deactivate.self, Quote.self, TrueUp.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Licensed, active, available and peak seats, with warnings.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let report = try await global.open().seatStatus()
+            global.emit(report.json, text: report.text)
+        }
+    }
+
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a user a seat (a provider:username not seen before becomes a new person).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("The person.", valueName: "user")) var user: String
+
+        func run() async throws {
+            let report = try await global.open().activateSeat(user: user, actor: global.actor)
+            global.emit(report.json, text: "seat active for \(report.person.id) (\(report.identities.map(\.ref.description).joined(separator: ", ")))")
+        }
+    }
+
+    struct Deactivate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Release a user's seat.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("The person.", valueName: "user")) var user: String
+
+        func run() async throws {
+            let report = try await global.open().deactivateSeat(user: user, actor: global.actor)
+            global.emit(report.json, text: "no seat for \(report.person.id)")
+        }
+    }
+
+    struct TrueUp: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "true-up", abstract: "This term's peak seat use against the seats licensed.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let report = try await global.open().trueUp()
+            global.emit(report.json, text: report.text)
+        }
+    }
 
     struct Quote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

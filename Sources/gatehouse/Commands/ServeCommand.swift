@@ -40,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
             let base = try? global.configuration()
             let environment = try await DevEnvironment.create(listenHost: host ?? base?.listenHost ?? "127.0.0.1", listenPort: port ?? base?.listenPort ?? 8080)
             config = environment.configuration
+            config.policies = base?.policies ?? config.policies
             devEnvironment = environment
         } else {
             config = try global.configuration()
@@ -51,6 +52,15 @@ struct ServeCommand: AsyncParsableCommand {
         let gatehouse = try await Gatehouse.open(config, create: true)
         let applied = try await gatehouse.migrate(actor: "system")
         if !applied.isEmpty { logger.info("applied migrations", metadata: ["versions": "\(applied)"]) }
+        if dev {
+            // The policies shipped in policies/ (or --config's `policies`), if present.
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: config.policies, isDirectory: &isDirectory), isDirectory.boolValue {
+                let applied = try await gatehouse.applyPolicies(directory: config.policies, actor: "system")
+                logger.info("applied dev policies", metadata: ["directory": "\(config.policies)", "sha256": "\(applied.sha256.prefix(12))"])
+            }
+        }
+        try await gatehouse.refresh()
         let status = try await gatehouse.licenseStatus()
         for warning in status.warnings { logger.warning("\(warning)") }
 
@@ -84,7 +94,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         Try, in another shell:
           export ADMIN=\(env.adminToken)
+          export AUTHZ=\(env.authorizeToken)
+          curl -s \(base)/v1/authorize/login -H "Authorization: Bearer $AUTHZ" \\
+               -d '{"provider":"github","username":"alice","external_id":"101","orgs":["acme"]}'
           curl -s \(base)/v1/license -H "Authorization: Bearer $ADMIN"
+          curl -s \(base)/v1/seats -H "Authorization: Bearer $ADMIN"
           curl -s \(base)/v1/audit -H "Authorization: Bearer $ADMIN"
           curl -s \(base)/readyz
           curl -s \(base)/metrics | grep gatehouse_

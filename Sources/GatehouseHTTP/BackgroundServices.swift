@@ -1,0 +1,51 @@
+import GatehouseService
+import Logging
+import ServiceLifecycle
+
+/// Runs `work` every `interval` until graceful shutdown, then `finally` once.
+struct PeriodicService: Service {
+    let name: String
+    let interval: Duration
+    let logger: Logger
+    let work: @Sendable () async throws -> Void
+    var finally: (@Sendable () async throws -> Void)?
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await work()
+            } catch {
+                logger.warning("\(name) failed", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                break
+            }
+        }
+        do { try await finally?() } catch {
+            logger.error("\(name) failed at shutdown", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
+        }
+    }
+}
+
+extension Gatehouse {
+    /// The long-running parts beside the HTTP server.
+    func backgroundServices(logger: Logger) -> [any Service] {
+        [
+            // A change made by a CLI command or another replica reaches memory within a second.
+            PeriodicService(name: "state sync", interval: .seconds(1), logger: logger) { try await self.syncIfChanged() },
+            // Last-seen times and denial counts are written in batches (and at shutdown).
+            PeriodicService(name: "bookkeeping", interval: .seconds(5), logger: logger, work: { try await self.flushBookkeeping() }) {
+                try await self.flushBookkeeping()
+            },
+            // The latest time seen, so that a clock set back is detected.
+            PeriodicService(name: "clock", interval: .seconds(60), logger: logger) { try await self.observeClock() },
+            // Idle seats go back to the pool (policy `deactivate_inactive_after_days`).
+            PeriodicService(name: "inactivity sweep", interval: .seconds(3600), logger: logger) {
+                let released = try await self.sweepInactiveSeats()
+                if !released.isEmpty { logger.info("released idle seats", metadata: ["count": "\(released.count)"]) }
+            },
+        ]
+    }
+}

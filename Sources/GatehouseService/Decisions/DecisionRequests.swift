@@ -1,0 +1,179 @@
+import GatehouseDomain
+
+/// `POST /v1/authorize/login` body, validated.
+public struct LoginRequest: Sendable, Equatable {
+    public var identity: IdentityRef
+    public var externalID: String?
+    public var email: String?
+    public var orgs: Set<String>
+    public var teams: Set<String>
+
+    public init(identity: IdentityRef, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = []) {
+        self.identity = identity
+        self.externalID = externalID
+        self.email = email
+        self.orgs = Set(orgs.map { $0.lowercased() })
+        self.teams = Set(teams.map { $0.lowercased() })
+    }
+
+    /// Reads and checks a request body; every problem is named.
+    public static func parse(_ body: JSONValue) throws(GatehouseError) -> LoginRequest {
+        var reader = RequestReader(body)
+        let identity = reader.identity()
+        let externalID = reader.externalID("external_id")
+        let email = reader.optionalString("email", maxLength: 320)
+        let orgs = reader.names("orgs", team: false)
+        let teams = reader.names("teams", team: true)
+        reader.rejectUnknown(["provider", "username", "external_id", "email", "orgs", "teams"])
+        guard let identity, reader.problems.isEmpty else { throw reader.error }
+        return LoginRequest(identity: identity, externalID: externalID, email: email, orgs: orgs, teams: teams)
+    }
+}
+
+/// `POST /v1/authorize/upload` body, validated.
+public struct UploadRequest: Sendable, Equatable {
+    public var owner: String
+    public var name: String
+    public var isPrivate: Bool
+    public var author: IdentityRef
+    public var authorExternalID: String?
+
+    public init(owner: String, name: String, isPrivate: Bool, author: IdentityRef, authorExternalID: String? = nil) {
+        self.owner = owner
+        self.name = name
+        self.isPrivate = isPrivate
+        self.author = author
+        self.authorExternalID = authorExternalID
+    }
+
+    public static func parse(_ body: JSONValue) throws(GatehouseError) -> UploadRequest {
+        var top = RequestReader(body)
+        top.rejectUnknown(["repository", "author"])
+        var repository = RequestReader(top.object("repository"), path: "repository.")
+        let owner = repository.string("owner", maxLength: 255)
+        let name = repository.string("name", maxLength: 255)
+        let isPrivate = repository.bool("private")
+        repository.rejectUnknown(["owner", "name", "private"])
+        var author = RequestReader(top.object("author"), path: "author.")
+        let identity = author.identity()
+        let externalID = author.externalID("external_id")
+        author.rejectUnknown(["provider", "username", "external_id"])
+        let problems = top.problems + repository.problems + author.problems
+        guard problems.isEmpty, let owner, let name, let isPrivate, let identity else { throw RequestReader.error(problems) }
+        return UploadRequest(owner: owner, name: name, isPrivate: isPrivate, author: identity, authorExternalID: externalID)
+    }
+}
+
+/// Field-by-field reading of a JSON request body, collecting every problem.
+struct RequestReader {
+    let fields: [String: JSONValue]
+    let path: String
+    var problems: [String] = []
+    let present: Bool
+
+    init(_ value: JSONValue?, path: String = "") {
+        self.path = path
+        if case .object(let fields)? = value {
+            self.fields = fields
+            present = true
+        } else {
+            self.fields = [:]
+            present = value != nil
+            if value != nil { problems.append("\(path.isEmpty ? "body" : String(path.dropLast())) must be a JSON object") }
+        }
+    }
+
+    static func error(_ problems: [String]) -> GatehouseError {
+        GatehouseError(.unprocessable, "invalid_request", problems.joined(separator: "; "))
+    }
+
+    var error: GatehouseError { Self.error(problems) }
+
+    mutating func string(_ key: String, maxLength: Int) -> String? {
+        switch fields[key] {
+        case .string(let s)? where !s.isEmpty && s.count <= maxLength: return s
+        case .string?: problems.append("\(path)\(key) must be 1-\(maxLength) characters")
+        case nil: problems.append("\(path)\(key) is required")
+        case let other?: problems.append("\(path)\(key) must be a string, not \(other.typeName)")
+        }
+        return nil
+    }
+
+    mutating func optionalString(_ key: String, maxLength: Int) -> String? {
+        if fields[key] == nil || fields[key] == .null { return nil }
+        return string(key, maxLength: maxLength)
+    }
+
+    mutating func bool(_ key: String) -> Bool? {
+        switch fields[key] {
+        case .bool(let b)?: return b
+        case nil: problems.append("\(path)\(key) is required")
+        case let other?: problems.append("\(path)\(key) must be true or false, not \(other.typeName)")
+        }
+        return nil
+    }
+
+    mutating func object(_ key: String) -> JSONValue? {
+        guard let value = fields[key] else {
+            problems.append("\(path)\(key) is required")
+            return nil
+        }
+        return value
+    }
+
+    /// Provider ids are strings; numeric ids are accepted and kept as their digits.
+    mutating func externalID(_ key: String) -> String? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .int(let i)?: return String(i)
+        case .string(let s)? where !s.isEmpty && s.count <= 128: return s
+        case let other?:
+            problems.append("\(path)\(key) must be a string or an integer, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func identity() -> IdentityRef? {
+        let providerName = string("provider", maxLength: 32)
+        let username = string("username", maxLength: 255)
+        guard let providerName, let username else { return nil }
+        guard let provider = Provider(rawValue: providerName) else {
+            problems.append("\(path)provider \"\(providerName)\" is not one of \(Provider.names)")
+            return nil
+        }
+        guard IdentityRef.isValidUsername(username) else {
+            problems.append("\(path)username must not contain spaces or control characters")
+            return nil
+        }
+        return IdentityRef(provider: provider, username: username)
+    }
+
+    mutating func names(_ key: String, team: Bool) -> Set<String> {
+        switch fields[key] {
+        case nil, .null?: return []
+        case .array(let items)?:
+            guard items.count <= 1000 else {
+                problems.append("\(path)\(key) has more than 1000 entries")
+                return []
+            }
+            var result = Set<String>()
+            for item in items {
+                guard case .string(let s) = item, !s.isEmpty, s.count <= 255,
+                    !team || s.split(separator: "/", omittingEmptySubsequences: false).count == 2
+                else {
+                    problems.append("\(path)\(key) entries must be \(team ? "\"org/team\" strings" : "non-empty strings")")
+                    return []
+                }
+                result.insert(s.lowercased())
+            }
+            return result
+        case let other?:
+            problems.append("\(path)\(key) must be an array, not \(other.typeName)")
+            return []
+        }
+    }
+
+    mutating func rejectUnknown(_ known: Set<String>) {
+        for key in fields.keys.sorted() where !known.contains(key) { problems.append("\(path)\(key) is not a known field") }
+    }
+}

@@ -1,0 +1,81 @@
+import GatehouseDomain
+import GatehouseStorage
+
+/// People, identities and memberships indexed for decisions, held in memory: a login decision
+/// reads only this, and the database is touched only to change state.
+public struct PeopleIndex: Sendable {
+    private(set) var persons: [String: PersonRecord] = [:]
+    private(set) var identityByKey: [String: IdentityRecord] = [:]
+    private(set) var identityByExternal: [String: String] = [:]
+    private(set) var identityKeyByID: [Int64: String] = [:]
+    private(set) var identityKeysByPerson: [String: Set<String>] = [:]
+    private(set) var memberships: [Int64: Set<MembershipRecord>] = [:]
+    private(set) var personByEmail: [String: String] = [:]
+    public private(set) var auditSeq: Int64 = 0
+
+    public init() {}
+
+    public init(_ snapshot: PeopleSnapshot) {
+        for person in snapshot.persons { upsert(person) }
+        for identity in snapshot.identities { upsert(identity) }
+        for m in snapshot.memberships { memberships[m.identityID, default: []].insert(m) }
+        auditSeq = snapshot.auditSeq
+    }
+
+    public var count: Int { persons.count }
+
+    public func person(_ id: String) -> PersonRecord? { persons[id] }
+    public func identity(_ ref: IdentityRef) -> IdentityRecord? { identityByKey[ref.key] }
+    public func identity(provider: Provider, externalID: String) -> IdentityRecord? {
+        identityByExternal[provider.rawValue + ":" + externalID].flatMap { identityByKey[$0] }
+    }
+    public func personID(email: String) -> String? { personByEmail[email.lowercased()] }
+    public func identities(of personID: String) -> [IdentityRecord] {
+        (identityKeysByPerson[personID] ?? []).compactMap { identityByKey[$0] }.sorted { $0.ref.key < $1.ref.key }
+    }
+    public func memberships(of identityID: Int64) -> Set<MembershipRecord> { memberships[identityID] ?? [] }
+
+    /// What the deciders need to know about a person.
+    public func facts(_ personID: String) -> PersonFacts? {
+        guard let person = persons[personID] else { return nil }
+        let directory = identities(of: personID).filter { $0.ref.provider == .ldap }
+        let groups = directory.flatMap { memberships(of: $0.id).filter { $0.kind == .group }.map(\.name) }
+        return PersonFacts(
+            id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: !directory.isEmpty,
+            directoryGroups: Set(groups))
+    }
+
+    // MARK: changes made by this process, applied as they commit
+
+    public mutating func upsert(_ person: PersonRecord) {
+        if let old = persons[person.id]?.email?.lowercased(), personByEmail[old] == person.id { personByEmail[old] = nil }
+        persons[person.id] = person
+        if let email = person.email?.lowercased(), !email.isEmpty { personByEmail[email] = person.id }
+    }
+
+    public mutating func upsert(_ identity: IdentityRecord) {
+        remove(identityID: identity.id)
+        identityByKey[identity.ref.key] = identity
+        identityKeyByID[identity.id] = identity.ref.key
+        identityKeysByPerson[identity.personID, default: []].insert(identity.ref.key)
+        if let external = identity.externalID { identityByExternal[identity.ref.provider.rawValue + ":" + external] = identity.ref.key }
+        if let email = identity.email?.lowercased(), !email.isEmpty, personByEmail[email] == nil { personByEmail[email] = identity.personID }
+    }
+
+    public mutating func remove(identityID: Int64) {
+        guard let key = identityKeyByID.removeValue(forKey: identityID), let old = identityByKey[key] else { return }
+        identityByKey[old.ref.key] = nil
+        identityKeysByPerson[old.personID]?.remove(old.ref.key)
+        if let external = old.externalID { identityByExternal[old.ref.provider.rawValue + ":" + external] = nil }
+    }
+
+    public mutating func setMemberships(_ identityID: Int64, source: MembershipSource, _ set: Set<MembershipRecord>) {
+        memberships[identityID] = (memberships[identityID] ?? []).filter { $0.source != source }.union(set)
+    }
+
+    public mutating func setSeat(_ personID: String, _ seat: SeatState) { persons[personID]?.seat = seat }
+    public mutating func setStatus(_ personID: String, _ status: PersonStatus) {
+        persons[personID]?.status = status
+        if status != .active { persons[personID]?.seat = .none }
+    }
+}

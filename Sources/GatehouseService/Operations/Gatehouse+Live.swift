@@ -1,0 +1,61 @@
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+extension Gatehouse {
+    /// Loads everything decisions need into memory in one go.
+    public func refresh() async throws {
+        let people = try await store.peopleSnapshot()
+        let license = try await store.licenseInForce()
+        let verification = license.map { LicenseVerifier.verify($0.fileText, trusted: trustedKeys, instanceHost: instanceHost) }
+        let latestSeen = try await store.latestSeen()
+        let policySet = try await store.policySetInForce()
+        let policy = policySet.flatMap { PolicyLoader.parse(files: $0.files).policy } ?? PolicySet()
+        let tokens = try await store.tokens()
+        let index = PeopleIndex(people)
+        live.update { snapshot in
+            snapshot = LiveSnapshot(
+                index: index, license: license, verification: verification, latestSeen: latestSeen, policy: policy,
+                policyHash: policySet?.sha256, tokens: Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a }), loaded: true)
+        }
+    }
+
+    func ensureLoaded() async throws {
+        if !live.current.loaded { try await refresh() }
+    }
+
+    /// Reloads when any process (a CLI command, another replica) changed state: every change
+    /// moves the audit head. Returns whether it reloaded.
+    @discardableResult
+    public func syncIfChanged() async throws -> Bool {
+        let head = try await store.auditHeadSeq()
+        guard head != live.current.index.auditSeq || !live.current.loaded else { return false }
+        try await refresh()
+        return true
+    }
+
+    /// Writes buffered last-seen times and denial counts; on failure they are kept for the next try.
+    public func flushBookkeeping() async throws {
+        let seen = live.takeLastSeen(), denials = live.takeDenials()
+        do {
+            try await store.touchLastSeen(seen)
+            try await store.addDenials(denials)
+        } catch {
+            live.restore(lastSeen: seen, denials: denials)
+            throw error
+        }
+    }
+
+    /// The license state now, from memory.
+    func liveLicenseState(_ snapshot: LiveSnapshot, at t: Date) -> LicenseState {
+        LicenseEvaluator.evaluate(snapshot.verification, now: t, latestSeen: snapshot.latestSeen).state
+    }
+
+    /// Applies the result of a seat activation to memory.
+    func remember(_ result: ActivationResult) {
+        live.update { snapshot in
+            if let identity = result.identity { snapshot.index.upsert(identity) }
+            if let person = result.person { snapshot.index.upsert(person) }
+        }
+    }
+}

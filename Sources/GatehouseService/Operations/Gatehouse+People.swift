@@ -1,0 +1,98 @@
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+/// A person with their identities, for `users list|show` and the admin API.
+public struct PersonReport: Sendable {
+    public var person: PersonRecord
+    public var identities: [IdentityRecord]
+    public var memberships: [MembershipRecord]
+
+    public var json: JSONValue {
+        [
+            "id": .string(person.id), "name": .string(person.name), "email": .optional(person.email), "role": .string(person.role.rawValue),
+            "status": .string(person.status.rawValue), "seat": .string(person.seat.rawValue),
+            "last_seen_at": .optional(person.lastSeenAt.map { UTC.format($0) }), "created_at": .string(UTC.format(person.createdAt)),
+            "identities": .array(identities.map { .string($0.ref.description) }),
+            "memberships": .array(memberships.map { ["kind": .string($0.kind.rawValue), "name": .string($0.name), "source": .string($0.source.rawValue)] }),
+        ]
+    }
+
+    public var line: String {
+        "\(person.id)\t\(person.seat == .active ? "seat" : "-")\t\(person.status.rawValue)\t\(identities.map(\.ref.description).joined(separator: ","))\t"
+            + (person.lastSeenAt.map { "seen \(UTC.format($0))" } ?? "never seen")
+    }
+}
+
+extension Gatehouse {
+    /// Finds a person by `provider:username`, person id, or email.
+    public func resolveUser(_ text: String) async throws -> PersonRecord {
+        try await ensureLoaded()
+        let index = live.current.index
+        var personID: String?
+        if PersonID.isValid(text) {
+            personID = text
+        } else if let ref = IdentityRef.parse(text) {
+            personID = index.identity(ref)?.personID
+        } else if text.contains("@") {
+            personID = index.personID(email: text)
+        } else {
+            throw GatehouseError(.badRequest, "invalid_user", "\"\(text)\" is not provider:username, a person id (p_…) or an email")
+        }
+        guard let personID, let person = try await store.person(id: personID) else {
+            throw GatehouseError(.notFound, "user_not_found", "no person matches \(text)")
+        }
+        return person
+    }
+
+    public func users(seat: SeatState?, inactiveDays: Int64?) async throws -> [PersonReport] {
+        try await ensureLoaded()
+        let since = inactiveDays.map { now().addingTimeInterval(-Double($0) * 86_400) }
+        let index = live.current.index
+        return try await store.persons(seat: seat, notSeenSince: since).map { person in
+            let identities = index.identities(of: person.id)
+            return PersonReport(person: person, identities: identities, memberships: identities.flatMap { index.memberships(of: $0.id) }.sorted { $0.name < $1.name })
+        }
+    }
+
+    public func user(_ text: String) async throws -> PersonReport {
+        let person = try await resolveUser(text)
+        let identities = try await store.identities(personID: person.id)
+        var memberships: [MembershipRecord] = []
+        for identity in identities { memberships += try await store.memberships(identityID: identity.id) }
+        return PersonReport(person: person, identities: identities, memberships: memberships)
+    }
+
+    /// Links an identity to a person: one person, one seat, however many identities.
+    public func link(user: String, identity text: String, actor: String) async throws -> PersonReport {
+        guard let ref = IdentityRef.parse(text) else {
+            throw GatehouseError(.badRequest, "invalid_identity", "\"\(text)\" is not provider:username (providers: \(Provider.names))")
+        }
+        let person = try await resolveUser(user)
+        _ = try await store.linkIdentity(ref, to: person.id, actor: actor, at: now())
+        try await refresh()
+        return try await self.user(person.id)
+    }
+
+    public func unlink(identity text: String, actor: String) async throws {
+        guard let ref = IdentityRef.parse(text) else {
+            throw GatehouseError(.badRequest, "invalid_identity", "\"\(text)\" is not provider:username (providers: \(Provider.names))")
+        }
+        do { try await store.unlinkIdentity(ref, actor: actor, at: now()) } catch let error as StoreError where error.code == .notFound {
+            throw GatehouseError(.notFound, "identity_not_found", "no identity \(ref)")
+        }
+        try await refresh()
+    }
+
+    /// Blocks (no login; the seat is released) or unblocks a person.
+    public func setBlocked(_ user: String, blocked: Bool, actor: String) async throws -> PersonReport {
+        let person = try await resolveUser(user)
+        if !blocked, person.status == .leftDirectory {
+            throw GatehouseError(.conflict, "left_directory", "\(person.id) has left the directory; the directory sync decides their status")
+        }
+        let updated = try await store.setStatus(
+            personID: person.id, status: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", at: now())
+        live.update { $0.index.upsert(updated) }
+        return try await self.user(updated.id)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+/// `seats status` / `GET /v1/seats`.
+public struct SeatStatusReport: Sendable {
+    public var licensed: Int64
+    public var limit: Int64
+    public var active: Int64
+    public var peak: Int64
+    public var warnings: [String]
+
+    public var json: JSONValue {
+        [
+            "licensed": .int(licensed), "limit": .int(limit), "active": .int(active), "available": .int(max(0, limit - active)),
+            "peak": .int(peak), "warnings": .array(warnings.map(JSONValue.string)),
+        ]
+    }
+
+    public var text: String {
+        (["seats: \(active) active of \(licensed) licensed (limit \(limit), \(max(0, limit - active)) available); peak this term \(peak)"]
+            + warnings.map { "warning: \($0)" }).joined(separator: "\n")
+    }
+}
+
+/// `seats true-up`: the term's peak against what was bought.
+public struct TrueUpReport: Sendable {
+    public var licenseID: String
+    public var licensed: Int64
+    public var peak: Int64
+    public var overage: Int64
+    public var quote: QuoteReport?
+
+    public var json: JSONValue {
+        ["license_id": .string(licenseID), "licensed": .int(licensed), "peak": .int(peak), "overage": .int(overage), "quote": quote?.json ?? .null]
+    }
+
+    public var text: String {
+        var text = "\(licenseID): peak \(peak) of \(licensed) licensed seats this term"
+        if let quote {
+            text += "; \(overage) seat\(overage == 1 ? "" : "s") over: adding them today costs\n" + quote.text
+        } else {
+            text += "; no true-up needed"
+        }
+        return text
+    }
+}
+
+extension Gatehouse {
+    public func seatStatus() async throws -> SeatStatusReport {
+        try await ensureLoaded()
+        let snapshot = live.current
+        let licensed = snapshot.license?.seats ?? 0
+        let usage = try await store.seatUsage(since: snapshot.license?.termStartsAt ?? .distantPast)
+        var warnings = SeatUsage.warnings(active: usage.active, licensed: licensed)
+        if snapshot.license == nil { warnings.append("no license is installed") }
+        let evaluation = LicenseEvaluator.evaluate(snapshot.verification, now: now(), latestSeen: snapshot.latestSeen)
+        if snapshot.license != nil, evaluation.state != .valid { warnings += evaluation.warnings }
+        return SeatStatusReport(
+            licensed: licensed, limit: snapshot.policy.seats.limit(licensed: licensed), active: usage.active, peak: usage.peak, warnings: warnings)
+    }
+
+    /// Gives a seat to a user (creating `provider:username` if new), within the limit.
+    public func activateSeat(user: String, actor: String) async throws -> PersonReport {
+        try await ensureLoaded()
+        let snapshot = live.current
+        let state = liveLicenseState(snapshot, at: now())
+        guard state.allowsNewSeats else {
+            throw GatehouseError(.conflict, DecisionReason.forLicense(state)?.rawValue ?? "license_\(state.rawValue)", "no new seats while the license is \(state.rawValue)")
+        }
+        let target: SeatTarget
+        if let ref = IdentityRef.parse(user), snapshot.index.identity(ref) == nil {
+            target = .newIdentity(newIdentity(ref, nil, nil, nil))
+        } else {
+            target = .person(try await resolveUser(user).id)
+        }
+        let result = try await activate(target, snapshot: snapshot, actor: actor, reason: "activated by an administrator", at: now())
+        switch result.outcome {
+        case .activated, .alreadyActive: return try await self.user(result.person!.id)
+        case .noSeatAvailable:
+            throw GatehouseError(.conflict, "no_seat_available", "all \(snapshot.policy.seats.limit(licensed: snapshot.license?.seats ?? 0)) seats are in use")
+        case .ineligible(let status):
+            throw GatehouseError(.conflict, "user_\(status.rawValue)", "\(user) is \(status.rawValue.replacingOccurrences(of: "_", with: " ")) and cannot hold a seat")
+        }
+    }
+
+    public func deactivateSeat(user: String, actor: String, reason: String = "deactivated by an administrator") async throws -> PersonReport {
+        let person = try await resolveUser(user)
+        if try await store.deactivateSeat(personID: person.id, actor: actor, reason: reason, at: now()) {
+            live.update { $0.index.setSeat(person.id, .none) }
+        }
+        return try await self.user(person.id)
+    }
+
+    public func trueUp() async throws -> TrueUpReport {
+        try await ensureLoaded()
+        guard let license = live.current.license else {
+            throw GatehouseError(.notFound, "license_missing", "no license is in force: install one first")
+        }
+        let usage = try await store.seatUsage(since: license.termStartsAt)
+        let overage = max(0, usage.peak - license.seats)
+        let quote = overage > 0 ? try? await self.quote(add: overage, on: nil) : nil
+        return TrueUpReport(licenseID: license.licenseID, licensed: license.seats, peak: usage.peak, overage: overage, quote: quote)
+    }
+
+    /// Releases seats not used for `deactivate_inactive_after_days` (actor `system`).
+    /// Returns the people released.
+    @discardableResult
+    public func sweepInactiveSeats() async throws -> [String] {
+        try await ensureLoaded()
+        let days = live.current.policy.seats.deactivateInactiveAfterDays
+        guard days > 0 else { return [] }
+        try await flushBookkeeping()
+        let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
+        var released: [String] = []
+        for person in try await store.persons(seat: .active, notSeenSince: cutoff) {
+            if try await store.deactivateSeat(personID: person.id, actor: "system", reason: "inactive for \(days) days", at: now()) {
+                released.append(person.id)
+                live.update { $0.index.setSeat(person.id, .none) }
+            }
+        }
+        return released
+    }
+}

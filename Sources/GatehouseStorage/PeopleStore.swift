@@ -1,0 +1,47 @@
+import Foundation
+import GatehouseDomain
+
+/// People, identities, seats, policies and denial counts. Every method that changes state
+/// audits it in the same transaction (bookkeeping — last-seen times and denial counters — is
+/// batched and not chained).
+public protocol PeopleStore: Sendable {
+    /// Everything decisions need, in one read.
+    func peopleSnapshot() async throws -> PeopleSnapshot
+    /// The sequence number of the latest audit entry: any change of state moves it.
+    func auditHeadSeq() async throws -> Int64
+
+    func person(id: String) async throws -> PersonRecord?
+    func identities(personID: String) async throws -> [IdentityRecord]
+    func memberships(identityID: Int64) async throws -> [MembershipRecord]
+    /// People, optionally only those with (or without) a seat, or not seen since a time.
+    func persons(seat: SeatState?, notSeenSince: Date?) async throws -> [PersonRecord]
+
+    /// Creates a person (or joins `linkTo`) with a new identity, without a seat.
+    func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord)
+    /// Activates a seat atomically: never more than `limit` active, whatever the concurrency.
+    func activateSeat(_ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) async throws -> ActivationResult
+    /// Releases a seat; `false` if the person had none.
+    func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool
+    /// Blocks, unblocks or marks a person as gone; leaving `active` releases the seat.
+    func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> PersonRecord
+    /// Moves `identity` to `personID` (creating it if new).
+    func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> IdentityRecord
+    /// Removes an identity from its person.
+    func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws
+    /// Records a rename seen through the provider's stable id, or the stable id itself once known.
+    func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws
+    /// Replaces the memberships of one identity from one source.
+    func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date) async throws
+
+    /// Last-seen times, batched.
+    func touchLastSeen(_ times: [String: Date]) async throws
+    /// Adds to the denial counters.
+    func addDenials(_ counts: [DenialKey: Int64]) async throws
+    func denialCounts(since: String?) async throws -> [DenialKey: Int64]
+
+    /// Active seats now and the peak since `since`.
+    func seatUsage(since: Date) async throws -> SeatUsageRecord
+
+    func policySetInForce() async throws -> StoredPolicySet?
+    func applyPolicySet(_ set: StoredPolicySet, audit: AuditDraft) async throws
+}

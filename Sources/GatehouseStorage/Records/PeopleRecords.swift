@@ -1,0 +1,158 @@
+import Foundation
+import GatehouseDomain
+
+/// A person as stored.
+public struct PersonRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var email: String?
+    public var role: Role
+    public var status: PersonStatus
+    public var seat: SeatState
+    public var lastSeenAt: Date?
+    public var createdAt: Date
+
+    public init(
+        id: String, name: String, email: String?, role: Role, status: PersonStatus, seat: SeatState, lastSeenAt: Date?, createdAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.email = email
+        self.role = role
+        self.status = status
+        self.seat = seat
+        self.lastSeenAt = lastSeenAt
+        self.createdAt = createdAt
+    }
+}
+
+/// An identity (`provider:username`) and the person it maps to.
+public struct IdentityRecord: Sendable, Equatable {
+    public var id: Int64
+    public var ref: IdentityRef
+    public var externalID: String?
+    public var email: String?
+    public var personID: String
+
+    public init(id: Int64, ref: IdentityRef, externalID: String?, email: String?, personID: String) {
+        self.id = id
+        self.ref = ref
+        self.externalID = externalID
+        self.email = email
+        self.personID = personID
+    }
+}
+
+public enum MembershipKind: String, Sendable, CaseIterable { case org, team, group }
+public enum MembershipSource: String, Sendable, CaseIterable { case request, webhook, ldap }
+
+/// An identity's membership of an org, team (`org/team`) or group, and where it was learned.
+public struct MembershipRecord: Sendable, Hashable {
+    public var identityID: Int64
+    public var kind: MembershipKind
+    /// Lowercased.
+    public var name: String
+    public var source: MembershipSource
+
+    public init(identityID: Int64, kind: MembershipKind, name: String, source: MembershipSource) {
+        self.identityID = identityID
+        self.kind = kind
+        self.name = name.lowercased()
+        self.source = source
+    }
+}
+
+/// Everything decisions need, read in one consistent transaction.
+public struct PeopleSnapshot: Sendable {
+    public var persons: [PersonRecord]
+    public var identities: [IdentityRecord]
+    public var memberships: [MembershipRecord]
+    /// The audit head when the snapshot was read: the state version it reflects.
+    public var auditSeq: Int64
+
+    public init(persons: [PersonRecord], identities: [IdentityRecord], memberships: [MembershipRecord], auditSeq: Int64) {
+        self.persons = persons
+        self.identities = identities
+        self.memberships = memberships
+        self.auditSeq = auditSeq
+    }
+}
+
+/// A login not seen before: the identity to create, and the person it joins or starts.
+public struct NewIdentity: Sendable, Equatable {
+    public var ref: IdentityRef
+    public var externalID: String?
+    public var email: String?
+    /// Join this existing person (linked by email or template); `nil` creates `newPersonID`.
+    public var linkTo: String?
+    public var newPersonID: String
+
+    public init(ref: IdentityRef, externalID: String?, email: String?, linkTo: String?, newPersonID: String) {
+        self.ref = ref
+        self.externalID = externalID
+        self.email = email
+        self.linkTo = linkTo
+        self.newPersonID = newPersonID
+    }
+}
+
+/// Whom a seat is for.
+public enum SeatTarget: Sendable, Equatable {
+    case person(String)
+    /// Someone new: created together with the seat, or not at all.
+    case newIdentity(NewIdentity)
+}
+
+/// How an activation attempt ended.
+public enum ActivationOutcome: Sendable, Equatable {
+    case activated
+    case alreadyActive
+    /// The limit is reached; nothing was written.
+    case noSeatAvailable
+    /// Blocked or left the directory; nothing was written.
+    case ineligible(PersonStatus)
+}
+
+public struct ActivationResult: Sendable, Equatable {
+    public var outcome: ActivationOutcome
+    /// The person after the attempt (`nil` if a new person was not created).
+    public var person: PersonRecord?
+    /// The identity created with the seat, if any.
+    public var identity: IdentityRecord?
+    /// Active seats after the attempt.
+    public var activeSeats: Int64
+}
+
+/// A policy set as applied.
+public struct StoredPolicySet: Sendable, Equatable {
+    public var sha256: String
+    public var files: [String: String]
+    public var appliedAt: Date
+    public var appliedBy: String
+
+    public init(sha256: String, files: [String: String], appliedAt: Date, appliedBy: String) {
+        self.sha256 = sha256
+        self.files = files
+        self.appliedAt = appliedAt
+        self.appliedBy = appliedBy
+    }
+}
+
+/// A denial counter key.
+public struct DenialKey: Sendable, Hashable {
+    public var day: String
+    public var kind: String
+    public var reason: String
+
+    public init(day: String, kind: String, reason: String) {
+        self.day = day
+        self.kind = kind
+        self.reason = reason
+    }
+}
+
+/// Seat usage over a period.
+public struct SeatUsageRecord: Sendable, Equatable {
+    public var active: Int64
+    public var peak: Int64
+}

@@ -1,0 +1,316 @@
+import Foundation
+import GRDB
+import GatehouseDomain
+
+extension SQLiteStore {
+    public func peopleSnapshot() async throws -> PeopleSnapshot {
+        try await read { db in
+            PeopleSnapshot(
+                persons: try Row.fetchAll(db, sql: "SELECT * FROM persons").map(SQLiteStore.person),
+                identities: try Row.fetchAll(db, sql: "SELECT * FROM identities").compactMap(SQLiteStore.identity),
+                memberships: try Row.fetchAll(db, sql: "SELECT * FROM memberships").compactMap(SQLiteStore.membership),
+                auditSeq: try Int64.fetchOne(db, sql: "SELECT seq FROM audit_head WHERE id = 1") ?? 0)
+        }
+    }
+
+    public func auditHeadSeq() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM audit_head WHERE id = 1") ?? 0 }
+    }
+
+    public func person(id: String) async throws -> PersonRecord? {
+        try await read { db in try SQLiteStore.fetchPerson(db, id) }
+    }
+
+    public func identities(personID: String) async throws -> [IdentityRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM identities WHERE person_id = ? ORDER BY provider, username_key", arguments: [personID])
+                .compactMap(SQLiteStore.identity)
+        }
+    }
+
+    public func memberships(identityID: Int64) async throws -> [MembershipRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM memberships WHERE identity_id = ? ORDER BY kind, name", arguments: [identityID])
+                .compactMap(SQLiteStore.membership)
+        }
+    }
+
+    public func persons(seat: SeatState?, notSeenSince: Date?) async throws -> [PersonRecord] {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let seat {
+                conditions.append("seat = ?")
+                arguments += [seat.rawValue]
+            }
+            if let since = notSeenSince {
+                // Never seen counts from creation.
+                conditions.append("COALESCE(last_seen_at, created_at) < ?")
+                arguments += [UTC.format(since, milliseconds: true)]
+            }
+            let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM persons\(filter) ORDER BY created_at, id", arguments: arguments).map(SQLiteStore.person)
+        }
+    }
+
+    // MARK: changes
+
+    public func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord) {
+        try await write { db in
+            let (person, record) = try SQLiteStore.insertIdentity(db, identity, actor: actor, at: at)
+            return (person, record)
+        }
+    }
+
+    public func activateSeat(_ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) async throws -> ActivationResult {
+        try await write { db in
+            var identity: IdentityRecord?
+            var new: NewIdentity?
+            let personID: String
+            switch target {
+            case .person(let id): personID = id
+            case .newIdentity(let identity):
+                new = identity
+                personID = identity.linkTo ?? identity.newPersonID
+            }
+            let active = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0
+            var person = new?.linkTo == nil && new != nil ? nil : try SQLiteStore.fetchPerson(db, personID)
+            if new == nil || new?.linkTo != nil {
+                guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
+                guard existing.status == .active else { return ActivationResult(outcome: .ineligible(existing.status), person: existing, activeSeats: active) }
+                if existing.seat == .active {
+                    // A new login of someone who already holds a seat: link it, no second seat.
+                    if let new { identity = try SQLiteStore.insertIdentity(db, new, actor: actor, at: at).1 }
+                    return ActivationResult(outcome: .alreadyActive, person: existing, identity: identity, activeSeats: active)
+                }
+            }
+            guard active < limit else { return ActivationResult(outcome: .noSeatAvailable, person: person, activeSeats: active) }
+            if let new {
+                (person, identity) = try SQLiteStore.insertIdentity(db, new, actor: actor, at: at)
+            }
+            guard person != nil else { throw StoreError(.notFound, "no person \(personID)") }
+            try db.execute(sql: "UPDATE persons SET seat = 'active' WHERE id = ?", arguments: [personID])
+            try SQLiteStore.insertSeatEvent(db, personID, "activate", activeAfter: active + 1, actor: actor, reason: reason, at: at)
+            try SQLiteStore.appendAudit(
+                db,
+                AuditDraft(
+                    actor: actor, action: "seat.activate", subject: personID,
+                    details: ["reason": .string(reason), "active_after": .int(active + 1), "limit": .int(limit)]), at: at)
+            person?.seat = .active
+            return ActivationResult(outcome: .activated, person: person, identity: identity, activeSeats: active + 1)
+        }
+    }
+
+    public func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool {
+        try await write { db in try SQLiteStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
+    }
+
+    public func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> PersonRecord {
+        try await write { db in
+            guard var person = try SQLiteStore.fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
+            guard person.status != status else { return person }
+            if status != .active { _ = try SQLiteStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
+            try db.execute(sql: "UPDATE persons SET status = ? WHERE id = ?", arguments: [status.rawValue, personID])
+            try SQLiteStore.appendAudit(
+                db,
+                AuditDraft(actor: actor, action: "person.status", subject: personID, details: [
+                    "from": .string(person.status.rawValue), "to": .string(status.rawValue), "reason": .string(reason),
+                ]), at: at)
+            person.status = status
+            if status != .active { person.seat = .none }
+            return person
+        }
+    }
+
+    public func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> IdentityRecord {
+        try await write { db in
+            guard try SQLiteStore.fetchPerson(db, personID) != nil else { throw StoreError(.notFound, "no person \(personID)") }
+            if let existing = try SQLiteStore.fetchIdentity(db, ref) {
+                guard existing.personID != personID else { return existing }
+                try db.execute(sql: "UPDATE identities SET person_id = ? WHERE id = ?", arguments: [personID, existing.id])
+                try SQLiteStore.appendAudit(
+                    db, AuditDraft(actor: actor, action: "identity.link", subject: ref.description, details: [
+                        "person": .string(personID), "from_person": .string(existing.personID),
+                    ]), at: at)
+                // One person, one seat: a person left without identities gives its seat back.
+                try SQLiteStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
+                var moved = existing
+                moved.personID = personID
+                return moved
+            }
+            let new = NewIdentity(ref: ref, externalID: nil, email: nil, linkTo: personID, newPersonID: personID)
+            return try SQLiteStore.insertIdentity(db, new, actor: actor, at: at).1
+        }
+    }
+
+    public func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws {
+        try await write { db in
+            guard let existing = try SQLiteStore.fetchIdentity(db, ref) else { throw StoreError(.notFound, "no identity \(ref)") }
+            try db.execute(sql: "DELETE FROM identities WHERE id = ?", arguments: [existing.id])
+            try SQLiteStore.appendAudit(
+                db, AuditDraft(actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)]),
+                at: at)
+            try SQLiteStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
+        }
+    }
+
+    public func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM identities WHERE id = ?", arguments: [id]), let old = SQLiteStore.identity(row) else {
+                throw StoreError(.notFound, "no identity \(id)")
+            }
+            try db.execute(
+                sql: "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
+                arguments: [username, username.lowercased(), externalID, id])
+            try SQLiteStore.appendAudit(
+                db, AuditDraft(actor: actor, action: "identity.update", subject: old.ref.description, details: [
+                    "username": .string(username), "person": .string(old.personID), "external_id": .optional(externalID),
+                ]), at: at)
+        }
+    }
+
+    public func replaceMemberships(
+        identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date
+    ) async throws {
+        try await write { db in
+            let current = Set(
+                try Row.fetchAll(db, sql: "SELECT * FROM memberships WHERE identity_id = ? AND source = ?", arguments: [identityID, source.rawValue])
+                    .compactMap(SQLiteStore.membership))
+            guard current != memberships else { return }
+            try db.execute(sql: "DELETE FROM memberships WHERE identity_id = ? AND source = ?", arguments: [identityID, source.rawValue])
+            let stamp = UTC.format(at, milliseconds: true)
+            for m in memberships {
+                try db.execute(
+                    sql: "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
+            }
+            func names(_ set: Set<MembershipRecord>) -> JSONValue { .array(set.map { .string($0.kind.rawValue + ":" + $0.name) }.sorted { $0.canonicalText < $1.canonicalText }) }
+            try SQLiteStore.appendAudit(
+                db, AuditDraft(actor: actor, action: "membership.update", subject: "identity \(identityID)", details: [
+                    "source": .string(source.rawValue), "added": names(memberships.subtracting(current)), "removed": names(current.subtracting(memberships)),
+                ]), at: at)
+        }
+    }
+
+    public func touchLastSeen(_ times: [String: Date]) async throws {
+        guard !times.isEmpty else { return }
+        try await write { db in
+            for (id, time) in times {
+                try db.execute(
+                    sql: "UPDATE persons SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
+                    arguments: [UTC.format(time, milliseconds: true), id, UTC.format(time, milliseconds: true)])
+            }
+        }
+    }
+
+    public func addDenials(_ counts: [DenialKey: Int64]) async throws {
+        guard !counts.isEmpty else { return }
+        try await write { db in
+            for (key, count) in counts {
+                try db.execute(
+                    sql: """
+                        INSERT INTO denial_counts (day, kind, reason, count) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (day, kind, reason) DO UPDATE SET count = denial_counts.count + excluded.count
+                        """, arguments: [key.day, key.kind, key.reason, count])
+            }
+        }
+    }
+
+    public func denialCounts(since: String?) async throws -> [DenialKey: Int64] {
+        try await read { db in
+            var result: [DenialKey: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM denial_counts WHERE day >= ?", arguments: [since ?? ""]) {
+                result[DenialKey(day: row["day"], kind: row["kind"], reason: row["reason"])] = row["count"]
+            }
+            return result
+        }
+    }
+
+    public func seatUsage(since: Date) async throws -> SeatUsageRecord {
+        try await read { db in
+            let active = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0
+            let stamp = UTC.format(since, milliseconds: true)
+            let peakInPeriod = try Int64.fetchOne(db, sql: "SELECT MAX(active_after) FROM seat_events WHERE at >= ?", arguments: [stamp]) ?? 0
+            // Seats held when the period began count toward its peak too.
+            let atStart = try Int64.fetchOne(
+                db, sql: "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", arguments: [stamp]) ?? 0
+            return SeatUsageRecord(active: active, peak: max(active, peakInPeriod, atStart))
+        }
+    }
+
+    // MARK: row helpers
+
+    static func insertIdentity(_ db: Database, _ new: NewIdentity, actor: String, at: Date) throws -> (PersonRecord, IdentityRecord) {
+        let stamp = UTC.format(at, milliseconds: true)
+        let personID = new.linkTo ?? new.newPersonID
+        if new.linkTo == nil {
+            try db.execute(
+                sql: "INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [personID, new.ref.username, new.email, stamp])
+            try appendAudit(
+                db, AuditDraft(actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)]), at: at)
+        }
+        guard let person = try fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
+        try db.execute(
+            sql: "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID, stamp])
+        let identity = IdentityRecord(id: db.lastInsertedRowID, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID)
+        try appendAudit(
+            db, AuditDraft(actor: actor, action: "identity.create", subject: new.ref.description, details: [
+                "person": .string(personID), "external_id": .optional(new.externalID), "linked": .bool(new.linkTo != nil),
+            ]), at: at)
+        return (person, identity)
+    }
+
+    static func releaseSeat(_ db: Database, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
+        try db.execute(sql: "UPDATE persons SET seat = 'none' WHERE id = ? AND seat = 'active'", arguments: [personID])
+        guard db.changesCount == 1 else { return false }
+        let active = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0
+        try insertSeatEvent(db, personID, "deactivate", activeAfter: active, actor: actor, reason: reason, at: at)
+        try appendAudit(
+            db, AuditDraft(actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(active)]),
+            at: at)
+        return true
+    }
+
+    static func releaseSeatIfOrphaned(_ db: Database, _ personID: String, actor: String, at: Date) throws {
+        let remaining = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM identities WHERE person_id = ?", arguments: [personID]) ?? 0
+        if remaining == 0 { _ = try releaseSeat(db, personID, actor: actor, reason: "no identities left", at: at) }
+    }
+
+    static func insertSeatEvent(_ db: Database, _ personID: String, _ event: String, activeAfter: Int64, actor: String, reason: String, at: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO seat_events (person_id, event, at, actor, reason, active_after) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [personID, event, UTC.format(at, milliseconds: true), actor, reason, activeAfter])
+    }
+
+    static func fetchPerson(_ db: Database, _ id: String) throws -> PersonRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM persons WHERE id = ?", arguments: [id]).map(person)
+    }
+
+    static func fetchIdentity(_ db: Database, _ ref: IdentityRef) throws -> IdentityRecord? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM identities WHERE provider = ? AND username_key = ?", arguments: [ref.provider.rawValue, ref.username.lowercased()]
+        ).flatMap(identity)
+    }
+
+    static func person(_ row: Row) -> PersonRecord {
+        PersonRecord(
+            id: row["id"], name: row["name"], email: row["email"], role: Role(rawValue: row["role"]) ?? .user,
+            status: PersonStatus(rawValue: row["status"]) ?? .blocked, seat: SeatState(rawValue: row["seat"]) ?? .none,
+            lastSeenAt: (row["last_seen_at"] as String?).flatMap(UTC.parseTimestamp),
+            createdAt: UTC.parseTimestamp(row["created_at"]) ?? .distantPast)
+    }
+
+    static func identity(_ row: Row) -> IdentityRecord? {
+        guard let provider = Provider(rawValue: row["provider"]) else { return nil }
+        return IdentityRecord(
+            id: row["id"], ref: IdentityRef(provider: provider, username: row["username"]), externalID: row["external_id"], email: row["email"],
+            personID: row["person_id"])
+    }
+
+    static func membership(_ row: Row) -> MembershipRecord? {
+        guard let kind = MembershipKind(rawValue: row["kind"]), let source = MembershipSource(rawValue: row["source"]) else { return nil }
+        return MembershipRecord(identityID: row["identity_id"], kind: kind, name: row["name"], source: source)
+    }
+}

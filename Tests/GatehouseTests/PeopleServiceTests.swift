@@ -1,0 +1,167 @@
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+import Testing
+
+@Suite("People, identities and seats through the service")
+struct PeopleServiceTests {
+    @Test func renameKeepsThePersonAndTheSeat() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense()
+        let first = try await gatehouse.authorizeLogin(login("github:alice", externalID: "101"), actor: "test")
+        #expect(first.allow && first.seat == .active)
+        // Renamed on GitHub: same stable id, new name. Same person, same seat, no second seat.
+        let renamed = try await gatehouse.authorizeLogin(login("github:alice-smith", externalID: "101"), actor: "test")
+        #expect(renamed.personID == first.personID)
+        #expect(try await gatehouse.seatStatus().active == 1)
+        let report = try await gatehouse.user("github:alice-smith")
+        #expect(report.identities.map(\.ref.description) == ["github:alice-smith"])
+        await #expect(throws: GatehouseError.self) { try await gatehouse.user("github:alice") }
+        // Case differences are the same identity, and write nothing.
+        let before = try await gatehouse.auditEntries(AuditQuery()).count
+        let upper = try await gatehouse.authorizeLogin(login("github:ALICE-SMITH", externalID: "101"), actor: "test")
+        #expect(upper.personID == first.personID)
+        #expect(try await gatehouse.auditEntries(AuditQuery()).count == before)
+    }
+
+    @Test func recycledUsernameIsSomeoneElse() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense()
+        let original = try await gatehouse.authorizeLogin(login("github:sam", externalID: "1"), actor: "test")
+        // The account was deleted and a stranger registered "sam": a different stable id.
+        let stranger = try await gatehouse.authorizeLogin(login("github:sam", externalID: "2"), actor: "test")
+        #expect(stranger.allow)
+        #expect(stranger.personID != original.personID)
+        #expect(try await gatehouse.seatStatus().active == 2)
+    }
+
+    @Test func twoIdentitiesOnePersonOneSeat() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense()
+        let github = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        // Linked by email (policy default link_by: email): same person, still one seat.
+        let gitlab = try await gatehouse.authorizeLogin(login("gitlab:asmith", email: "ALICE@acme.com"), actor: "test")
+        #expect(gitlab.personID == github.personID)
+        #expect(try await gatehouse.seatStatus().active == 1)
+        // Linked by hand.
+        let other = try await gatehouse.authorizeLogin(login("bitbucket:alice"), actor: "test")
+        #expect(other.personID != github.personID)
+        #expect(try await gatehouse.seatStatus().active == 2)
+        let linked = try await gatehouse.link(user: "github:alice", identity: "bitbucket:alice", actor: "test")
+        #expect(Set(linked.identities.map(\.ref.description)) == ["github:alice", "gitlab:asmith", "bitbucket:alice"])
+        // The person left without identities gave back the seat.
+        #expect(try await gatehouse.seatStatus().active == 1)
+        let again = try await gatehouse.authorizeLogin(login("bitbucket:alice"), actor: "test")
+        #expect(again.personID == github.personID)
+    }
+
+    @Test func templateLinksToTheDirectoryPerson() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(policy: [
+            "identity.yml": "identity:\n  link_by: [template]\n  templates: {github: \"{uid}_acme\"}\n"
+        ])
+        let directory = try await gatehouse.activateSeat(user: "ldap:alice", actor: "test")
+        let emu = try await gatehouse.authorizeLogin(login("github:alice_acme"), actor: "test")
+        #expect(emu.personID == directory.person.id)
+        #expect(try await gatehouse.seatStatus().active == 1)
+    }
+
+    @Test func seatLimitIsExactWithOverage() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 10, policy: ["seats.yml": "seats: {overage_percent: 20}\n"])
+        var granted = 0
+        for i in 0..<15 {
+            if try await gatehouse.authorizeLogin(login("github:user\(i)"), actor: "test").allow { granted += 1 }
+        }
+        #expect(granted == 12)
+        let denied = try await gatehouse.authorizeLogin(login("github:late"), actor: "test")
+        #expect(denied == DecisionResult(allow: false, reason: .noSeatAvailable, personID: nil, seat: .none, role: .user))
+        // Nobody was created for the refused logins.
+        #expect(try await gatehouse.users(seat: nil, inactiveDays: nil).count == 12)
+        let status = try await gatehouse.seatStatus()
+        #expect(status.active == 12 && status.limit == 12 && status.licensed == 10)
+        #expect(status.warnings.contains { $0.contains("all 10 licensed seats are in use") })
+    }
+
+    @Test func hundredthSeatYesHundredAndFirstNo() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 100)
+        for i in 0..<100 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
+        await #expect(throws: GatehouseError.self) { try await gatehouse.activateSeat(user: "github:u100", actor: "test") }
+        #expect(try await gatehouse.seatStatus().active == 100)
+    }
+
+    @Test func blockingReleasesTheSeatAndRefusesLogin() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense()
+        _ = try await gatehouse.authorizeLogin(login("github:bob"), actor: "test")
+        let blocked = try await gatehouse.setBlocked("github:bob", blocked: true, actor: "cli:admin")
+        #expect(blocked.person.status == .blocked && blocked.person.seat == .none)
+        #expect(try await gatehouse.authorizeLogin(login("github:bob"), actor: "test").reason == .userBlocked)
+        #expect(try await gatehouse.seatStatus().active == 0)
+        _ = try await gatehouse.setBlocked("github:bob", blocked: false, actor: "cli:admin")
+        #expect(try await gatehouse.authorizeLogin(login("github:bob"), actor: "test").allow)
+        let actions = try await gatehouse.auditEntries(AuditQuery()).map(\.action)
+        #expect(actions.filter { $0 == "seat.deactivate" }.count == 1)
+        #expect(actions.filter { $0 == "person.status" }.count == 2)
+    }
+
+    @Test func graceKeepsSeatsButGivesNoNewOnes() async throws {
+        let clock = TestClock(ts("2026-11-10T00:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
+        _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "test")
+        clock.set(ts("2027-11-05T00:00:00Z"))  // expired 2027-11-01, 14 grace days
+        #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").allow)
+        #expect(try await gatehouse.authorizeLogin(login("github:newcomer"), actor: "test").reason == .noSeatAvailable)
+        await #expect(throws: GatehouseError.self) { try await gatehouse.activateSeat(user: "github:newcomer", actor: "test") }
+        clock.set(ts("2027-11-20T00:00:00Z"))
+        #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").reason == .licenseExpired)
+    }
+
+    @Test func uploadsNeedTheAuthorsSeatOnPrivateRepositories() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 1)
+        let upload = { (author: String, isPrivate: Bool) in
+            UploadRequest(owner: "acme", name: "api", isPrivate: isPrivate, author: IdentityRef.parse(author)!)
+        }
+        #expect(try await gatehouse.authorizeUpload(upload("github:oss", false), actor: "test").allow)
+        #expect(try await gatehouse.seatStatus().active == 0)
+        let first = try await gatehouse.authorizeUpload(upload("github:dev1", true), actor: "test")
+        #expect(first.allow && first.seat == .active)
+        let second = try await gatehouse.authorizeUpload(upload("github:dev2", true), actor: "test")
+        #expect(!second.allow && second.reason == .authorHasNoSeat)
+    }
+
+    @Test func idleSeatsAreReleasedBySystem() async throws {
+        let clock = TestClock(ts("2026-11-10T00:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(policy: ["seats.yml": "seats: {deactivate_inactive_after_days: 30}\n"], clock: clock)
+        _ = try await gatehouse.authorizeLogin(login("github:idle"), actor: "test")
+        _ = try await gatehouse.authorizeLogin(login("github:busy"), actor: "test")
+        clock.advance(days: 20)
+        _ = try await gatehouse.authorizeLogin(login("github:busy"), actor: "test")
+        clock.advance(days: 15)
+        let released = try await gatehouse.sweepInactiveSeats()
+        #expect(released.count == 1)
+        #expect(try await gatehouse.user("github:idle").person.seat == .none)
+        #expect(try await gatehouse.user("github:busy").person.seat == .active)
+        let entry = try #require(try await gatehouse.auditEntries(AuditQuery(action: "seat.deactivate")).last)
+        #expect(entry.actor == "system")
+        #expect(entry.details.contains("inactive for 30 days"))
+        #expect(try await gatehouse.users(seat: nil, inactiveDays: 30).map(\.person.id) == released)
+    }
+
+    @Test func denialsAreCountedByReason() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(policy: ["login.yml": "login: {deny: [\"github:mallory\"]}\n"])
+        for _ in 0..<3 { _ = try await gatehouse.authorizeLogin(login("github:mallory"), actor: "test") }
+        try await gatehouse.flushBookkeeping()
+        let counts = try await gatehouse.store.denialCounts(since: nil)
+        #expect(counts.values.reduce(0, +) == 3)
+        #expect(counts.keys.first?.reason == "denied_by_policy")
+        // Denials are counted, not chained: no audit entry per denial.
+        #expect(try await gatehouse.auditEntries(AuditQuery(action: "person")).isEmpty)
+    }
+
+    @Test func trueUpComparesThePeakWithTheLicense() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 10, policy: ["seats.yml": "seats: {overage_percent: 20}\n"])
+        for i in 0..<12 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
+        for i in 0..<5 { _ = try await gatehouse.deactivateSeat(user: "github:u\(i)", actor: "test") }
+        let report = try await gatehouse.trueUp()
+        #expect(report.peak == 12)
+        #expect(report.overage == 2)
+        #expect(report.quote?.proration.addedSeats == 2)
+        #expect(try await gatehouse.seatStatus().peak == 12)
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+
+/// A service with a license of `seats` seats in force and `policy` applied.
+func gatehouseWithLicense(
+    seats: Int64 = 200, policy: [String: String] = [:], clock: TestClock = TestClock(ts("2026-11-10T00:00:00Z"))
+) async throws -> (TempDir, Gatehouse, TestVendor) {
+    let dir = try TempDir()
+    let vendor = TestVendor()
+    let gatehouse = try await vendor.gatehouse(in: dir, clock: clock)
+    // The cheapest price that keeps the license at the 50,000 USD minimum.
+    let price = max(25_000, (LicenseRules.minimumValueCents + seats - 1) / seats)
+    _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms(seats: seats, price: price)), actor: "test")
+    if !policy.isEmpty {
+        let policyDir = dir.file("policies")
+        try FileManager.default.createDirectory(atPath: policyDir, withIntermediateDirectories: true)
+        for (name, text) in policy { try text.write(toFile: policyDir + "/" + name, atomically: true, encoding: .utf8) }
+        _ = try await gatehouse.applyPolicies(directory: policyDir, actor: "test")
+    }
+    try await gatehouse.refresh()
+    return (dir, gatehouse, vendor)
+}
+
+func login(_ identity: String, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = []) -> LoginRequest {
+    LoginRequest(identity: IdentityRef.parse(identity)!, externalID: externalID, email: email, orgs: orgs, teams: teams)
+}

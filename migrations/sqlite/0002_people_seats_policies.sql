@@ -1,0 +1,60 @@
+-- 0002 people, identities, memberships, seat events, policy sets, denial counts.
+
+CREATE TABLE identities (
+    id           INTEGER PRIMARY KEY,
+    provider     TEXT NOT NULL CHECK (provider IN ('github', 'github_enterprise', 'gitlab', 'gitlab_enterprise',
+                                                   'bitbucket', 'bitbucket_server', 'ldap')),
+    username     TEXT NOT NULL,
+    -- Usernames compare case-insensitively: the key is the lowercased username.
+    username_key TEXT NOT NULL CHECK (username_key = lower(username_key)),
+    -- The provider's stable id: a renamed account keeps its identity (and seat).
+    external_id  TEXT,
+    email        TEXT,
+    person_id    TEXT NOT NULL REFERENCES persons (id),
+    created_at   TEXT NOT NULL,
+    UNIQUE (provider, username_key)
+);
+CREATE UNIQUE INDEX identities_external ON identities (provider, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX identities_person ON identities (person_id);
+CREATE INDEX persons_email ON persons (lower(email));
+
+CREATE TABLE memberships (
+    identity_id INTEGER NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL CHECK (kind IN ('org', 'team', 'group')),
+    name        TEXT NOT NULL CHECK (name = lower(name)),
+    source      TEXT NOT NULL CHECK (source IN ('request', 'webhook', 'ldap')),
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (identity_id, kind, name, source)
+);
+
+CREATE TABLE seat_events (
+    id           INTEGER PRIMARY KEY,
+    person_id    TEXT    NOT NULL REFERENCES persons (id),
+    event        TEXT    NOT NULL CHECK (event IN ('activate', 'deactivate')),
+    at           TEXT    NOT NULL,
+    actor        TEXT    NOT NULL,
+    reason       TEXT    NOT NULL,
+    -- Seats active right after this event: the daily series and the peak derive from it.
+    active_after INTEGER NOT NULL CHECK (active_after >= 0)
+);
+CREATE INDEX seat_events_at ON seat_events (at);
+
+CREATE TABLE policy_sets (
+    id         INTEGER PRIMARY KEY,
+    sha256     TEXT    NOT NULL CHECK (length(sha256) = 64),
+    -- The files as applied: a JSON object of file name to text.
+    files      TEXT    NOT NULL,
+    applied_at TEXT    NOT NULL,
+    applied_by TEXT    NOT NULL,
+    in_force   INTEGER NOT NULL DEFAULT 0 CHECK (in_force IN (0, 1))
+);
+CREATE UNIQUE INDEX policy_sets_one_in_force ON policy_sets (in_force) WHERE in_force = 1;
+
+-- Denied decisions, counted per day and reason (a flood of denials stays small).
+CREATE TABLE denial_counts (
+    day    TEXT    NOT NULL,
+    kind   TEXT    NOT NULL CHECK (kind IN ('login', 'upload', 'egress')),
+    reason TEXT    NOT NULL,
+    count  INTEGER NOT NULL CHECK (count >= 0),
+    PRIMARY KEY (day, kind, reason)
+);
