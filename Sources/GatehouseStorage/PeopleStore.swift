@@ -12,6 +12,7 @@ public protocol PeopleStore: Sendable {
 
     func person(id: String) async throws -> PersonRecord?
     func identities(personID: String) async throws -> [IdentityRecord]
+    func identity(_ ref: IdentityRef) async throws -> IdentityRecord?
     func memberships(identityID: Int64) async throws -> [MembershipRecord]
     /// People, optionally only those with (or without) a seat, or not seen since a time.
     func persons(seat: SeatState?, notSeenSince: Date?) async throws -> [PersonRecord]

@@ -31,10 +31,9 @@ extension Gatehouse {
             var person = facts
             var identityID = identity?.id
             if identity == nil {
-                let (created, newIdentity) = try await store.createIdentity(newIdentity(request.identity, request.externalID, request.email, linkTo), actor: actor, at: t)
-                live.update { $0.index.upsert(created); $0.index.upsert(newIdentity) }
-                person = live.current.index.facts(created.id)
-                identityID = newIdentity.id
+                let created = try await createOrFind(newIdentity(request.identity, request.externalID, request.email, linkTo), actor: actor, at: t)
+                person = live.current.index.facts(created.personID)
+                identityID = created.id
             }
             if let identityID { try await recordClaims(request, identityID: identityID, snapshot: snapshot, actor: actor, at: t) }
             if let person { live.noteSeen(person.id, at: t) }
@@ -140,11 +139,35 @@ extension Gatehouse {
     }
 
     /// Activates a seat atomically in the database: the only place the seat limit is decided.
+    /// When a concurrent request created the same new identity first, the seat is sought for
+    /// the person that request created.
     func activate(_ target: SeatTarget, snapshot: LiveSnapshot, actor: String, reason: String, at t: Date) async throws -> ActivationResult {
         let limit = snapshot.policy.seats.limit(licensed: snapshot.license?.seats ?? 0)
-        let result = try await store.activateSeat(target, limit: limit, actor: actor, reason: reason, at: t)
-        remember(result)
-        return result
+        do {
+            let result = try await store.activateSeat(target, limit: limit, actor: actor, reason: reason, at: t)
+            remember(result)
+            return result
+        } catch let error as StoreError where error.code == .conflict {
+            guard case .newIdentity(let new) = target, let existing = try await store.identity(new.ref) else { throw error }
+            live.update { $0.index.upsert(existing) }
+            let result = try await store.activateSeat(.person(existing.personID), limit: limit, actor: actor, reason: reason, at: t)
+            remember(result)
+            return result
+        }
+    }
+
+    /// Creates a new identity (and person, unless linked), or finds the one a concurrent
+    /// request just created.
+    func createOrFind(_ new: NewIdentity, actor: String, at t: Date) async throws -> IdentityRecord {
+        do {
+            let (person, identity) = try await store.createIdentity(new, actor: actor, at: t)
+            live.update { $0.index.upsert(person); $0.index.upsert(identity) }
+            return identity
+        } catch let error as StoreError where error.code == .conflict {
+            guard let existing = try await store.identity(new.ref), let person = try await store.person(id: existing.personID) else { throw error }
+            live.update { $0.index.upsert(person); $0.index.upsert(existing) }
+            return existing
+        }
     }
 
     func refusal(_ outcome: ActivationOutcome, _ elseDeny: DecisionReason) -> DecisionReason {

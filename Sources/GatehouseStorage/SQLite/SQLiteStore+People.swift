@@ -28,6 +28,10 @@ extension SQLiteStore {
         }
     }
 
+    public func identity(_ ref: IdentityRef) async throws -> IdentityRecord? {
+        try await read { db in try SQLiteStore.fetchIdentity(db, ref) }
+    }
+
     public func memberships(identityID: Int64) async throws -> [MembershipRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM memberships WHERE identity_id = ? ORDER BY kind, name", arguments: [identityID])

@@ -5,14 +5,27 @@ import GatehouseService
 import GatehouseStorage
 import Synchronization
 
-/// A fresh temporary directory per test, removed when the test's scope ends.
+/// Directories to remove when the test process exits.
+private let temporaryDirectories = Mutex<[String]>([])
+
+/// A fresh temporary directory per test, removed when the test process exits — never
+/// earlier: a database in it may still be open (a connection pool opens new connections
+/// lazily) after the last reference to this object is gone.
 final class TempDir: Sendable {
     let path: String
 
+    private static let cleanup: Void = {
+        atexit {
+            for path in temporaryDirectories.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }()
+
     init() throws {
+        _ = Self.cleanup
         var template = Array((NSTemporaryDirectory() + "/gatehouse-test-XXXXXX").utf8CString)
         guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw CocoaError(.fileWriteUnknown) }
         path = String(cString: p)
+        temporaryDirectories.withLock { $0.append(path) }
     }
 
     func file(_ name: String) -> String { path + "/" + name }
@@ -21,8 +34,6 @@ final class TempDir: Sendable {
         try text.write(toFile: file(name), atomically: true, encoding: .utf8)
         return file(name)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// A clock the test moves by hand.
