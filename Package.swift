@@ -92,6 +92,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Benchmark baseline only (bench/authz.sh): a bare Hummingbird route. Not part of gatehouse.
+        .executableTarget(
+            name: "bench-noop",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "bench/noop",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "GatehouseTests",
             dependencies: [

@@ -24,7 +24,7 @@ public func buildRouter(gatehouse: Gatehouse, metrics: GatehouseMetrics, catalog
     OperationsRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     LicenseRoutes(gatehouse: gatehouse).register(api)
     AuditRoutes(gatehouse: gatehouse).register(api)
-    DecisionRoutes(gatehouse: gatehouse).register(api)
+    DecisionRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     AdminRoutes(gatehouse: gatehouse).register(api)
     return router
 }

@@ -174,3 +174,40 @@ struct CLITests {
         #expect(tampered.stdout.contains("entry 2"))
     }
 }
+
+@Suite("People, seats and policy on the command line", .serialized)
+struct PeopleCLITests {
+    @Test func seatsUsersAndPolicies() throws {
+        let cli = try CLI()
+        try cli.setUp(terms: CLITests.currentTerms)
+        try cli("seats", "activate", "github:alice").expectSuccess()
+        try cli("users", "link", "github:alice", "gitlab:alice").expectSuccess()
+        let status = try JSONValue.parse(try cli("seats", "status", "--json").expectSuccess().stdout)
+        #expect(status["active"] == 1)
+        #expect(status["licensed"] == 200)
+        let users = try JSONValue.parse(try cli("users", "list", "--seat", "active", "--json").expectSuccess().stdout)
+        guard case .array(let list) = users, list.count == 1 else { Issue.record("\(users)"); return }
+        #expect(list[0]["identities"] == ["github:alice", "gitlab:alice"])
+        try cli("users", "block", "gitlab:alice").expectSuccess()
+        #expect(try JSONValue.parse(try cli("seats", "status", "--json").stdout)["active"] == 0)
+        try cli("seats", "activate", "github:alice").expectCleanFailure("blocked")
+        try cli("users", "show", "nobody@example.com").expectCleanFailure("no person matches")
+        try cli("users", "show", "nonsense").expectCleanFailure("is not provider:username")
+        try cli("seats", "true-up").expectSuccess()
+
+        let policies = cli.dir.file("policies")
+        try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
+        _ = try cli.dir.write("policies/seats.yml", "seats:\n  overage_percent: 500\n")
+        let check = try cli("policy", "check", "policies")
+        #expect(check.status != 0)
+        #expect(check.stderr.contains("seats.yml: line 2: seats.overage_percent"))
+        try cli("policy", "apply", "policies").expectCleanFailure("policy refused")
+        _ = try cli.dir.write("policies/seats.yml", "seats:\n  overage_percent: 10\n")
+        try cli("policy", "check", "policies").expectSuccess()
+        try cli("policy", "apply", "policies").expectSuccess()
+        let shown = try JSONValue.parse(try cli("policy", "show", "--json").expectSuccess().stdout)
+        #expect(shown["policy"]?["seats"]?["overage_percent"] == 10)
+        #expect(try JSONValue.parse(try cli("seats", "status", "--json").stdout)["limit"] == 220)
+        try cli("audit", "verify").expectSuccess()
+    }
+}

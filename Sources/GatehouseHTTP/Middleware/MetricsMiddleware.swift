@@ -11,6 +11,14 @@ public final class GatehouseMetrics: Sendable {
         MetricNameDescriptor(namespace: "gatehouse", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route and status.")
     }
 
+    static var decisions: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "gatehouse", metricName: "decisions", unitName: "total", helpText: "Decisions by kind and reason.")
+    }
+
+    func countDecision(kind: String, reason: String) {
+        registry.makeCounter(descriptor: Self.decisions, labels: [("kind", kind), ("reason", reason)]).increment()
+    }
+
     /// A gauge named `gatehouse_<name>`.
     func gauge(_ name: String, help: String, labels: [(String, String)] = []) -> Gauge {
         registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "gatehouse", metricName: name, unitName: "", helpText: help), labels: labels)

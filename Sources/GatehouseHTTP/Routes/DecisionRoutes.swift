@@ -5,16 +5,21 @@ import Hummingbird
 /// The questions the Codecov instance asks (scope `authorize`).
 struct DecisionRoutes {
     let gatehouse: Gatehouse
+    let metrics: GatehouseMetrics
 
     func register(_ api: Registrar) {
         let auth = BearerAuthMiddleware(gatehouse: gatehouse) { _ in .decide }
         api.add(.post, "/v1/authorize/login", auth: auth) { request, context in
             let body = try LoginRequest.parse(try await request.jsonBody(context: context))
-            return Response.json(try await gatehouse.authorizeLogin(body, actor: context.actor).json)
+            let decision = try await gatehouse.authorizeLogin(body, actor: context.actor)
+            metrics.countDecision(kind: "login", reason: decision.reason.rawValue)
+            return Response.json(decision.json)
         }
         api.add(.post, "/v1/authorize/upload", auth: auth) { request, context in
             let body = try UploadRequest.parse(try await request.jsonBody(context: context))
-            return Response.json(try await gatehouse.authorizeUpload(body, actor: context.actor).json)
+            let decision = try await gatehouse.authorizeUpload(body, actor: context.actor)
+            metrics.countDecision(kind: "upload", reason: decision.reason.rawValue)
+            return Response.json(decision.json)
         }
     }
 }
