@@ -7,6 +7,8 @@ import GatehouseDomain
 public protocol Store: PeopleStore {
     /// `sqlite` or `postgres`: selects the migrations in `migrations/<engine>/`.
     var engine: String { get }
+    /// Audit entries committed through this store object (this process).
+    var writeLog: AuditWriteLog { get }
 
     /// Applies pending migrations (audited) and returns the versions applied.
     func migrate(actor: String, at: Date) async throws -> [Int]

@@ -13,7 +13,6 @@ struct LicenseRoutes {
         api.add(.post, "/v1/licenses", auth: BearerAuthMiddleware.admin(gatehouse)) { request, context in
             let text = try await Self.licenseText(request, context: context)
             let report = try await gatehouse.installLicense(text: text, actor: context.actor)
-            try await gatehouse.refresh()
             return Response.json(report.json, status: .created)
         }
     }

@@ -73,6 +73,9 @@ public struct PeopleIndex: Sendable {
         memberships[identityID] = (memberships[identityID] ?? []).filter { $0.source != source }.union(set)
     }
 
+    /// Marks the state version memory reflects.
+    public mutating func advance(to seq: Int64) { auditSeq = max(auditSeq, seq) }
+
     public mutating func setSeat(_ personID: String, _ seat: SeatState) { persons[personID]?.seat = seat }
     public mutating func setStatus(_ personID: String, _ status: PersonStatus) {
         persons[personID]?.status = status

@@ -18,6 +18,9 @@ extension Gatehouse {
                 index: index, license: license, verification: verification, latestSeen: latestSeen, policy: policy,
                 policyHash: policySet?.sha256, tokens: Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a }), loaded: true)
         }
+        // Writes of this process that raced with this snapshot count as foreign from now on,
+        // so the next sync reloads rather than trusting a change the snapshot may lack.
+        store.writeLog.clear()
     }
 
     func ensureLoaded() async throws {
@@ -29,7 +32,13 @@ extension Gatehouse {
     @discardableResult
     public func syncIfChanged() async throws -> Bool {
         let head = try await store.auditHeadSeq()
-        guard head != live.current.index.auditSeq || !live.current.loaded else { return false }
+        let known = live.current.index.auditSeq
+        guard head != known || !live.current.loaded else { return false }
+        // Changes made by this process are already in memory: no reload for those.
+        if live.current.loaded, head > known, store.writeLog.consume((known + 1)...head) {
+            live.update { $0.index.advance(to: head) }
+            return false
+        }
         try await refresh()
         return true
     }

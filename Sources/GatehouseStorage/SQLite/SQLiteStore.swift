@@ -8,6 +8,7 @@ import GatehouseDomain
 public final class SQLiteStore: Store {
     public let engine = "sqlite"
     public let path: String
+    public let writeLog = AuditWriteLog()
     let pool: DatabasePool
 
     /// Opens the database at `path`. Without `create`, a missing file is an error that tells
@@ -39,9 +40,22 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Runs a write transaction, mapping SQLite failures to `StoreError`.
+    /// Runs a write transaction, mapping SQLite failures to `StoreError`. The audit entries it
+    /// appended are recorded in `writeLog` once it commits (writers are exclusive, so the
+    /// head before and after bound exactly this transaction's entries).
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await pool.write(body) } catch let error as StoreError { throw error } catch let error as DatabaseError
+        do {
+            let (value, before, after) = try await pool.write { db in
+                let headSQL = "SELECT seq FROM audit_head WHERE id = 1"
+                let exists = try db.tableExists("audit_head")
+                let before = exists ? try Int64.fetchOne(db, sql: headSQL) ?? 0 : 0
+                let value = try body(db)
+                let after = try db.tableExists("audit_head") ? try Int64.fetchOne(db, sql: headSQL) ?? 0 : 0
+                return (value, before, after)
+            }
+            if after > before { writeLog.record((before + 1)...after) }
+            return value
+        } catch let error as StoreError { throw error } catch let error as DatabaseError
             where error.resultCode == .SQLITE_CONSTRAINT
         {
             throw StoreError(.conflict, "the change conflicts with stored data: \(error.message ?? "constraint failed")")

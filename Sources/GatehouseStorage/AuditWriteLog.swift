@@ -1,0 +1,31 @@
+import Synchronization
+
+/// The audit sequence numbers this process committed. Every change of state appends to the
+/// audit chain, so when the chain's head moves only by entries in this log, the change was
+/// made here (and already applied to memory); anything else came from another process.
+public final class AuditWriteLog: Sendable {
+    private let seqs = Mutex(Set<Int64>())
+
+    public init() {}
+
+    /// Records the entries a committed transaction appended.
+    func record(_ range: ClosedRange<Int64>) {
+        seqs.withLock { $0.formUnion(range) }
+    }
+
+    /// Forgets everything: called when memory is replaced by a fresh snapshot, which may
+    /// predate a write whose change was applied to the memory it replaces.
+    public func clear() {
+        seqs.withLock { $0.removeAll() }
+    }
+
+    /// Whether every entry in `range` was written by this process; forgets entries up to
+    /// its upper bound either way.
+    public func consume(_ range: ClosedRange<Int64>) -> Bool {
+        seqs.withLock { seqs in
+            let mine = range.allSatisfy { seqs.contains($0) }
+            seqs = seqs.filter { $0 > range.upperBound }
+            return mine
+        }
+    }
+}
