@@ -14,12 +14,13 @@ public struct HTTPSettings: Sendable {
 }
 
 /// The router with every route and middleware, shared by the server and in-process tests.
-public func buildRouter(gatehouse: Gatehouse, metrics: GatehouseMetrics, catalog: RouteCatalog = RouteCatalog()) -> Router<GatehouseContext> {
+public func buildRouter(
+    gatehouse: Gatehouse, metrics: GatehouseMetrics, catalog: RouteCatalog = RouteCatalog(), logRequests: Bool = false
+) -> Router<GatehouseContext> {
     let router = Router(context: GatehouseContext.self)
-    router.add(middleware: MetricsMiddleware(metrics: metrics))
-    router.add(middleware: ErrorMiddleware())
-    router.add(middleware: BodyLimitMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: EdgeMiddleware(metrics: metrics))
+    // Request logging costs an async frame per request: only when asked for (LOG_LEVEL=debug).
+    if logRequests { router.add(middleware: LogRequestsMiddleware(.debug)) }
     let api = Registrar(router: router, catalog: catalog)
     OperationsRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     LicenseRoutes(gatehouse: gatehouse).register(api)
@@ -37,7 +38,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(gatehouse: gatehouse, metrics: metrics),
+        router: buildRouter(gatehouse: gatehouse, metrics: metrics, logRequests: logger.logLevel <= .debug),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "gatehouse"),
         services: gatehouse.backgroundServices(logger: logger),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },

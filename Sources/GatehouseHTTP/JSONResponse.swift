@@ -13,6 +13,14 @@ extension Response {
         return Response(status: status, headers: fields, body: .init(byteBuffer: buffer))
     }
 
+    /// A JSON response from text that is already JSON.
+    static func json(text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(text)
+        buffer.writeString("\n")
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+
     /// The error body of SPEC section 6: `{"error":{"code","message"}}`.
     static func error(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) -> Response {
         .json(["error": ["code": .string(code), "message": .string(message)]], status: status, headers: headers)

@@ -123,3 +123,14 @@ struct LoginDecisionTests {
         #expect(identity.directoryUID(for: IdentityRef.parse("gitlab:alice_acme")!) == nil)
     }
 }
+
+@Suite("Decision responses")
+struct DecisionResultTests {
+    @Test(arguments: [
+        DecisionResult(allow: true, reason: .ok, personID: "p_01ABC", seat: .active, role: .admin),
+        DecisionResult(allow: false, reason: .noSeatAvailable, personID: nil, seat: .none, role: .user),
+    ])
+    func fastTextIsTheCanonicalJSON(_ result: DecisionResult) {
+        #expect(result.jsonText == result.json.canonicalText)
+    }
+}

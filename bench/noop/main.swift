@@ -5,7 +5,10 @@ import Hummingbird
 
 let port = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 8090 : 8090
 let router = Router()
-router.post("/noop") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"allow\":true}"))) }
-router.get("/noop") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"allow\":true}"))) }
+// The same path the benchmark's login requests use, so every target gets identical requests.
+router.post("/v1/authorize/login") { _, _ in
+    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"allow\":true}")))
+}
+router.get("/healthz") { _, _ in Response(status: .ok) }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
 try await app.runService()

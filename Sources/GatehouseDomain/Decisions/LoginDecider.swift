@@ -35,8 +35,8 @@ public struct LoginFacts: Sendable {
         self.identity = identity
         self.person = person
         // Names compare case-insensitively.
-        self.orgs = Set(orgs.map { $0.lowercased() })
-        self.teams = Set(teams.map { $0.lowercased() })
+        self.orgs = orgs.lowercasedNames
+        self.teams = teams.lowercasedNames
         self.licenseState = licenseState
     }
 }

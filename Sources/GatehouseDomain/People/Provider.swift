@@ -17,14 +17,15 @@ public struct IdentityRef: Sendable, Hashable, CustomStringConvertible {
     public let provider: Provider
     /// As written (kept for display).
     public let username: String
+    /// The comparison key: provider and lowercased username (computed once: identities are
+    /// hashed and compared on every decision).
+    public let key: String
 
     public init(provider: Provider, username: String) {
         self.provider = provider
         self.username = username
+        self.key = provider.rawValue + ":" + username.lowercased()
     }
-
-    /// The comparison key: provider and lowercased username.
-    public var key: String { provider.rawValue + ":" + username.lowercased() }
 
     public var description: String { provider.rawValue + ":" + username }
 

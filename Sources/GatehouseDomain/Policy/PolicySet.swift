@@ -1,5 +1,13 @@
 import Foundation
 
+extension Set<String> {
+    /// The names lowercased; no copy when they already are (the usual case on the decision path).
+    public var lowercasedNames: Set<String> {
+        allSatisfy { name in name.utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) } }
+            ? self : Set(map { $0.lowercased() })
+    }
+}
+
 /// Who may log in (`policies/login.yml`).
 public struct LoginPolicy: Sendable, Equatable {
     /// May log in even when the license is not in force, to repair it.
@@ -20,9 +28,9 @@ public struct MembershipRestriction: Sendable, Equatable {
     public var allowedGroups: Set<String> = []
 
     public init(allowedOrgs: Set<String> = [], allowedTeams: Set<String> = [], allowedGroups: Set<String> = []) {
-        self.allowedOrgs = Set(allowedOrgs.map { $0.lowercased() })
-        self.allowedTeams = Set(allowedTeams.map { $0.lowercased() })
-        self.allowedGroups = Set(allowedGroups.map { $0.lowercased() })
+        self.allowedOrgs = allowedOrgs.lowercasedNames
+        self.allowedTeams = allowedTeams.lowercasedNames
+        self.allowedGroups = allowedGroups.lowercasedNames
     }
 }
 

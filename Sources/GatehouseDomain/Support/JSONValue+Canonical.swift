@@ -26,7 +26,8 @@ extension JSONValue {
             out += "]"
         case .object(let members):
             out += "{"
-            let keys = members.keys.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
+            // UTF-8 byte order is code point order.
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += "," }
                 JSONValue.writeQuoted(key, into: &out)
@@ -39,6 +40,12 @@ extension JSONValue {
 
     /// Writes `s` as a JSON string literal with the minimal escapes.
     public static func writeQuoted(_ s: String, into out: inout String) {
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -100,6 +100,18 @@ private struct Parser {
 
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
+        // Fast path: no escapes, the string is its bytes.
+        var end = index
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                guard let s = String(validating: bytes[index..<end], as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                index = end + 1
+                return s
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
         var scalars = String.UnicodeScalarView()
         var raw: [UInt8] = []
         func flush(_ raw: inout [UInt8], into scalars: inout String.UnicodeScalarView) -> Bool {

@@ -1,4 +1,3 @@
-import Foundation
 import GatehouseDomain
 import GatehouseService
 import GatehouseStorage
@@ -17,7 +16,9 @@ struct BearerAuthMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw HTTPError(.unauthorized, headers: challenge, message: "an API token is required: Authorization: Bearer <token>")
         }
-        guard let token = try await gatehouse.authenticate(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+        // "Bearer " then the secret; no Foundation trimming on this path (it runs on every request).
+        let secret = header.utf8.dropFirst(7).drop(while: { $0 == UInt8(ascii: " ") })
+        guard let token = try await gatehouse.authenticate(bearer: String(Substring(secret))) else {
             throw HTTPError(.unauthorized, headers: challenge, message: "the API token is not valid")
         }
         let needed = access(request)

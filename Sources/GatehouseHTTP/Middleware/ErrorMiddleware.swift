@@ -3,26 +3,41 @@ import GatehouseService
 import Hummingbird
 import Logging
 
-/// Renders every failure as the SPEC error body. Known errors map deliberately to a status;
-/// anything unexpected is logged and answered with an opaque 500 that leaks nothing.
-struct ErrorMiddleware: RouterMiddleware {
+/// The outermost middleware, one async frame for three jobs: refuse a declared body over the
+/// limit before reading it, render every failure as the SPEC error body, and count the
+/// response for `/metrics`. Known errors map deliberately to a status; anything unexpected is
+/// logged and answered with an opaque 500 that leaks nothing.
+struct EdgeMiddleware: RouterMiddleware {
     typealias Context = GatehouseContext
+    let metrics: GatehouseMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response: Response
         do {
-            return try await next(request, context)
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > HTTPLimits.maxBodyBytes {
+                throw HTTPError(.contentTooLarge, message: "request body is larger than \(HTTPLimits.maxBodyBytes) bytes")
+            }
+            response = try await next(request, context)
         } catch {
-            if let known = GatehouseError.from(error) {
-                return .error(known.kind.status, code: known.code, message: known.message)
-            }
-            if let http = error as? any HTTPResponseError {
-                let status = http.status
-                let message = (error as? HTTPError)?.body ?? status.reasonPhrase
-                return .error(status, code: Self.code(for: status), message: message, headers: (error as? HTTPError)?.headers ?? [:])
-            }
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
-            return .error(.internalServerError, code: "internal_error", message: "internal error; see the server log")
+            response = Self.render(error, request: request, context: context)
         }
+        // The route label is the matched route template (never the raw path, which would let
+        // clients create unbounded label values).
+        metrics.countRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: response.status.code)
+        return response
+    }
+
+    static func render(_ error: any Error, request: Request, context: Context) -> Response {
+        if let known = GatehouseError.from(error) {
+            return .error(known.kind.status, code: known.code, message: known.message)
+        }
+        if let http = error as? any HTTPResponseError {
+            let status = http.status
+            let message = (error as? HTTPError)?.body ?? status.reasonPhrase
+            return .error(status, code: code(for: status), message: message, headers: (error as? HTTPError)?.headers ?? [:])
+        }
+        context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+        return .error(.internalServerError, code: "internal_error", message: "internal error; see the server log")
     }
 
     static func code(for status: HTTPResponse.Status) -> String {
@@ -35,18 +50,5 @@ struct ErrorMiddleware: RouterMiddleware {
         case .badRequest: "bad_request"
         default: status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
         }
-    }
-}
-
-/// Refuses a declared body over the limit before reading any of it; chunked bodies are
-/// capped where they are collected.
-struct BodyLimitMiddleware: RouterMiddleware {
-    typealias Context = GatehouseContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > HTTPLimits.maxBodyBytes {
-            throw HTTPError(.contentTooLarge, message: "request body is larger than \(HTTPLimits.maxBodyBytes) bytes")
-        }
-        return try await next(request, context)
     }
 }

@@ -1,3 +1,5 @@
+import GatehouseDomain
+import GatehouseService
 import Hummingbird
 import Prometheus
 
@@ -5,7 +7,19 @@ import Prometheus
 public final class GatehouseMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
 
-    public init() {}
+    /// Every decision counter, made up front: counting a decision takes no lock.
+    private let decisionCounters: [String: Counter]
+
+    public init() {
+        var counters: [String: Counter] = [:]
+        for kind in ["login", "upload"] {
+            for reason in DecisionReason.allCases {
+                counters[kind + "/" + reason.rawValue] = registry.makeCounter(
+                    descriptor: Self.decisions, labels: [("kind", kind), ("reason", reason.rawValue)])
+            }
+        }
+        decisionCounters = counters
+    }
 
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "gatehouse", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route and status.")
@@ -16,7 +30,7 @@ public final class GatehouseMetrics: Sendable {
     }
 
     func countDecision(kind: String, reason: String) {
-        registry.makeCounter(descriptor: Self.decisions, labels: [("kind", kind), ("reason", reason)]).increment()
+        decisionCounters[kind + "/" + reason]?.increment()
     }
 
     /// A gauge named `gatehouse_<name>`.
@@ -24,8 +38,31 @@ public final class GatehouseMetrics: Sendable {
         registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "gatehouse", metricName: name, unitName: "", helpText: help), labels: labels)
     }
 
+    /// Counters already made, so a request costs one dictionary lookup rather than a
+    /// registry lookup with label arrays.
+    private let counters = ReadWriteLock([CounterKey: Counter]())
+
+    struct CounterKey: Hashable {
+        var kind: Int
+        var a: String
+        var b: String
+        var c: Int
+    }
+
+    private func counter(_ key: CounterKey, make: () -> Counter) -> Counter {
+        if let counter = counters.read({ $0[key] }) { return counter }
+        return counters.write { cache in
+            if let counter = cache[key] { return counter }
+            let counter = make()
+            cache[key] = counter
+            return counter
+        }
+    }
+
     func countRequest(method: String, route: String, status: Int) {
-        registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", String(status))]).increment()
+        counter(CounterKey(kind: 0, a: method, b: route, c: status)) {
+            registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", String(status))])
+        }.increment()
     }
 
     /// The text exposition format.
@@ -33,18 +70,5 @@ public final class GatehouseMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
-    }
-}
-
-/// Counts every response. The route label is the matched route template (never the raw
-/// path, which would let clients create unbounded label values).
-struct MetricsMiddleware: RouterMiddleware {
-    typealias Context = GatehouseContext
-    let metrics: GatehouseMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let response = try await next(request, context)
-        metrics.countRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: response.status.code)
-        return response
     }
 }

@@ -13,13 +13,13 @@ struct DecisionRoutes {
             let body = try LoginRequest.parse(try await request.jsonBody(context: context))
             let decision = try await gatehouse.authorizeLogin(body, actor: context.actor)
             metrics.countDecision(kind: "login", reason: decision.reason.rawValue)
-            return Response.json(decision.json)
+            return Response.json(text: decision.jsonText)
         }
         api.add(.post, "/v1/authorize/upload", auth: auth) { request, context in
             let body = try UploadRequest.parse(try await request.jsonBody(context: context))
             let decision = try await gatehouse.authorizeUpload(body, actor: context.actor)
             metrics.countDecision(kind: "upload", reason: decision.reason.rawValue)
-            return Response.json(decision.json)
+            return Response.json(text: decision.jsonText)
         }
     }
 }

@@ -12,8 +12,8 @@ public struct LoginRequest: Sendable, Equatable {
         self.identity = identity
         self.externalID = externalID
         self.email = email
-        self.orgs = Set(orgs.map { $0.lowercased() })
-        self.teams = Set(teams.map { $0.lowercased() })
+        self.orgs = orgs.lowercasedNames
+        self.teams = teams.lowercasedNames
     }
 
     /// Reads and checks a request body; every problem is named.
@@ -91,7 +91,7 @@ struct RequestReader {
 
     mutating func string(_ key: String, maxLength: Int) -> String? {
         switch fields[key] {
-        case .string(let s)? where !s.isEmpty && s.count <= maxLength: return s
+        case .string(let s)? where !s.isEmpty && s.utf8.count <= maxLength * 4 && s.count <= maxLength: return s
         case .string?: problems.append("\(path)\(key) must be 1-\(maxLength) characters")
         case nil: problems.append("\(path)\(key) is required")
         case let other?: problems.append("\(path)\(key) must be a string, not \(other.typeName)")
@@ -126,7 +126,7 @@ struct RequestReader {
         switch fields[key] {
         case nil, .null?: return nil
         case .int(let i)?: return String(i)
-        case .string(let s)? where !s.isEmpty && s.count <= 128: return s
+        case .string(let s)? where !s.isEmpty && s.utf8.count <= 128: return s
         case let other?:
             problems.append("\(path)\(key) must be a string or an integer, not \(other.typeName)")
             return nil
@@ -158,13 +158,11 @@ struct RequestReader {
             }
             var result = Set<String>()
             for item in items {
-                guard case .string(let s) = item, !s.isEmpty, s.count <= 255,
-                    !team || s.split(separator: "/", omittingEmptySubsequences: false).count == 2
-                else {
+                guard case .string(let s) = item, !s.isEmpty, s.utf8.count <= 255, !team || Self.isTeam(s) else {
                     problems.append("\(path)\(key) entries must be \(team ? "\"org/team\" strings" : "non-empty strings")")
                     return []
                 }
-                result.insert(s.lowercased())
+                result.insert(s.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 }) ? s.lowercased() : s)
             }
             return result
         case let other?:
@@ -173,7 +171,16 @@ struct RequestReader {
         }
     }
 
+    /// `org/team`: exactly one slash, with text on both sides.
+    static func isTeam(_ s: String) -> Bool {
+        let bytes = s.utf8
+        guard let slash = bytes.firstIndex(of: UInt8(ascii: "/")) else { return false }
+        return slash != bytes.startIndex && bytes.index(after: slash) != bytes.endIndex
+            && !bytes[bytes.index(after: slash)...].contains(UInt8(ascii: "/"))
+    }
+
     mutating func rejectUnknown(_ known: Set<String>) {
+        guard fields.keys.contains(where: { !known.contains($0) }) else { return }
         for key in fields.keys.sorted() where !known.contains(key) { problems.append("\(path)\(key) is not a known field") }
     }
 }

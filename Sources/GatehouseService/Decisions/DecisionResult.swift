@@ -16,6 +16,12 @@ public struct DecisionResult: Sendable, Equatable {
         self.role = role
     }
 
+    /// The canonical JSON text of `json`, written directly: this is every decision's answer.
+    public var jsonText: String {
+        "{\"allow\":" + (allow ? "true" : "false") + ",\"person\":" + (personID.map(JSONValue.quoted) ?? "null") + ",\"reason\":\""
+            + reason.rawValue + "\",\"role\":\"" + role.rawValue + "\",\"seat\":\"" + seat.rawValue + "\"}"
+    }
+
     public var json: JSONValue {
         ["allow": .bool(allow), "reason": .string(reason.rawValue), "person": .optional(personID), "seat": .string(seat.rawValue), "role": .string(role.rawValue)]
     }

@@ -18,27 +18,45 @@ struct LiveSnapshot: Sendable {
 /// Memory shared by every request: the snapshot, plus bookkeeping (last-seen times and
 /// denial counts) buffered for batched writes.
 final class LiveState: Sendable {
-    let snapshot = Mutex(LiveSnapshot())
-    let lastSeen = Mutex([String: Date]())
+    let snapshot = ReadWriteLock(LiveSnapshot())
+    /// Striped, so that concurrent requests rarely wait for one another to note a login.
+    let lastSeenStripes = (0..<16).map { _ in Locked([String: Date]()) }
     let denials = Mutex([DenialKey: Int64]())
 
-    var current: LiveSnapshot { snapshot.withLock { $0 } }
+    /// A copy of everything (retains every table): for rare paths only.
+    var current: LiveSnapshot { snapshot.read { copy $0 } }
 
-    func update(_ body: (inout LiveSnapshot) -> Void) { snapshot.withLock { body(&$0) } }
+    /// Reads without copying the snapshot, in parallel with other readers: the decision path
+    /// uses this once per request.
+    func read<T>(_ body: (borrowing LiveSnapshot) throws -> T) rethrows -> T {
+        try snapshot.read { try body($0) }
+    }
 
-    func noteSeen(_ personID: String, at: Date) { lastSeen.withLock { $0[personID] = at } }
+    var isLoaded: Bool { read { $0.loaded } }
+
+    func update(_ body: (inout LiveSnapshot) -> Void) { snapshot.write { body(&$0) } }
+
+    func noteSeen(_ personID: String, at: Date) {
+        lastSeenStripes[Int(UInt(bitPattern: personID.hashValue) % 16)].withLock { $0[personID] = at }
+    }
 
     func countDenial(kind: String, reason: DecisionReason, at: Date) {
         denials.withLock { $0[DenialKey(day: UTC.formatDay(at), kind: kind, reason: reason.rawValue), default: 0] += 1 }
     }
 
-    func takeLastSeen() -> [String: Date] { lastSeen.withLock { let taken = $0; $0 = [:]; return taken } }
+    func takeLastSeen() -> [String: Date] {
+        lastSeenStripes.reduce(into: [:]) { all, stripe in
+            all.merge(stripe.withLock { let taken = $0; $0 = [:]; return taken }) { a, b in max(a, b) }
+        }
+    }
     func takeDenials() -> [DenialKey: Int64] { denials.withLock { let taken = $0; $0 = [:]; return taken } }
 
     /// Puts back what could not be written, so nothing is lost on a transient failure.
     func restore(lastSeen times: [String: Date], denials counts: [DenialKey: Int64]) {
-        lastSeen.withLock { current in
-            for (id, t) in times where current[id].map({ $0 < t }) ?? true { current[id] = t }
+        for (id, t) in times {
+            lastSeenStripes[Int(UInt(bitPattern: id.hashValue) % 16)].withLock { current in
+                if current[id].map({ $0 < t }) ?? true { current[id] = t }
+            }
         }
         denials.withLock { current in for (key, n) in counts { current[key, default: 0] += n } }
     }

@@ -6,7 +6,8 @@ import GatehouseStorage
 public struct PeopleIndex: Sendable {
     private(set) var persons: [String: PersonRecord] = [:]
     private(set) var identityByKey: [String: IdentityRecord] = [:]
-    private(set) var identityByExternal: [String: String] = [:]
+    /// Stable id → identity key, per provider (no string building on lookup).
+    private(set) var identityByExternal: [Provider: [String: String]] = [:]
     private(set) var identityKeyByID: [Int64: String] = [:]
     private(set) var identityKeysByPerson: [String: Set<String>] = [:]
     private(set) var memberships: [Int64: Set<MembershipRecord>] = [:]
@@ -27,7 +28,7 @@ public struct PeopleIndex: Sendable {
     public func person(_ id: String) -> PersonRecord? { persons[id] }
     public func identity(_ ref: IdentityRef) -> IdentityRecord? { identityByKey[ref.key] }
     public func identity(provider: Provider, externalID: String) -> IdentityRecord? {
-        identityByExternal[provider.rawValue + ":" + externalID].flatMap { identityByKey[$0] }
+        identityByExternal[provider]?[externalID].flatMap { identityByKey[$0] }
     }
     public func personID(email: String) -> String? { personByEmail[email.lowercased()] }
     public func identities(of personID: String) -> [IdentityRecord] {
@@ -38,11 +39,14 @@ public struct PeopleIndex: Sendable {
     /// What the deciders need to know about a person.
     public func facts(_ personID: String) -> PersonFacts? {
         guard let person = persons[personID] else { return nil }
-        let directory = identities(of: personID).filter { $0.ref.provider == .ldap }
-        let groups = directory.flatMap { memberships(of: $0.id).filter { $0.kind == .group }.map(\.name) }
-        return PersonFacts(
-            id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: !directory.isEmpty,
-            directoryGroups: Set(groups))
+        var inDirectory = false
+        var groups = Set<String>()
+        for key in identityKeysByPerson[personID] ?? [] where key.hasPrefix("ldap:") {
+            guard let identity = identityByKey[key] else { continue }
+            inDirectory = true
+            for m in memberships[identity.id] ?? [] where m.kind == .group { groups.insert(m.name) }
+        }
+        return PersonFacts(id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: inDirectory, directoryGroups: groups)
     }
 
     // MARK: changes made by this process, applied as they commit
@@ -58,7 +62,7 @@ public struct PeopleIndex: Sendable {
         identityByKey[identity.ref.key] = identity
         identityKeyByID[identity.id] = identity.ref.key
         identityKeysByPerson[identity.personID, default: []].insert(identity.ref.key)
-        if let external = identity.externalID { identityByExternal[identity.ref.provider.rawValue + ":" + external] = identity.ref.key }
+        if let external = identity.externalID { identityByExternal[identity.ref.provider, default: [:]][external] = identity.ref.key }
         if let email = identity.email?.lowercased(), !email.isEmpty, personByEmail[email] == nil { personByEmail[email] = identity.personID }
     }
 
@@ -66,7 +70,7 @@ public struct PeopleIndex: Sendable {
         guard let key = identityKeyByID.removeValue(forKey: identityID), let old = identityByKey[key] else { return }
         identityByKey[old.ref.key] = nil
         identityKeysByPerson[old.personID]?.remove(old.ref.key)
-        if let external = old.externalID { identityByExternal[old.ref.provider.rawValue + ":" + external] = nil }
+        if let external = old.externalID { identityByExternal[old.ref.provider]?[external] = nil }
     }
 
     public mutating func setMemberships(_ identityID: Int64, source: MembershipSource, _ set: Set<MembershipRecord>) {

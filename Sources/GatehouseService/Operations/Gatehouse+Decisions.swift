@@ -3,52 +3,44 @@ import GatehouseDomain
 import GatehouseStorage
 
 extension Gatehouse {
-    /// May this person log in? Answered from memory; the database is written only when state
-    /// changes (a first login, a seat activated, a rename, new membership claims).
+    /// May this person log in? Answered from memory in one read; the database is written only
+    /// when state changes (a first login, a seat activated, a rename, new membership claims).
     public func authorizeLogin(_ request: LoginRequest, actor: String) async throws -> DecisionResult {
         try await ensureLoaded()
         let t = now()
-        let snapshot = live.current
-        let policy = snapshot.policy
-        let licenseState = liveLicenseState(snapshot, at: t)
-        let identity = try await resolveIdentity(request.identity, externalID: request.externalID, snapshot: snapshot, actor: actor, at: t)
-        let linkTo = identity == nil ? linkCandidate(request.identity, email: request.email, snapshot: snapshot) : nil
-        let personID = identity?.personID ?? linkTo
-        let facts = personID.flatMap { live.current.index.facts($0) }
-        // Request claims, plus memberships learned from webhooks and the directory. Claims
-        // stored from earlier requests are not trusted for decisions: they may be stale.
-        let stored = identity.map { snapshot.index.memberships(of: $0.id).filter { $0.source != .request } } ?? []
-        let orgs = request.orgs.union(stored.filter { $0.kind != .team }.map(\.name))
-        let teams = request.teams.union(stored.filter { $0.kind == .team }.map(\.name))
-        let verdict = LoginDecider.decide(
-            LoginFacts(identity: request.identity, person: facts, orgs: orgs, teams: teams, licenseState: licenseState), policy: policy)
-        let role: Role = policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
-
-        switch verdict {
+        var inputs = loginInputs(request, at: t)
+        if let update = inputs.update {
+            try await apply(update, actor: actor, at: t)
+            inputs = loginInputs(request, at: t)
+        }
+        switch inputs.verdict {
         case .deny(let reason):
-            return deny(kind: "login", reason, facts: facts, role: role, at: t)
+            return deny(kind: "login", reason, inputs, at: t)
         case .allow(let reason):
-            var person = facts
-            var identityID = identity?.id
-            if identity == nil {
-                let created = try await createOrFind(newIdentity(request.identity, request.externalID, request.email, linkTo), actor: actor, at: t)
-                person = live.current.index.facts(created.personID)
+            var personID = inputs.facts?.id
+            var identityID = inputs.identity?.id
+            if inputs.identity == nil {
+                let created = try await createOrFind(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo), actor: actor, at: t)
+                personID = created.personID
                 identityID = created.id
             }
-            if let identityID { try await recordClaims(request, identityID: identityID, snapshot: snapshot, actor: actor, at: t) }
-            if let person { live.noteSeen(person.id, at: t) }
-            return DecisionResult(allow: true, reason: reason, personID: person?.id, seat: person?.seat ?? .none, role: role)
+            if inputs.claimsChanged, let identityID { try await recordClaims(request, identityID: identityID, actor: actor, at: t) }
+            if let personID { live.noteSeen(personID, at: t) }
+            let seat = inputs.identity != nil ? inputs.facts?.seat ?? .none : personID.flatMap { id in live.read { $0.index.person(id)?.seat } } ?? .none
+            return DecisionResult(allow: true, reason: reason, personID: personID, seat: seat, role: inputs.role)
         case .activateSeat(let elseDeny):
-            let target: SeatTarget = identity.map { .person($0.personID) } ?? .newIdentity(newIdentity(request.identity, request.externalID, request.email, linkTo))
-            let result = try await activate(target, snapshot: snapshot, actor: actor, reason: "login", at: t)
+            let target: SeatTarget =
+                inputs.identity.map { .person($0.personID) }
+                ?? .newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
+            let result = try await activate(target, actor: actor, reason: "login", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
-                return deny(kind: "login", refusal(result.outcome, elseDeny), facts: facts, role: role, at: t)
+                return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, at: t)
             }
-            if let identityID = identity?.id ?? result.identity?.id {
-                try await recordClaims(request, identityID: identityID, snapshot: snapshot, actor: actor, at: t)
+            if let identityID = inputs.identity?.id ?? result.identity?.id, !request.orgs.isEmpty || !request.teams.isEmpty {
+                try await recordClaims(request, identityID: identityID, actor: actor, at: t)
             }
             live.noteSeen(person.id, at: t)
-            return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: role)
+            return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
         }
     }
 
@@ -57,58 +49,88 @@ extension Gatehouse {
     public func authorizeUpload(_ request: UploadRequest, actor: String) async throws -> DecisionResult {
         try await ensureLoaded()
         let t = now()
-        let snapshot = live.current
-        let identity = try await resolveIdentity(request.author, externalID: request.authorExternalID, snapshot: snapshot, actor: actor, at: t)
-        let linkTo = identity == nil ? linkCandidate(request.author, email: nil, snapshot: snapshot) : nil
-        let facts = (identity?.personID ?? linkTo).flatMap { live.current.index.facts($0) }
-        let verdict = UploadDecider.decide(
-            isPrivate: request.isPrivate, author: request.author, person: facts, licenseState: liveLicenseState(snapshot, at: t), policy: snapshot.policy)
-        let role = facts?.role ?? .user
-        switch verdict {
+        var inputs = uploadInputs(request, at: t)
+        if let update = inputs.update {
+            try await apply(update, actor: actor, at: t)
+            inputs = uploadInputs(request, at: t)
+        }
+        switch inputs.verdict {
         case .deny(let reason):
-            return deny(kind: "upload", reason, facts: facts, role: role, at: t)
+            return deny(kind: "upload", reason, inputs, at: t)
         case .allow(let reason):
-            return DecisionResult(allow: true, reason: reason, personID: facts?.id, seat: facts?.seat ?? .none, role: role)
+            return DecisionResult(allow: true, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
         case .activateSeat(let elseDeny):
-            let target: SeatTarget = identity.map { .person($0.personID) } ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, linkTo))
-            let result = try await activate(target, snapshot: snapshot, actor: actor, reason: "pull request author", at: t)
+            let target: SeatTarget =
+                inputs.identity.map { .person($0.personID) } ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, inputs.linkTo))
+            let result = try await activate(target, actor: actor, reason: "pull request author", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
-                return deny(kind: "upload", refusal(result.outcome, elseDeny), facts: facts, role: role, at: t)
+                return deny(kind: "upload", refusal(result.outcome, elseDeny), inputs, at: t)
             }
-            return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: role)
+            return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
         }
     }
 
-    // MARK: steps
+    // MARK: gathering (one read of memory per decision)
 
-    /// Finds the identity: by the provider's stable id first (a rename keeps the identity and
-    /// its seat), then by username. A username now held by a different account (another
-    /// stable id) is not the same identity: the old one is renamed aside.
-    func resolveIdentity(_ ref: IdentityRef, externalID: String?, snapshot: LiveSnapshot, actor: String, at t: Date) async throws -> IdentityRecord? {
-        let index = snapshot.index
-        if let externalID, let found = index.identity(provider: ref.provider, externalID: externalID) {
-            // Usernames compare case-insensitively: only a real rename is written.
-            guard found.ref.key != ref.key else { return found }
-            if let squatter = index.identity(ref), squatter.id != found.id {
-                try await moveAside(squatter, actor: actor, at: t)
+    func loginInputs(_ request: LoginRequest, at t: Date) -> DecisionInputs {
+        live.read { s in
+            let (identity, update) = s.index.lookup(request.identity, externalID: request.externalID)
+            let linkTo = identity == nil && update == nil ? s.index.linkCandidate(request.identity, email: request.email, policy: s.policy.identity) : nil
+            let facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
+            // Request claims, plus memberships learned from webhooks and the directory. Claims
+            // stored from earlier requests are not trusted for decisions: they may be stale.
+            var orgs = request.orgs, teams = request.teams
+            var storedClaims = 0
+            var claimsMatch = true
+            for m in identity.map({ s.index.memberships(of: $0.id) }) ?? [] {
+                if m.source == .request {
+                    storedClaims += 1
+                    claimsMatch = claimsMatch && (m.kind == .team ? request.teams.contains(m.name) : request.orgs.contains(m.name))
+                } else if m.kind == .team {
+                    teams.insert(m.name)
+                } else {
+                    orgs.insert(m.name)
+                }
             }
+            let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
+            let verdict = LoginDecider.decide(
+                LoginFacts(identity: request.identity, person: facts, orgs: orgs, teams: teams, licenseState: state), policy: s.policy)
+            let claimsChanged =
+                (!request.orgs.isEmpty || !request.teams.isEmpty) && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count)
+            let role: Role = s.policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
+            return DecisionInputs(
+                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: role, claimsChanged: claimsChanged)
+        }
+    }
+
+    func uploadInputs(_ request: UploadRequest, at t: Date) -> DecisionInputs {
+        live.read { s in
+            let (identity, update) = s.index.lookup(request.author, externalID: request.authorExternalID)
+            let linkTo = identity == nil && update == nil ? s.index.linkCandidate(request.author, email: nil, policy: s.policy.identity) : nil
+            let facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
+            let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
+            let verdict = UploadDecider.decide(isPrivate: request.isPrivate, author: request.author, person: facts, licenseState: state, policy: s.policy)
+            return DecisionInputs(
+                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: facts?.role ?? .user, claimsChanged: false)
+        }
+    }
+
+    // MARK: writes
+
+    /// Writes an identity update found while gathering, and applies it to memory.
+    func apply(_ update: IdentityUpdate, actor: String, at t: Date) async throws {
+        switch update {
+        case .rename(let found, let ref, let externalID, let squatter):
+            if let squatter { try await moveAside(squatter, actor: actor, at: t) }
             try await store.updateIdentity(id: found.id, username: ref.username, externalID: externalID, actor: actor, at: t)
             let renamed = IdentityRecord(id: found.id, ref: ref, externalID: externalID, email: found.email, personID: found.personID)
             live.update { $0.index.upsert(renamed) }
-            return renamed
-        }
-        guard let found = index.identity(ref) else { return nil }
-        switch (found.externalID, externalID) {
-        case (let stored?, let given?) where stored != given:
-            try await moveAside(found, actor: actor, at: t)
-            return nil
-        case (nil, let given?):
-            try await store.updateIdentity(id: found.id, username: found.ref.username, externalID: given, actor: actor, at: t)
-            let updated = IdentityRecord(id: found.id, ref: found.ref, externalID: given, email: found.email, personID: found.personID)
+        case .setExternalID(let found, let externalID):
+            try await store.updateIdentity(id: found.id, username: found.ref.username, externalID: externalID, actor: actor, at: t)
+            let updated = IdentityRecord(id: found.id, ref: found.ref, externalID: externalID, email: found.email, personID: found.personID)
             live.update { $0.index.upsert(updated) }
-            return updated
-        default:
-            return found
+        case .moveAside(let found):
+            try await moveAside(found, actor: actor, at: t)
         }
     }
 
@@ -122,17 +144,6 @@ extension Gatehouse {
         live.update { $0.index.upsert(moved) }
     }
 
-    /// The person a new identity belongs to under `policies/identity.yml`: same email, or the
-    /// directory person named by the provider's username template.
-    func linkCandidate(_ ref: IdentityRef, email: String?, snapshot: LiveSnapshot) -> String? {
-        let policy = snapshot.policy.identity
-        if policy.linkBy.contains(.email), let email, let personID = snapshot.index.personID(email: email) { return personID }
-        if let uid = policy.directoryUID(for: ref), let directory = snapshot.index.identity(IdentityRef(provider: .ldap, username: uid)) {
-            return directory.personID
-        }
-        return nil
-    }
-
     func newIdentity(_ ref: IdentityRef, _ externalID: String?, _ email: String?, _ linkTo: String?) -> NewIdentity {
         var rng = SystemRandomNumberGenerator()
         return NewIdentity(ref: ref, externalID: externalID, email: email, linkTo: linkTo, newPersonID: PersonID.make(at: now(), using: &rng))
@@ -141,8 +152,8 @@ extension Gatehouse {
     /// Activates a seat atomically in the database: the only place the seat limit is decided.
     /// When a concurrent request created the same new identity first, the seat is sought for
     /// the person that request created.
-    func activate(_ target: SeatTarget, snapshot: LiveSnapshot, actor: String, reason: String, at t: Date) async throws -> ActivationResult {
-        let limit = snapshot.policy.seats.limit(licensed: snapshot.license?.seats ?? 0)
+    func activate(_ target: SeatTarget, actor: String, reason: String, at t: Date) async throws -> ActivationResult {
+        let limit = live.read { $0.policy.seats.limit(licensed: $0.license?.seats ?? 0) }
         do {
             let result = try await store.activateSeat(target, limit: limit, actor: actor, reason: reason, at: t)
             remember(result)
@@ -178,18 +189,18 @@ extension Gatehouse {
         }
     }
 
-    func deny(kind: String, _ reason: DecisionReason, facts: PersonFacts?, role: Role, at t: Date) -> DecisionResult {
+    func deny(kind: String, _ reason: DecisionReason, _ inputs: DecisionInputs, at t: Date) -> DecisionResult {
         live.countDenial(kind: kind, reason: reason, at: t)
-        return DecisionResult(allow: false, reason: reason, personID: facts?.id, seat: facts?.seat ?? .none, role: role)
+        return DecisionResult(allow: false, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
     }
 
     /// Keeps the latest org/team claims of an identity for the record (written only when they change).
-    func recordClaims(_ request: LoginRequest, identityID: Int64, snapshot: LiveSnapshot, actor: String, at t: Date) async throws {
-        guard !request.orgs.isEmpty || !request.teams.isEmpty else { return }
+    func recordClaims(_ request: LoginRequest, identityID: Int64, actor: String, at t: Date) async throws {
         let claims = Set(
             request.orgs.map { MembershipRecord(identityID: identityID, kind: .org, name: $0, source: .request) }
                 + request.teams.map { MembershipRecord(identityID: identityID, kind: .team, name: $0, source: .request) })
-        guard snapshot.index.memberships(of: identityID).filter({ $0.source == .request }) != claims else { return }
+        let stored = live.read { $0.index.memberships(of: identityID).filter { $0.source == .request } }
+        guard stored != claims else { return }
         try await store.replaceMemberships(identityID: identityID, source: .request, with: claims, actor: actor, at: t)
         live.update { $0.index.setMemberships(identityID, source: .request, claims) }
     }

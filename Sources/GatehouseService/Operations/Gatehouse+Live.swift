@@ -24,7 +24,7 @@ extension Gatehouse {
     }
 
     func ensureLoaded() async throws {
-        if !live.current.loaded { try await refresh() }
+        if !live.isLoaded { try await refresh() }
     }
 
     /// Reloads when any process (a CLI command, another replica) changed state: every change

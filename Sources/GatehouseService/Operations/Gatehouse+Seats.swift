@@ -74,7 +74,7 @@ extension Gatehouse {
         } else {
             target = .person(try await resolveUser(user).id)
         }
-        let result = try await activate(target, snapshot: snapshot, actor: actor, reason: "activated by an administrator", at: now())
+        let result = try await activate(target, actor: actor, reason: "activated by an administrator", at: now())
         switch result.outcome {
         case .activated, .alreadyActive: return try await self.user(result.person!.id)
         case .noSeatAvailable:

@@ -66,8 +66,8 @@ extension Gatehouse {
         let hash = APIToken.hash(secret)
         // A serving process answers from memory (refreshed within a second of any change);
         // a CLI process asks the database.
-        let snapshot = live.current
-        let found = snapshot.loaded ? snapshot.tokens[hash] : try await store.token(hash: hash)
+        let (loaded, cached) = live.read { ($0.loaded, $0.tokens[hash]) }
+        let found = loaded ? cached : try await store.token(hash: hash)
         guard let record = found, APIToken.constantTimeEquals(record.hash, hash) else { return nil }
         return record
     }

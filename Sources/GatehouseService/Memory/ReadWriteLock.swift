@@ -1,0 +1,41 @@
+import Glibc
+import Synchronization
+
+/// A value behind a reader-writer lock: decisions read memory on every request from every
+/// event-loop thread at once, and writes (state changes) are rare; readers never wait for
+/// each other.
+public final class ReadWriteLock<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+
+    public init(_ value: Value) {
+        self.value = value
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    public func read<T>(_ body: (borrowing Value) throws -> T) rethrows -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(value)
+    }
+
+    public func write<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(&value)
+    }
+}
+
+/// A mutex-protected value in a class, so that several can be kept in an array (stripes).
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<T>(_ body: (inout sending Value) throws -> sending T) rethrows -> sending T { try mutex.withLock(body) }
+}
