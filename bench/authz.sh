@@ -104,42 +104,47 @@ NGINX
 PIDS+=($!)
 NOOP_PORT=$(free_port)
 "$NOOP" "$NOOP_PORT" > /dev/null 2>&1 &
-PIDS+=($!)
+PIDS+=($!)   # PIDS: gatehouse, nginx master, bench-noop
 wait_http "http://127.0.0.1:$NGINX_PORT/"
-wait_http "http://127.0.0.1:$NOOP_PORT/noop"
+wait_http "http://127.0.0.1:$NOOP_PORT/healthz"
 
-# --- Measure -------------------------------------------------------------------------------
+# --- Measure ---------------------------------------------------------------------------------
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 RESULT=$OUT/authz-$(date -u +%Y%m%dT%H%M%SZ).md
-run_wrk() {  # name url script → "rps p50 p99"
-  local out
-  out=$(PEOPLE=${PEOPLE:-1000} TOKEN=$TOKEN wrk -t2 -c64 -d"${DURATION}s" --latency -s "$3" "$2")
-  echo "$out" > "$WORK/wrk-$1.txt"
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
+run_wrk() {  # name url pids… → "rps p50 p99 cpu_us_per_request"
+  local name=$1 url=$2; shift 2
+  local before after out
+  before=$(cpu_ticks "$@")
+  out=$(PEOPLE=${PEOPLE:-1000} TOKEN=$TOKEN wrk -t2 -c64 -d"${DURATION}s" --latency -s "$ROOT/bench/authz.lua" "$url")
+  after=$(cpu_ticks "$@")
+  echo "$out" > "$WORK/wrk-$name.txt"
   local errors; errors=$(echo "$out" | grep -E "Non-2xx|Socket errors" || true)
-  [ -n "$errors" ] && echo "  $1: $errors" >&2
-  local rps p50 p99
+  [ -n "$errors" ] && [ "$name" != "${name#gatehouse}" ] && echo "  $name: $errors" >&2
+  local rps p50 p99 reqs
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  echo "$rps $p50 $p99"
+  echo "$rps $p50 $p99 $(python3 -c "print(f'{($after-$before)/$HZ*1e6/$reqs:.0f}')")"
 }
-
-echo "nginx baseline…"
-read -r NGINX_RPS NGINX_P50 NGINX_P99 <<< "$(run_wrk nginx "http://127.0.0.1:$NGINX_PORT/" "$ROOT/bench/post.lua")"
-echo "no-op Hummingbird baseline…"
-read -r NOOP_RPS NOOP_P50 NOOP_P99 <<< "$(run_wrk noop "http://127.0.0.1:$NOOP_PORT/noop" "$ROOT/bench/post.lua")"
+ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
+NGINX_PIDS=$(pgrep -f "nginx: worker" | tr '\n' ' ')
+NOOP_PID=${PIDS[2]}
+GH_PID=${PIDS[0]}
 
 {
   echo "# bench/authz.sh — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
   echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB; $(swift --version 2>&1 | head -1)."
-  echo "Load: wrk -t2 -c64 -d${DURATION}s --latency, keep-alive, on the same machine as the servers."
+  echo "Load: wrk -t2 -c64 -d${DURATION}s --latency, keep-alive, the same Lua script (bench/authz.lua) for every target, on the same machine as the servers."
+  echo "Each step measures the three targets back to back, so ratios compare one window of this (shared, noisy) machine."
+  echo "CPU is the server process's user+system time per request (nginx: its workers)."
   echo
-  echo "| target | people | requests/s | p50 | p99 | vs no-op | vs nginx |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  echo "| nginx \`return 200\` | – | $NGINX_RPS | $NGINX_P50 | $NGINX_P99 | $(python3 -c "print(f'{$NGINX_RPS/$NOOP_RPS:.2f}×')") | 1.00× |"
-  echo "| Hummingbird no-op route | – | $NOOP_RPS | $NOOP_P50 | $NOOP_P99 | 1.00× | $(python3 -c "print(f'{$NOOP_RPS/$NGINX_RPS:.2f}×')") |"
+  echo "| people | target | requests/s | p50 | p99 | CPU µs/request | vs no-op (req/s) | vs nginx (req/s) |"
+  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 } > "$RESULT"
 
 SEEDED=0
@@ -147,14 +152,22 @@ for N in $PEOPLE_STEPS; do
   echo "seeding people $SEEDED…$N through the API…"
   python3 "$ROOT/bench/seed.py" "http://127.0.0.1:$GH_PORT" "$TOKEN" "$SEEDED" "$N"
   SEEDED=$N
-  sleep 2   # let the state sync settle
-  echo "gatehouse decisions with $N people…"
-  read -r RPS P50 P99 <<< "$(PEOPLE=$N run_wrk "gatehouse-$N" "http://127.0.0.1:$GH_PORT/v1/authorize/login" "$ROOT/bench/authz.lua")"
-  echo "| gatehouse \`POST /v1/authorize/login\` | $N | $RPS | $P50 | $P99 | $(python3 -c "print(f'{$RPS/$NOOP_RPS:.2f}×')") | $(python3 -c "print(f'{$RPS/$NGINX_RPS:.2f}×')") |" >> "$RESULT"
+  sleep 2   # let the bookkeeping flush settle
+  echo "measuring with $N people…"
+  read -r NGINX_RPS NGINX_P50 NGINX_P99 NGINX_CPU <<< "$(PEOPLE=$N run_wrk "nginx-$N" "http://127.0.0.1:$NGINX_PORT/v1/authorize/login" $NGINX_PIDS)"
+  read -r NOOP_RPS NOOP_P50 NOOP_P99 NOOP_CPU <<< "$(PEOPLE=$N run_wrk "noop-$N" "http://127.0.0.1:$NOOP_PORT/v1/authorize/login" "$NOOP_PID")"
+  read -r RPS P50 P99 CPU <<< "$(PEOPLE=$N run_wrk "gatehouse-$N" "http://127.0.0.1:$GH_PORT/v1/authorize/login" "$GH_PID")"
+  {
+    echo "| $N | nginx \`return 200\` | $NGINX_RPS | $NGINX_P50 | $NGINX_P99 | $NGINX_CPU | $(ratio "$NGINX_RPS" "$NOOP_RPS") | 1.00× |"
+    echo "| $N | Hummingbird no-op route | $NOOP_RPS | $NOOP_P50 | $NOOP_P99 | $NOOP_CPU | 1.00× | $(ratio "$NOOP_RPS" "$NGINX_RPS") |"
+    echo "| $N | **gatehouse** \`POST /v1/authorize/login\` | $RPS | $P50 | $P99 | $CPU | $(ratio "$RPS" "$NOOP_RPS") | $(ratio "$RPS" "$NGINX_RPS") |"
+  } >> "$RESULT"
 done
-"$G" seats status --config "$WORK/gatehouse.yml" >> "$WORK/seats.txt" 2>&1 || true
-echo >> "$RESULT"
-echo "Seats after seeding: $(cat "$WORK/seats.txt" | head -1)" >> "$RESULT"
+{
+  echo
+  echo "Seats after seeding: $("$G" seats status --config "$WORK/gatehouse.yml" 2>&1 | head -1)"
+  echo "Gatehouse resident memory at the end: $(awk '/VmRSS/ {print $2, $3}' /proc/$GH_PID/status)"
+} >> "$RESULT"
 echo
 cat "$RESULT"
 echo

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import GatehouseDomain
 import GatehouseService
 import GatehouseStorage
@@ -28,5 +29,42 @@ struct StateSyncTests {
         #expect(try await server.authorizeLogin(login("github:user3"), actor: "test").reason == .userBlocked)
         #expect(try await server.authenticate(bearer: token) == nil)
         #expect(try await server.seatStatus().active == 19)
+    }
+}
+
+@Suite("Seat counter and last-seen bookkeeping")
+struct BookkeepingTests {
+    @Test func seatCounterFollowsEveryChange() async throws {
+        let (dir, gatehouse, _) = try await gatehouseWithLicense()
+        for i in 0..<10 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
+        _ = try await gatehouse.deactivateSeat(user: "github:u0", actor: "test")
+        _ = try await gatehouse.setBlocked("github:u1", blocked: true, actor: "test")
+        let queue = try DatabaseQueue(path: dir.file("gatehouse.db"))
+        func counts() throws -> (Int64, Int64) {
+            try queue.read { db in
+                (try Int64.fetchOne(db, sql: "SELECT active FROM seat_counter")!, try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'")!)
+            }
+        }
+        #expect(try counts() == (8, 8))
+        // Even an edit behind Gatehouse's back keeps the counter exact (triggers).
+        try await queue.write { try $0.execute(sql: "UPDATE persons SET seat = 'none' WHERE rowid IN (SELECT rowid FROM persons WHERE seat = 'active' LIMIT 3)") }
+        #expect(try counts() == (5, 5))
+        #expect(try await gatehouse.seatStatus().active == 5)
+    }
+
+    @Test func lastSeenIsWrittenOnlyWhenStale() async throws {
+        let clock = TestClock(ts("2026-11-10T09:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
+        _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "t")
+        try await gatehouse.flushBookkeeping()
+        #expect(try await gatehouse.user("github:alice").person.lastSeenAt == ts("2026-11-10T09:00:00Z"))
+        clock.set(ts("2026-11-10T09:30:00Z"))
+        _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "t")
+        try await gatehouse.flushBookkeeping()
+        #expect(try await gatehouse.user("github:alice").person.lastSeenAt == ts("2026-11-10T09:00:00Z"))
+        clock.set(ts("2026-11-10T10:30:00Z"))
+        _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "t")
+        try await gatehouse.flushBookkeeping()
+        #expect(try await gatehouse.user("github:alice").person.lastSeenAt == ts("2026-11-10T10:30:00Z"))
     }
 }

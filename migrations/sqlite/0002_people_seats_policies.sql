@@ -58,3 +58,26 @@ CREATE TABLE denial_counts (
     count  INTEGER NOT NULL CHECK (count >= 0),
     PRIMARY KEY (day, kind, reason)
 );
+
+-- Active seats, kept exact by triggers whatever changes a person's seat, so the seat-limit
+-- check inside an activation is one row read rather than a count over every seat holder.
+CREATE TABLE seat_counter (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    active INTEGER NOT NULL CHECK (active >= 0)
+);
+INSERT INTO seat_counter (id, active) SELECT 1, COUNT(*) FROM persons WHERE seat = 'active';
+
+CREATE TRIGGER persons_seat_insert AFTER INSERT ON persons WHEN NEW.seat = 'active'
+BEGIN
+    UPDATE seat_counter SET active = active + 1 WHERE id = 1;
+END;
+
+CREATE TRIGGER persons_seat_update AFTER UPDATE OF seat ON persons WHEN OLD.seat <> NEW.seat
+BEGIN
+    UPDATE seat_counter SET active = active + (CASE WHEN NEW.seat = 'active' THEN 1 ELSE -1 END) WHERE id = 1;
+END;
+
+CREATE TRIGGER persons_seat_delete AFTER DELETE ON persons WHEN OLD.seat = 'active'
+BEGIN
+    UPDATE seat_counter SET active = active - 1 WHERE id = 1;
+END;

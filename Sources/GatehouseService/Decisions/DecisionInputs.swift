@@ -24,7 +24,13 @@ struct DecisionInputs: Sendable {
     var role: Role
     /// Whether the request's org/team claims differ from those stored for the identity.
     var claimsChanged: Bool
+    /// Whether the person's last-seen time is stale enough to be worth writing.
+    var noteSeen: Bool = false
 }
+
+/// Last-seen times feed idle-seat release, counted in days: a time is written only when the
+/// stored one is older than this, so busy instances do not rewrite every row every few seconds.
+let lastSeenResolution: TimeInterval = 3600
 
 extension PeopleIndex {
     /// Finds an identity: by the provider's stable id first (a rename keeps the identity and

@@ -23,9 +23,6 @@ final class LiveState: Sendable {
     let lastSeenStripes = (0..<16).map { _ in Locked([String: Date]()) }
     let denials = Mutex([DenialKey: Int64]())
 
-    /// A copy of everything (retains every table): for rare paths only.
-    var current: LiveSnapshot { snapshot.read { copy $0 } }
-
     /// Reads without copying the snapshot, in parallel with other readers: the decision path
     /// uses this once per request.
     func read<T>(_ body: (borrowing LiveSnapshot) throws -> T) rethrows -> T {

@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseDomain
 import GatehouseStorage
 
@@ -79,6 +80,11 @@ public struct PeopleIndex: Sendable {
 
     /// Marks the state version memory reflects.
     public mutating func advance(to seq: Int64) { auditSeq = max(auditSeq, seq) }
+
+    public mutating func setLastSeen(_ personID: String, _ time: Date) {
+        if let current = persons[personID]?.lastSeenAt, current >= time { return }
+        persons[personID]?.lastSeenAt = time
+    }
 
     public mutating func setSeat(_ personID: String, _ seat: SeatState) { persons[personID]?.seat = seat }
     public mutating func setStatus(_ personID: String, _ status: PersonStatus) {

@@ -25,7 +25,7 @@ extension Gatehouse {
                 identityID = created.id
             }
             if inputs.claimsChanged, let identityID { try await recordClaims(request, identityID: identityID, actor: actor, at: t) }
-            if let personID { live.noteSeen(personID, at: t) }
+            if let personID, inputs.noteSeen || inputs.identity == nil { live.noteSeen(personID, at: t) }
             let seat = inputs.identity != nil ? inputs.facts?.seat ?? .none : personID.flatMap { id in live.read { $0.index.person(id)?.seat } } ?? .none
             return DecisionResult(allow: true, reason: reason, personID: personID, seat: seat, role: inputs.role)
         case .activateSeat(let elseDeny):
@@ -39,7 +39,7 @@ extension Gatehouse {
             if let identityID = inputs.identity?.id ?? result.identity?.id, !request.orgs.isEmpty || !request.teams.isEmpty {
                 try await recordClaims(request, identityID: identityID, actor: actor, at: t)
             }
-            live.noteSeen(person.id, at: t)
+            if inputs.noteSeen { live.noteSeen(person.id, at: t) }
             return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
         }
     }
@@ -98,8 +98,10 @@ extension Gatehouse {
             let claimsChanged =
                 (!request.orgs.isEmpty || !request.teams.isEmpty) && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count)
             let role: Role = s.policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
+            let lastSeen = facts.flatMap { s.index.person($0.id)?.lastSeenAt }
             return DecisionInputs(
-                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: role, claimsChanged: claimsChanged)
+                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: role, claimsChanged: claimsChanged,
+                noteSeen: lastSeen.map { t.timeIntervalSince($0) >= lastSeenResolution } ?? true)
         }
     }
 

@@ -78,7 +78,7 @@ extension Gatehouse {
         } catch let error as StoreError where error.code == .conflict {
             throw GatehouseError(.conflict, "license_already_installed", "license \(terms.licenseID) is already installed")
         }
-        if live.current.loaded { try await refresh() }
+        if live.isLoaded { try await refresh() }
         return LicenseInstallReport(status: try await licenseStatus(), proration: proration.map { QuoteReport($0.proration, licenseID: terms.licenseID) })
     }
 

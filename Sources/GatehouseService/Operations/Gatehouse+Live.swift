@@ -32,10 +32,12 @@ extension Gatehouse {
     @discardableResult
     public func syncIfChanged() async throws -> Bool {
         let head = try await store.auditHeadSeq()
-        let known = live.current.index.auditSeq
-        guard head != known || !live.current.loaded else { return false }
+        // Read without copying the snapshot: a copy held while a delta is applied would
+        // make the delta copy every table.
+        let (known, loaded) = live.read { ($0.index.auditSeq, $0.loaded) }
+        guard head != known || !loaded else { return false }
         // Changes made by this process are already in memory: no reload for those.
-        if live.current.loaded, head > known, store.writeLog.consume((known + 1)...head) {
+        if loaded, head > known, store.writeLog.consume((known + 1)...head) {
             live.update { $0.index.advance(to: head) }
             return false
         }
@@ -49,15 +51,11 @@ extension Gatehouse {
         do {
             try await store.touchLastSeen(seen)
             try await store.addDenials(denials)
+            if !seen.isEmpty { live.update { for (id, t) in seen { $0.index.setLastSeen(id, t) } } }
         } catch {
             live.restore(lastSeen: seen, denials: denials)
             throw error
         }
-    }
-
-    /// The license state now, from memory.
-    func liveLicenseState(_ snapshot: LiveSnapshot, at t: Date) -> LicenseState {
-        LicenseEvaluator.evaluate(snapshot.verification, now: t, latestSeen: snapshot.latestSeen).state
     }
 
     /// Applies the result of a seat activation to memory.

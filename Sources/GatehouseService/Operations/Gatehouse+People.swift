@@ -28,14 +28,13 @@ extension Gatehouse {
     /// Finds a person by `provider:username`, person id, or email.
     public func resolveUser(_ text: String) async throws -> PersonRecord {
         try await ensureLoaded()
-        let index = live.current.index
         var personID: String?
         if PersonID.isValid(text) {
             personID = text
         } else if let ref = IdentityRef.parse(text) {
-            personID = index.identity(ref)?.personID
+            personID = live.read { $0.index.identity(ref)?.personID }
         } else if text.contains("@") {
-            personID = index.personID(email: text)
+            personID = live.read { $0.index.personID(email: text) }
         } else {
             throw GatehouseError(.badRequest, "invalid_user", "\"\(text)\" is not provider:username, a person id (p_…) or an email")
         }
@@ -48,10 +47,13 @@ extension Gatehouse {
     public func users(seat: SeatState?, inactiveDays: Int64?) async throws -> [PersonReport] {
         try await ensureLoaded()
         let since = inactiveDays.map { now().addingTimeInterval(-Double($0) * 86_400) }
-        let index = live.current.index
-        return try await store.persons(seat: seat, notSeenSince: since).map { person in
-            let identities = index.identities(of: person.id)
-            return PersonReport(person: person, identities: identities, memberships: identities.flatMap { index.memberships(of: $0.id) }.sorted { $0.name < $1.name })
+        let persons = try await store.persons(seat: seat, notSeenSince: since)
+        return live.read { s in
+            persons.map { person in
+                let identities = s.index.identities(of: person.id)
+                return PersonReport(
+                    person: person, identities: identities, memberships: identities.flatMap { s.index.memberships(of: $0.id) }.sorted { $0.name < $1.name })
+            }
         }
     }
 

@@ -27,7 +27,7 @@ extension Gatehouse {
         return [
             "sha256": .optional(stored?.sha256), "applied_at": .optional(stored.map { UTC.format($0.appliedAt) }),
             "applied_by": .optional(stored?.appliedBy), "files": .array((stored?.files.keys.sorted() ?? []).map(JSONValue.string)),
-            "policy": live.current.policy.json, "defaults": .bool(stored == nil),
+            "policy": live.read { $0.policy.json }, "defaults": .bool(stored == nil),
         ]
     }
 }

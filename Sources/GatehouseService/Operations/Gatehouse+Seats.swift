@@ -49,27 +49,30 @@ public struct TrueUpReport: Sendable {
 extension Gatehouse {
     public func seatStatus() async throws -> SeatStatusReport {
         try await ensureLoaded()
-        let snapshot = live.current
-        let licensed = snapshot.license?.seats ?? 0
-        let usage = try await store.seatUsage(since: snapshot.license?.termStartsAt ?? .distantPast)
+        let t = now()
+        let (license, limit, evaluation) = live.read { s in
+            (s.license, s.policy.seats.limit(licensed: s.license?.seats ?? 0), LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen))
+        }
+        let licensed = license?.seats ?? 0
+        let usage = try await store.seatUsage(since: license?.termStartsAt ?? .distantPast)
         var warnings = SeatUsage.warnings(active: usage.active, licensed: licensed)
-        if snapshot.license == nil { warnings.append("no license is installed") }
-        let evaluation = LicenseEvaluator.evaluate(snapshot.verification, now: now(), latestSeen: snapshot.latestSeen)
-        if snapshot.license != nil, evaluation.state != .valid { warnings += evaluation.warnings }
-        return SeatStatusReport(
-            licensed: licensed, limit: snapshot.policy.seats.limit(licensed: licensed), active: usage.active, peak: usage.peak, warnings: warnings)
+        if license == nil { warnings.append("no license is installed") }
+        if license != nil, evaluation.state != .valid { warnings += evaluation.warnings }
+        return SeatStatusReport(licensed: licensed, limit: limit, active: usage.active, peak: usage.peak, warnings: warnings)
     }
 
     /// Gives a seat to a user (creating `provider:username` if new), within the limit.
     public func activateSeat(user: String, actor: String) async throws -> PersonReport {
         try await ensureLoaded()
-        let snapshot = live.current
-        let state = liveLicenseState(snapshot, at: now())
+        let t = now()
+        let (state, limit) = live.read { s in
+            (LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state, s.policy.seats.limit(licensed: s.license?.seats ?? 0))
+        }
         guard state.allowsNewSeats else {
             throw GatehouseError(.conflict, DecisionReason.forLicense(state)?.rawValue ?? "license_\(state.rawValue)", "no new seats while the license is \(state.rawValue)")
         }
         let target: SeatTarget
-        if let ref = IdentityRef.parse(user), snapshot.index.identity(ref) == nil {
+        if let ref = IdentityRef.parse(user), live.read({ $0.index.identity(ref) }) == nil {
             target = .newIdentity(newIdentity(ref, nil, nil, nil))
         } else {
             target = .person(try await resolveUser(user).id)
@@ -78,7 +81,7 @@ extension Gatehouse {
         switch result.outcome {
         case .activated, .alreadyActive: return try await self.user(result.person!.id)
         case .noSeatAvailable:
-            throw GatehouseError(.conflict, "no_seat_available", "all \(snapshot.policy.seats.limit(licensed: snapshot.license?.seats ?? 0)) seats are in use")
+            throw GatehouseError(.conflict, "no_seat_available", "all \(limit) seats are in use")
         case .ineligible(let status):
             throw GatehouseError(.conflict, "user_\(status.rawValue)", "\(user) is \(status.rawValue.replacingOccurrences(of: "_", with: " ")) and cannot hold a seat")
         }
@@ -94,7 +97,7 @@ extension Gatehouse {
 
     public func trueUp() async throws -> TrueUpReport {
         try await ensureLoaded()
-        guard let license = live.current.license else {
+        guard let license = live.read({ $0.license }) else {
             throw GatehouseError(.notFound, "license_missing", "no license is in force: install one first")
         }
         let usage = try await store.seatUsage(since: license.termStartsAt)
@@ -108,7 +111,7 @@ extension Gatehouse {
     @discardableResult
     public func sweepInactiveSeats() async throws -> [String] {
         try await ensureLoaded()
-        let days = live.current.policy.seats.deactivateInactiveAfterDays
+        let days = live.read { $0.policy.seats.deactivateInactiveAfterDays }
         guard days > 0 else { return [] }
         try await flushBookkeeping()
         let cutoff = now().addingTimeInterval(-Double(days) * 86_400)

@@ -77,7 +77,7 @@ extension SQLiteStore {
                 new = identity
                 personID = identity.linkTo ?? identity.newPersonID
             }
-            let active = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0
+            let active = try SQLiteStore.activeSeats(db)
             var person = new?.linkTo == nil && new != nil ? nil : try SQLiteStore.fetchPerson(db, personID)
             if new == nil || new?.linkTo != nil {
                 guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
@@ -232,7 +232,7 @@ extension SQLiteStore {
 
     public func seatUsage(since: Date) async throws -> SeatUsageRecord {
         try await read { db in
-            let active = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0
+            let active = try SQLiteStore.activeSeats(db)
             let stamp = UTC.format(since, milliseconds: true)
             let peakInPeriod = try Int64.fetchOne(db, sql: "SELECT MAX(active_after) FROM seat_events WHERE at >= ?", arguments: [stamp]) ?? 0
             // Seats held when the period began count toward its peak too.
@@ -269,7 +269,7 @@ extension SQLiteStore {
     static func releaseSeat(_ db: Database, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
         try db.execute(sql: "UPDATE persons SET seat = 'none' WHERE id = ? AND seat = 'active'", arguments: [personID])
         guard db.changesCount == 1 else { return false }
-        let active = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0
+        let active = try SQLiteStore.activeSeats(db)
         try insertSeatEvent(db, personID, "deactivate", activeAfter: active, actor: actor, reason: reason, at: at)
         try appendAudit(
             db, AuditDraft(actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(active)]),

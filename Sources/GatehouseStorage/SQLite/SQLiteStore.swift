@@ -91,7 +91,12 @@ public final class SQLiteStore: Store {
     // MARK: seats
 
     public func activeSeatCount() async throws -> Int64 {
-        try await read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'") ?? 0 }
+        try await read { db in try SQLiteStore.activeSeats(db) }
+    }
+
+    /// Active seats, from the trigger-maintained counter (one row, however many seat holders).
+    static func activeSeats(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT active FROM seat_counter WHERE id = 1") ?? 0
     }
 
     // MARK: audit
