@@ -14,12 +14,13 @@ BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
 # chain-verification script in docs/), curl (talks to a real `serve --dev`).
 TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl
 
-.PHONY: run test build release deps test-deps clean help
+.PHONY: run test build release deps test-deps fuzz clean help
 
 help:
 	@echo "make run    build (release) and start a throwaway dev server"
 	@echo "make test   run the whole test suite"
 	@echo "make build  debug build;  make release  release build"
+	@echo "make fuzz   fuzz the HTTP API from its OpenAPI document (schemathesis)"
 
 # Installs only what is missing, so a second run costs nothing.
 define apt_install
@@ -49,6 +50,11 @@ run: release
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Fuzz the HTTP API from its OpenAPI document (schemathesis from PyPI, in .venv-fuzz).
+fuzz: test-deps
+	$(call apt_install,python3-venv)
+	scripts/fuzz-api.sh
 
 clean:
 	rm -rf .build

@@ -91,3 +91,15 @@ struct UTCTests {
         #expect(UTC.days(from: ts("2026-11-01T23:59:59Z"), to: ts("2026-11-02T00:00:00Z")) == 1)
     }
 }
+
+@Suite("Dates that cannot crash")
+struct ExtremeDateTests {
+    @Test(arguments: [Date.distantPast, Date.distantFuture, Date(timeIntervalSince1970: -1e15), Date(timeIntervalSince1970: 1e18),
+                      Date(timeIntervalSince1970: .infinity), Date(timeIntervalSince1970: -.infinity)])
+    func formattingClamps(_ date: Date) {
+        let text = UTC.format(date, milliseconds: true)
+        #expect(text.hasPrefix("0001-") || text.hasPrefix("9999-") || text.hasPrefix("4001-"))
+        _ = UTC.dayNumber(date)
+        _ = UTC.formatDay(date)
+    }
+}

@@ -7,9 +7,20 @@ import Foundation
 public enum UTC {
     public static let secondsPerDay: Int64 = 86_400
 
+    /// Seconds since 1970 of 0001-01-01 and 9999-12-31T23:59:59Z: dates are clamped to this
+    /// range before any integer conversion, so no date, however absurd, can trap.
+    static let earliestSeconds: Double = -62_135_596_800
+    static let latestSeconds: Double = 253_402_300_799
+
+    static func clampedSeconds(_ date: Date) -> Double {
+        let t = date.timeIntervalSince1970
+        guard t.isFinite else { return t > 0 ? latestSeconds : earliestSeconds }
+        return min(max(t, earliestSeconds), latestSeconds)
+    }
+
     /// The UTC day number (days since 1970-01-01) that contains `date`.
     public static func dayNumber(_ date: Date) -> Int64 {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let seconds = Int64(clampedSeconds(date).rounded(.down))
         return seconds >= 0 ? seconds / secondsPerDay : -((-seconds + secondsPerDay - 1) / secondsPerDay)
     }
 
@@ -65,7 +76,7 @@ public enum UTC {
     /// `YYYY-MM-DDTHH:MM:SSZ`, or with milliseconds (`.SSS`) when asked. Sub-second digits
     /// beyond what is printed are truncated, never rounded up into the next second.
     public static func format(_ date: Date, milliseconds: Bool = false) -> String {
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let totalMillis = Int64((clampedSeconds(date) * 1000).rounded(.down))
         let millis = ((totalMillis % 1000) + 1000) % 1000
         let seconds = (totalMillis - millis) / 1000
         let day = seconds >= 0 ? seconds / secondsPerDay : -((-seconds + secondsPerDay - 1) / secondsPerDay)

@@ -45,6 +45,9 @@ extension Gatehouse {
     }
 
     public func users(seat: SeatState?, inactiveDays: Int64?) async throws -> [PersonReport] {
+        if let inactiveDays, !(0...36_500).contains(inactiveDays) {
+            throw GatehouseError(.badRequest, "invalid_inactive_days", "inactive days must be between 0 and 36500")
+        }
         try await ensureLoaded()
         let since = inactiveDays.map { now().addingTimeInterval(-Double($0) * 86_400) }
         let persons = try await store.persons(seat: seat, notSeenSince: since)

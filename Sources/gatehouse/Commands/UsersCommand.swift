@@ -17,7 +17,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let seat, SeatState(rawValue: seat) == nil { throw ValidationError("--seat must be active or none") }
-            if let inactiveDays, inactiveDays < 0 { throw ValidationError("--inactive-days must not be negative") }
+            if let inactiveDays, !(0...36_500).contains(inactiveDays) { throw ValidationError("--inactive-days must be from 0 to 36500") }
         }
 
         func run() async throws {
