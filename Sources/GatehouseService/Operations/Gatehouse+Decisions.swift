@@ -6,13 +6,8 @@ extension Gatehouse {
     /// May this person log in? Answered from memory in one read; the database is written only
     /// when state changes (a first login, a seat activated, a rename, new membership claims).
     public func authorizeLogin(_ request: LoginRequest, actor: String) async throws -> DecisionResult {
-        try await ensureLoaded()
         let t = now()
-        var inputs = loginInputs(request, at: t)
-        if let update = inputs.update {
-            try await apply(update, actor: actor, at: t)
-            inputs = loginInputs(request, at: t)
-        }
+        let inputs = try await gather(actor: actor, at: t) { loginInputs(request, at: t) }
         switch inputs.verdict {
         case .deny(let reason):
             return deny(kind: "login", reason, inputs, at: t)
@@ -47,13 +42,8 @@ extension Gatehouse {
     /// May this upload count? Public repositories need no seat; private ones need the PR
     /// author's seat (auto-activated as for logins).
     public func authorizeUpload(_ request: UploadRequest, actor: String) async throws -> DecisionResult {
-        try await ensureLoaded()
         let t = now()
-        var inputs = uploadInputs(request, at: t)
-        if let update = inputs.update {
-            try await apply(update, actor: actor, at: t)
-            inputs = uploadInputs(request, at: t)
-        }
+        let inputs = try await gather(actor: actor, at: t) { uploadInputs(request, at: t) }
         switch inputs.verdict {
         case .deny(let reason):
             return deny(kind: "upload", reason, inputs, at: t)
@@ -71,6 +61,16 @@ extension Gatehouse {
     }
 
     // MARK: gathering (one read of memory per decision)
+
+    /// Reads what a decision needs; when an identity must change first (a rename, a stable id
+    /// seen for the first time, a recycled username), writes that and reads again.
+    func gather(actor: String, at t: Date, _ read: () -> DecisionInputs) async throws -> DecisionInputs {
+        try await ensureLoaded()
+        let inputs = read()
+        guard let update = inputs.update else { return inputs }
+        try await apply(update, actor: actor, at: t)
+        return read()
+    }
 
     func loginInputs(_ request: LoginRequest, at t: Date) -> DecisionInputs {
         live.read { s in
