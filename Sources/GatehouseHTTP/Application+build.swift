@@ -27,6 +27,7 @@ public func buildRouter(
     AuditRoutes(gatehouse: gatehouse).register(api)
     DecisionRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     AdminRoutes(gatehouse: gatehouse).register(api)
+    WebhookRoutes(gatehouse: gatehouse).register(api)
     return router
 }
 

@@ -13,11 +13,17 @@ public final class Gatehouse: Sendable {
     /// The host of the configured instance URL; licenses must name it.
     public let instanceHost: String?
     public let now: @Sendable () -> Date
+    /// Secrets of the membership webhooks.
+    public let webhooks: WebhookSecrets
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
 
-    public init(store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
+        self.webhooks = webhooks
         self.trustedKeys = trustedKeys
         self.instanceHost = instanceHost
         self.now = now
@@ -27,7 +33,8 @@ public final class Gatehouse: Sendable {
     /// schema must already be current (`gatehouse migrate`).
     public static func open(_ config: GatehouseConfiguration, create: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) async throws -> Gatehouse {
         let store = try DatabaseLocation(config.database).open(create: create)
-        let gatehouse = Gatehouse(store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, now: now)
+        let gatehouse = Gatehouse(
+            store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, webhooks: config.webhooks, now: now)
         if !create { try await gatehouse.requireCurrentSchema() }
         return gatehouse
     }

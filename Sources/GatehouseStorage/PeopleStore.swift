@@ -34,6 +34,10 @@ public protocol PeopleStore: Sendable {
     /// Replaces the memberships of one identity from one source.
     func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date) async throws
 
+    /// Records a webhook delivery and the membership change it reports, in one transaction.
+    /// Returns `false` (changing nothing) when the delivery id was handled before.
+    func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, actor: String, at: Date) async throws -> Bool
+
     /// Last-seen times, batched.
     func touchLastSeen(_ times: [String: Date]) async throws
     /// Adds to the denial counters.

@@ -23,6 +23,8 @@ CREATE TABLE memberships (
     kind        TEXT NOT NULL CHECK (kind IN ('org', 'team', 'group')),
     name        TEXT NOT NULL CHECK (name = lower(name)),
     source      TEXT NOT NULL CHECK (source IN ('request', 'webhook', 'ldap')),
+    -- 0: the provider said this membership ended (a webhook removal overrides stale claims).
+    present     INTEGER NOT NULL DEFAULT 1 CHECK (present IN (0, 1)),
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (identity_id, kind, name, source)
 );
@@ -49,6 +51,16 @@ CREATE TABLE policy_sets (
     in_force   INTEGER NOT NULL DEFAULT 0 CHECK (in_force IN (0, 1))
 );
 CREATE UNIQUE INDEX policy_sets_one_in_force ON policy_sets (in_force) WHERE in_force = 1;
+
+-- Webhook deliveries already handled: a replay (same delivery id) changes nothing.
+CREATE TABLE webhook_deliveries (
+    provider    TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (provider, delivery_id)
+);
 
 -- Denied decisions, counted per day and reason (a flood of denials stays small).
 CREATE TABLE denial_counts (

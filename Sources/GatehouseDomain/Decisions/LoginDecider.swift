@@ -69,7 +69,8 @@ public enum LoginDecider {
         return .deny(.noSeatAvailable)
     }
 
-    static func membershipRefusal(_ facts: LoginFacts, _ restriction: MembershipRestriction) -> DecisionReason? {
+    /// Why these memberships fail a provider's restriction, if they do.
+    public static func membershipRefusal(_ facts: LoginFacts, _ restriction: MembershipRestriction) -> DecisionReason? {
         if facts.identity.provider == .ldap {
             let groups = facts.person?.directoryGroups ?? []
             if !restriction.allowedGroups.isEmpty, restriction.allowedGroups.isDisjoint(with: groups) { return .notInAllowedGroup }

@@ -16,6 +16,8 @@ public struct GatehouseConfiguration: Sendable {
     public var policies = "./policies"
     /// Trusted vendor keys by kid, PEM text.
     public var publicKeys: [String: String] = [:]
+    /// Membership webhook secrets (from files or the environment; never printed).
+    public var webhooks = WebhookSecrets()
     /// Where this configuration came from, for messages.
     public var source: String?
 
@@ -98,8 +100,22 @@ extension GatehouseConfiguration {
             default: reader.problem(entry, path, "give exactly one of pem or pem_file")
             }
         }
-        // `ldap` and `webhooks` belong to the directory and webhook features; accepted here
-        // so that one gatehouse.yml serves every version, validated where they are used.
+        let webhooks = reader.mapping(top["webhooks"], "webhooks", allowed: ["github", "gitlab"])
+        for (provider, key) in [("github", "secret_file"), ("gitlab", "token_file")] {
+            let section = reader.mapping(webhooks[provider], "webhooks.\(provider)", allowed: [key])
+            guard let path = reader.string(section[key], "webhooks.\(provider).\(key)") else { continue }
+            let resolved = Self.resolve(path, relativeTo: file)
+            guard let data = FileManager.default.contents(atPath: resolved), let text = String(data: data, encoding: .utf8),
+                !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            else {
+                reader.problem(section[key], "webhooks.\(provider).\(key)", "cannot read a secret from \(resolved)")
+                continue
+            }
+            let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if provider == "github" { self.webhooks.github = secret } else { self.webhooks.gitlab = secret }
+        }
+        // `ldap` belongs to the directory feature; accepted here so that one gatehouse.yml
+        // serves every version, validated where it is used.
         return reader.problems
     }
 
@@ -110,6 +126,8 @@ extension GatehouseConfiguration {
         if let value = env["GATEHOUSE_DATABASE"] { database = value }
         if let value = env["GATEHOUSE_POLICIES"] { policies = value }
         if let value = env["GATEHOUSE_LISTEN_HOST"] { listenHost = value }
+        if let value = env["GATEHOUSE_GITHUB_WEBHOOK_SECRET"], !value.isEmpty { webhooks.github = value }
+        if let value = env["GATEHOUSE_GITLAB_WEBHOOK_TOKEN"], !value.isEmpty { webhooks.gitlab = value }
         for (key, path) in [("GATEHOUSE_LISTEN_PORT", \Self.listenPort), ("GATEHOUSE_LISTEN_EGRESS_PORT", \Self.egressPort)] {
             guard let text = env[key] else { continue }
             if let value = Int(text), (1...65535).contains(value) {

@@ -45,7 +45,7 @@ public struct PeopleIndex: Sendable {
         for key in identityKeysByPerson[personID] ?? [] where key.hasPrefix("ldap:") {
             guard let identity = identityByKey[key] else { continue }
             inDirectory = true
-            for m in memberships[identity.id] ?? [] where m.kind == .group { groups.insert(m.name) }
+            for m in memberships[identity.id] ?? [] where m.kind == .group && m.present { groups.insert(m.name) }
         }
         return PersonFacts(id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: inDirectory, directoryGroups: groups)
     }
@@ -72,6 +72,13 @@ public struct PeopleIndex: Sendable {
         identityByKey[old.ref.key] = nil
         identityKeysByPerson[old.personID]?.remove(old.ref.key)
         if let external = old.externalID { identityByExternal[old.ref.provider]?[external] = nil }
+    }
+
+    /// Records one membership, replacing the one from the same source.
+    public mutating func setMembership(_ m: MembershipRecord) {
+        var set = (memberships[m.identityID] ?? []).filter { !($0.kind == m.kind && $0.name == m.name && $0.source == m.source) }
+        set.insert(m)
+        memberships[m.identityID] = set
     }
 
     public mutating func setMemberships(_ identityID: Int64, source: MembershipSource, _ set: Set<MembershipRecord>) {

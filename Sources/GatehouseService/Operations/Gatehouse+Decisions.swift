@@ -82,15 +82,22 @@ extension Gatehouse {
             var orgs = request.orgs, teams = request.teams
             var storedClaims = 0
             var claimsMatch = true
+            var removed: [MembershipRecord] = []
             for m in identity.map({ s.index.memberships(of: $0.id) }) ?? [] {
                 if m.source == .request {
                     storedClaims += 1
                     claimsMatch = claimsMatch && (m.kind == .team ? request.teams.contains(m.name) : request.orgs.contains(m.name))
+                } else if !m.present {
+                    removed.append(m)
                 } else if m.kind == .team {
                     teams.insert(m.name)
                 } else {
                     orgs.insert(m.name)
                 }
+            }
+            // A removal reported by the provider's webhook outranks a stale claim in the request.
+            for m in removed {
+                if m.kind == .team { teams.remove(m.name) } else { orgs.remove(m.name) }
             }
             let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
             let verdict = LoginDecider.decide(

@@ -53,12 +53,15 @@ public struct MembershipRecord: Sendable, Hashable {
     /// Lowercased.
     public var name: String
     public var source: MembershipSource
+    /// `false`: the provider reported that this membership ended.
+    public var present: Bool
 
-    public init(identityID: Int64, kind: MembershipKind, name: String, source: MembershipSource) {
+    public init(identityID: Int64, kind: MembershipKind, name: String, source: MembershipSource, present: Bool = true) {
         self.identityID = identityID
         self.kind = kind
         self.name = name.lowercased()
         self.source = source
+        self.present = present
     }
 }
 
@@ -121,6 +124,21 @@ public struct ActivationResult: Sendable, Equatable {
     public var identity: IdentityRecord?
     /// Active seats after the attempt.
     public var activeSeats: Int64
+}
+
+/// A webhook delivery, identified by its provider's delivery id.
+public struct WebhookDelivery: Sendable, Equatable {
+    public var provider: String
+    public var id: String
+    public var event: String
+    public var outcome: String
+
+    public init(provider: String, id: String, event: String, outcome: String) {
+        self.provider = provider
+        self.id = id
+        self.event = event
+        self.outcome = outcome
+    }
 }
 
 /// A policy set as applied.

@@ -196,6 +196,28 @@ extension SQLiteStore {
         }
     }
 
+    public func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, actor: String, at: Date) async throws -> Bool {
+        try await write { db in
+            let stamp = UTC.format(at, milliseconds: true)
+            try db.execute(
+                sql: "INSERT INTO webhook_deliveries (provider, delivery_id, event, outcome, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [delivery.provider, delivery.id, delivery.event, delivery.outcome, stamp])
+            guard db.changesCount == 1 else { return false }
+            guard let m = change else { return true }
+            try db.execute(
+                sql: """
+                    INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
+                    ON CONFLICT (identity_id, kind, name, source) DO UPDATE SET present = excluded.present, updated_at = excluded.updated_at
+                    """, arguments: [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
+            try SQLiteStore.appendAudit(
+                db, AuditDraft(actor: actor, action: m.present ? "membership.add" : "membership.remove", subject: "identity \(m.identityID)", details: [
+                    "kind": .string(m.kind.rawValue), "name": .string(m.name), "source": "webhook", "delivery": .string(delivery.id),
+                    "event": .string(delivery.event),
+                ]), at: at)
+            return true
+        }
+    }
+
     public func touchLastSeen(_ times: [String: Date]) async throws {
         guard !times.isEmpty else { return }
         try await write { db in
@@ -315,6 +337,6 @@ extension SQLiteStore {
 
     static func membership(_ row: Row) -> MembershipRecord? {
         guard let kind = MembershipKind(rawValue: row["kind"]), let source = MembershipSource(rawValue: row["source"]) else { return nil }
-        return MembershipRecord(identityID: row["identity_id"], kind: kind, name: row["name"], source: source)
+        return MembershipRecord(identityID: row["identity_id"], kind: kind, name: row["name"], source: source, present: row["present"] as Bool)
     }
 }
