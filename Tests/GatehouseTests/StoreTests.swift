@@ -122,6 +122,19 @@ struct ConfigurationTests {
         #expect(message.contains("missing.pem"))
     }
 
+    @Test func webhookSecretsFromFilesOrEnvironment() throws {
+        let dir = try TempDir()
+        _ = try dir.write("gh.secret", "s3cret\n")
+        let path = try dir.write("g.yml", "webhooks:\n  github: {secret_file: gh.secret}\n")
+        let config = try GatehouseConfiguration.load(path: path, environment: ["GATEHOUSE_GITLAB_WEBHOOK_TOKEN": "tok"])
+        #expect(config.webhooks.github == "s3cret")
+        #expect(config.webhooks.gitlab == "tok")
+        let missing = try dir.write("m.yml", "webhooks:\n  gitlab: {token_file: nowhere.token}\n")
+        let error = #expect(throws: GatehouseError.self) { try GatehouseConfiguration.load(path: missing, environment: [:]) }
+        #expect(error?.message.contains("line 2: webhooks.gitlab.token_file: cannot read a secret") == true)
+        #expect(error?.message.contains("s3cret") == false)
+    }
+
     @Test func layersApplyInOrder() throws {
         let dir = try TempDir()
         let pub = try dir.write("v.pub.pem", VendorKey.pem(TestVendor().key.publicKey))
