@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Re-verify a Gatehouse audit chain without Gatehouse.
 
-Usage:  gatehouse audit list --json | python3 docs/audit-verify.py
-Exit status 0 if the chain is intact, 1 with the first broken entry otherwise.
+Usage:  gatehouse audit export --format json | python3 docs/audit-verify.py
+        gatehouse audit export --format json --since 2026-11-01 | python3 docs/audit-verify.py --partial
+Exit status 0 if the chain is intact, 1 with the first broken entry otherwise. With --partial
+(a filtered export), each entry's own hash is checked against its prev_hash, and links only
+where entries are consecutive.
 
 Each entry's hash is SHA-256 (hex) over prev_hash followed by the canonical entry:
 a JSON object with sorted keys and no whitespace whose "details" is the stored details
@@ -20,10 +23,19 @@ def canonical(value):
 
 
 def main():
+    partial = "--partial" in sys.argv[1:]
     entries = json.load(sys.stdin)
     prev = "0" * 64
+    previous_seq = 0
     for expected_seq, entry in enumerate(entries, start=1):
-        if entry["seq"] != expected_seq:
+        if partial:
+            if entry["seq"] <= previous_seq:
+                print(f"broken at entry {entry['seq']}: out of order")
+                return 1
+            if entry["seq"] != previous_seq + 1:
+                prev = entry["prev_hash"]  # a gap left by the filter: trust this entry's link
+            previous_seq = entry["seq"]
+        elif entry["seq"] != expected_seq:
             print(f"broken at entry {expected_seq}: missing or out of order")
             return 1
         if entry["prev_hash"] != prev:

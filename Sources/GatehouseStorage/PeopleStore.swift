@@ -44,6 +44,11 @@ public protocol PeopleStore: Sendable {
     func addDenials(_ counts: [DenialKey: Int64]) async throws
     func denialCounts(since: String?) async throws -> [DenialKey: Int64]
 
+    /// Seat events `(time, active after)` in order, from `since`, with the count just before it.
+    func seatEvents(since: Date) async throws -> (startActive: Int64, events: [(at: Date, activeAfter: Int64)])
+    /// The latest audit entry's sequence number and hash (the chain head).
+    func auditChainHead() async throws -> (seq: Int64, hash: String)?
+
     /// Active seats now and the peak since `since`.
     func seatUsage(since: Date) async throws -> SeatUsageRecord
 

@@ -165,6 +165,21 @@ struct CLITests {
         let export = try cli("audit", "list", "--json").expectSuccess().stdout
         let intact = try run(python, [script], stdin: export)
         #expect(intact.status == 0, "\(intact.stdout)\(intact.stderr)")
+        // Exports: the full JSON export verifies; a filtered one verifies with --partial; CSV quotes.
+        let full = try cli("audit", "export", "--format", "json").expectSuccess().stdout
+        #expect(try run(python, [script], stdin: full).status == 0)
+        let filtered = try cli("audit", "export", "--format", "json", "--action", "token").expectSuccess().stdout
+        #expect(try run(python, [script, "--partial"], stdin: filtered).status == 0)
+        try cli("audit", "export", "--format", "csv", "--out", "audit.csv").expectSuccess()
+        let csv = try String(contentsOfFile: cli.dir.file("audit.csv"), encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(csv.first == "seq,at,actor,action,subject,details,prev_hash,hash")
+        #expect(csv.count == 1 + 3)  // header; migrate, license install, token create
+        #expect(csv[1].contains("\"{\"\"applied\"\":[1,2]"))
+        try cli("audit", "export", "--format", "xml").expectCleanFailure("--format must be json or csv")
+        try cli("report", "usage", "--out", "usage.json").expectSuccess()
+        let usage = try JSONValue.parse(String(contentsOfFile: cli.dir.file("usage.json"), encoding: .utf8))
+        #expect(usage["format"] == "gatehouse-usage/1")
+        #expect(usage["instance_url"] == "https://codecov.acme.internal")
         // …and both catch an edit made behind Gatehouse's back.
         let queue = try DatabaseQueue(path: cli.dir.file("gatehouse.db"))
         try queue.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 2") }

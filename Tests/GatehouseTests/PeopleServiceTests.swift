@@ -165,3 +165,24 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.seatStatus().peak == 12)
     }
 }
+
+@Suite("Usage export")
+struct UsageExportTests {
+    @Test func dailySeriesFromRecordedHistory() async throws {
+        let clock = TestClock(ts("2026-11-02T09:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
+        for i in 0..<3 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
+        clock.set(ts("2026-11-02T15:00:00Z"))
+        _ = try await gatehouse.deactivateSeat(user: "github:u0", actor: "test")
+        clock.set(ts("2026-11-04T10:00:00Z"))
+        _ = try await gatehouse.activateSeat(user: "github:u3", actor: "test")
+        let report = try await gatehouse.usageReport(instanceURL: "https://codecov.acme.internal")
+        #expect(report.daily.count == 4)  // 2026-11-01 … 2026-11-04
+        #expect(report.daily.map(\.peak) == [0, 3, 2, 3])
+        #expect(report.daily.map(\.end) == [0, 2, 2, 3])
+        #expect(report.peak == 3)
+        let json = report.json
+        #expect(json["format"] == "gatehouse-usage/1")
+        #expect(json["audit_head"]?["seq"] == .int(try await gatehouse.auditEntries(AuditQuery()).last!.seq))
+    }
+}

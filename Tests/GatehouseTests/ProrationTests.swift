@@ -103,3 +103,19 @@ struct ExtremeDateTests {
         _ = UTC.formatDay(date)
     }
 }
+
+@Suite("Daily seat usage")
+struct DailyUsageTests {
+    @Test func seriesFromEvents() {
+        let events: [(at: Date, activeAfter: Int64)] = [
+            (ts("2026-10-31T12:00:00Z"), 4),  // before the range: sets the start
+            (ts("2026-11-01T08:00:00Z"), 5), (ts("2026-11-01T09:00:00Z"), 6), (ts("2026-11-01T17:00:00Z"), 5),
+            (ts("2026-11-03T10:00:00Z"), 7),
+        ]
+        let series = SeatUsageSeries.daily(events: events, startActive: 0, from: day("2026-11-01"), to: ts("2026-11-04T12:00:00Z"))
+        #expect(series.map(\.peak) == [6, 5, 7, 7])
+        #expect(series.map(\.end) == [5, 5, 7, 7])
+        #expect(series.map { UTC.formatDay($0.day) } == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"])
+        #expect(SeatUsageSeries.daily(events: [], startActive: 3, from: day("2026-11-02"), to: day("2026-11-01")).isEmpty)
+    }
+}

@@ -252,6 +252,22 @@ extension SQLiteStore {
         }
     }
 
+    public func seatEvents(since: Date) async throws -> (startActive: Int64, events: [(at: Date, activeAfter: Int64)]) {
+        try await read { db in
+            let stamp = UTC.format(since, milliseconds: true)
+            let start = try Int64.fetchOne(
+                db, sql: "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", arguments: [stamp]) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT at, active_after FROM seat_events WHERE at >= ? ORDER BY id", arguments: [stamp])
+            return (start, rows.compactMap { row in (row["at"] as String?).flatMap(UTC.parseTimestamp).map { ($0, row["active_after"] as Int64) } })
+        }
+    }
+
+    public func auditChainHead() async throws -> (seq: Int64, hash: String)? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1").map { (seq: $0["seq"], hash: $0["hash"]) }
+        }
+    }
+
     public func seatUsage(since: Date) async throws -> SeatUsageRecord {
         try await read { db in
             let active = try SQLiteStore.activeSeats(db)
