@@ -11,8 +11,9 @@ SWIFT ?= swift
 # the directory client links OpenLDAP).
 BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
 # What the tests need besides: the real openssl CLI (key interop), python3 (the auditor's
-# chain-verification script in docs/), curl (talks to a real `serve --dev`).
-TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl
+# chain-verification script in docs/), curl (talks to a real `serve --dev`), chromium (renders
+# the HTML compliance report headless).
+TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium
 
 .PHONY: run test build release deps test-deps fuzz clean help
 

@@ -21,6 +21,13 @@ extension Response {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 
+    /// A text response of the given type.
+    static func text(_ text: String, contentType: String) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(text)
+        return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: buffer))
+    }
+
     /// The error body of SPEC section 6: `{"error":{"code","message"}}`.
     static func error(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) -> Response {
         .json(["error": ["code": .string(code), "message": .string(message)]], status: status, headers: headers)

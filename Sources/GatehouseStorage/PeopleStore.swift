@@ -53,5 +53,11 @@ public protocol PeopleStore: Sendable {
     func seatUsage(since: Date) async throws -> SeatUsageRecord
 
     func policySetInForce() async throws -> StoredPolicySet?
+    /// The policy set that was in force at a time (the last applied by then).
+    func policySet(asOf: Date) async throws -> StoredPolicySet?
+    /// The license that was in force at a time (the last installed by then).
+    func license(asOf: Date) async throws -> StoredLicense?
+    /// People holding a seat at a time, from the seat events.
+    func seatHolders(asOf: Date) async throws -> [String]
     func applyPolicySet(_ set: StoredPolicySet, audit: AuditDraft) async throws
 }

@@ -49,5 +49,23 @@ struct AdminRoutes {
             Response.json(try await gatehouse.user(try context.parameter("user")).json)
         }
         api.add(.get, "/v1/policy", auth: auth) { _, _ in Response.json(try await gatehouse.policyInForce()) }
+        api.add(.get, "/v1/reports/compliance", auth: auth) { request, _ in
+            let query = request.uri.queryParameters
+            let format = query.get("format") ?? "json"
+            guard ["json", "csv", "html"].contains(format) else {
+                throw GatehouseError(.badRequest, "invalid_query", "format must be json, csv or html")
+            }
+            var asOf: Date?
+            if let text = query.get("as_of") {
+                guard let day = UTC.parseDay(text) else { throw GatehouseError(.badRequest, "invalid_query", "as_of must be YYYY-MM-DD") }
+                asOf = day
+            }
+            let report = try await gatehouse.complianceReport(asOf: asOf)
+            switch format {
+            case "csv": return Response.text(report.csv, contentType: "text/csv; charset=utf-8")
+            case "html": return Response.text(report.html, contentType: "text/html; charset=utf-8")
+            default: return Response.json(report.json)
+            }
+        }
     }
 }

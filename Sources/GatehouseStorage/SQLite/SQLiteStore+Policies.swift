@@ -4,15 +4,44 @@ import GatehouseDomain
 
 extension SQLiteStore {
     public func policySetInForce() async throws -> StoredPolicySet? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM policy_sets WHERE in_force = 1").map(SQLiteStore.policySet) }
+    }
+
+    public func policySet(asOf: Date) async throws -> StoredPolicySet? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM policy_sets WHERE in_force = 1") else { return nil }
-            var files: [String: String] = [:]
-            if case .object(let members)? = try? JSONValue.parse(row["files"] as String) {
-                for (name, value) in members { if case .string(let text) = value { files[name] = text } }
-            }
-            return StoredPolicySet(
-                sha256: row["sha256"], files: files, appliedAt: UTC.parseTimestamp(row["applied_at"]) ?? .distantPast, appliedBy: row["applied_by"])
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM policy_sets WHERE applied_at <= ? ORDER BY id DESC LIMIT 1", arguments: [UTC.format(asOf, milliseconds: true)]
+            ).map(SQLiteStore.policySet)
         }
+    }
+
+    public func license(asOf: Date) async throws -> StoredLicense? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM licenses WHERE installed_at <= ? ORDER BY id DESC LIMIT 1", arguments: [UTC.format(asOf, milliseconds: true)]
+            ).map(SQLiteStore.license)
+        }
+    }
+
+    public func seatHolders(asOf: Date) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT person_id FROM seat_events
+                    WHERE id IN (SELECT MAX(id) FROM seat_events WHERE at <= ? GROUP BY person_id) AND event = 'activate'
+                    ORDER BY person_id
+                    """, arguments: [UTC.format(asOf, milliseconds: true)])
+        }
+    }
+
+    static func policySet(_ row: Row) -> StoredPolicySet {
+        var files: [String: String] = [:]
+        if case .object(let members)? = try? JSONValue.parse(row["files"] as String) {
+            for (name, value) in members { if case .string(let text) = value { files[name] = text } }
+        }
+        return StoredPolicySet(
+            sha256: row["sha256"], files: files, appliedAt: UTC.parseTimestamp(row["applied_at"]) ?? .distantPast, appliedBy: row["applied_by"])
     }
 
     public func applyPolicySet(_ set: StoredPolicySet, audit: AuditDraft) async throws {

@@ -1,0 +1,95 @@
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+extension ComplianceReport {
+    /// One self-contained HTML page (no external fetches): inline CSS, an inline SVG chart of
+    /// seats in use against seats licensed over the term, and print styles.
+    public var html: String {
+        let title = "Gatehouse compliance report — \(license.map { $0.licensee } ?? "no license") — \(UTC.formatDay(asOf))"
+        var page = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
+            <style>
+            body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#1b1f24;padding:0 1rem}
+            h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}
+            table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eaeef2;vertical-align:top}
+            th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#57606a}
+            .ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}svg{width:100%;height:auto}
+            @media print{body{margin:0;max-width:none}h2{break-after:avoid}table,svg{break-inside:avoid}}
+            </style></head><body>
+            <h1>\(Self.escape(title))</h1>
+            <p class="muted">As of \(UTC.format(asOf)); generated \(UTC.format(generatedAt)) by Gatehouse.</p>
+            """
+        page += "<h2>License</h2><table>"
+        if let l = license {
+            page += Self.row("License", l.licenseID) + Self.row("Licensee", l.licensee) + Self.row("Seats", String(l.seats))
+            page += Self.row("Term", "\(UTC.formatDay(l.termStartsAt)) – \(UTC.formatDay(l.expiresAt))")
+        }
+        page += Self.row("State", licenseState.rawValue) + "</table>"
+        page += "<h2>Seat usage</h2><table>" + Self.row("Active", String(activeSeats)) + Self.row("Peak in term", String(peak)) + "</table>"
+        page += chart
+        page += "<h2>Seat holders (\(holders.count))</h2><table><tr><th>Person</th><th>Name</th><th>Identities</th><th>Last seen</th></tr>"
+        for h in holders {
+            page += "<tr><td>\(Self.escape(h.person.id))</td><td>\(Self.escape(h.person.name))</td><td>\(Self.escape(h.identities.joined(separator: ", ")))</td>"
+            page += "<td>\(Self.escape(h.person.lastSeenAt.map { UTC.format($0) } ?? "never"))</td></tr>"
+        }
+        page += "</table><h2>Administrators</h2><table><tr><th>Administrator</th></tr>"
+        page += admins.map { "<tr><td>\(Self.escape($0))</td></tr>" }.joined() + "</table>"
+        page += "<h2>Policy set in force</h2><table>"
+        if let p = policy {
+            page += Self.row("SHA-256", p.sha256) + Self.row("Applied", UTC.format(p.appliedAt)) + Self.row("Applied by", p.appliedBy)
+        } else {
+            page += Self.row("Policy", "built-in defaults (no set applied)")
+        }
+        page += "</table><h2>Denials by reason</h2><table><tr><th>Kind / reason</th><th>Count</th></tr>"
+        page += denials.sorted { $0.key < $1.key }.map { "<tr><td>\(Self.escape($0.key))</td><td class=\"n\">\($0.value)</td></tr>" }.joined()
+        page += "</table><h2>Egress refusals by destination</h2><p class=\"muted\">None recorded.</p>"
+        page += "<h2>Audit chain</h2><p class=\"\(audit.ok ? "ok" : "bad")\">\(Self.escape(audit.text))</p></body></html>\n"
+        return page
+    }
+
+    /// Seats in use (daily peak) against seats licensed, over the term so far.
+    var chart: String {
+        let width = 800.0, height = 260.0, left = 50.0, bottom = 30.0, top = 10.0
+        let licensed = Double(license?.seats ?? 0)
+        let maxY = max(1, licensed, Double(peak)) * 1.1
+        let days = max(daily.count, 2)
+        func x(_ i: Int) -> Double { left + (width - left - 10) * Double(i) / Double(days - 1) }
+        func y(_ v: Double) -> Double { top + (height - top - bottom) * (1 - v / maxY) }
+        let points = daily.enumerated().map { String(format: "%.1f,%.1f", x($0.offset), y(Double($0.element.peak))) }.joined(separator: " ")
+        var svg = "<svg role=\"img\" aria-label=\"Seats in use against seats licensed\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(width - left - 10)\" height=\"\(height - top - bottom)\" fill=\"#f6f8fa\"/>"
+        for fraction in [0.0, 0.5, 1.0] {
+            let v = (maxY / 1.1) * fraction
+            svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y(v) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">\(Int(v.rounded()))</text>"
+        }
+        if licensed > 0 {
+            svg += "<line class=\"licensed\" x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(String(format: "%.1f", y(licensed)))\" y2=\"\(String(format: "%.1f", y(licensed)))\" stroke=\"#cf222e\" stroke-dasharray=\"6 4\"/>"
+            svg += "<text x=\"\(width - 14)\" y=\"\(String(format: "%.1f", y(licensed) - 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#cf222e\">licensed \(Int(licensed))</text>"
+        }
+        if !daily.isEmpty {
+            svg += "<polyline class=\"in-use\" points=\"\(points)\" fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\"/>"
+            svg += "<text x=\"\(left)\" y=\"\(height - 8)\" font-size=\"11\" fill=\"#57606a\">\(UTC.formatDay(daily[0].day))</text>"
+            svg += "<text x=\"\(width - 10)\" y=\"\(height - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">\(UTC.formatDay(daily[daily.count - 1].day))</text>"
+        }
+        return svg + "</svg>"
+    }
+
+    static func row(_ key: String, _ value: String) -> String { "<tr><th>\(escape(key))</th><td>\(escape(value))</td></tr>" }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
