@@ -40,8 +40,10 @@ public protocol PeopleStore: Sendable {
 
     /// Last-seen times, batched.
     func touchLastSeen(_ times: [String: Date]) async throws
-    /// Adds to the denial counters.
-    func addDenials(_ counts: [DenialKey: Int64]) async throws
+    /// Adds to the denial counters and keeps the newest `keep` individual denials.
+    func addDenials(_ counts: [DenialKey: Int64], recent: [DenialEntry], keep: Int) async throws
+    /// The newest individual denials, newest first.
+    func recentDenials(limit: Int) async throws -> [DenialEntry]
     func denialCounts(since: String?) async throws -> [DenialKey: Int64]
 
     /// Seat events `(time, active after)` in order, from `since`, with the count just before it.

@@ -68,3 +68,22 @@ struct BookkeepingTests {
         #expect(try await gatehouse.user("github:alice").person.lastSeenAt == ts("2026-11-10T10:30:00Z"))
     }
 }
+
+@Suite("A flood of denials stays small")
+struct DenialFloodTests {
+    @Test func countsPerDayAndOnlyTheNewestEntries() async throws {
+        let (dir, gatehouse, _) = try await gatehouseWithLicense(policy: ["login.yml": "login: {deny: [\"github:mallory\"]}\n"])
+        for i in 0..<1_500 {
+            _ = try await gatehouse.authorizeLogin(login(i == 1_499 ? "github:MALLORY" : "github:mallory"), actor: "t")
+        }
+        try await gatehouse.flushBookkeeping()
+        let counts = try await gatehouse.store.denialCounts(since: nil)
+        #expect(counts.count == 1)
+        #expect(counts.values.first == 1_500)
+        let rows = try await DatabaseQueue(path: dir.file("gatehouse.db")).read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM recent_denials")! }
+        #expect(rows == 1_000)
+        let newest = try await gatehouse.store.recentDenials(limit: 1)
+        #expect(newest.first?.subject == "github:MALLORY")
+        #expect(try await gatehouse.complianceReport(asOf: nil).recentDenials.count == 50)
+    }
+}

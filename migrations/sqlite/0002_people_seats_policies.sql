@@ -71,6 +71,15 @@ CREATE TABLE denial_counts (
     PRIMARY KEY (day, kind, reason)
 );
 
+-- The latest individual denials (the newest 1,000 are kept; older ones live on as counts).
+CREATE TABLE recent_denials (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    kind    TEXT NOT NULL CHECK (kind IN ('login', 'upload', 'egress')),
+    reason  TEXT NOT NULL,
+    subject TEXT NOT NULL
+);
+
 -- Active seats, kept exact by triggers whatever changes a person's seat, so the seat-limit
 -- check inside an activation is one row read rather than a count over every seat holder.
 CREATE TABLE seat_counter (

@@ -22,6 +22,9 @@ final class LiveState: Sendable {
     /// Striped, so that concurrent requests rarely wait for one another to note a login.
     let lastSeenStripes = (0..<16).map { _ in Locked([String: Date]()) }
     let denials = Mutex([DenialKey: Int64]())
+    /// The newest individual denials not yet written, bounded: a flood keeps only the latest.
+    let recentDenials = Mutex([DenialEntry]())
+    static let keptDenials = 1000
 
     /// Reads without copying the snapshot, in parallel with other readers: the decision path
     /// uses this once per request.
@@ -37,9 +40,15 @@ final class LiveState: Sendable {
         lastSeenStripes[Int(UInt(bitPattern: personID.hashValue) % 16)].withLock { $0[personID] = at }
     }
 
-    func countDenial(kind: String, reason: DecisionReason, at: Date) {
+    func countDenial(kind: String, reason: DecisionReason, subject: String, at: Date) {
         denials.withLock { $0[DenialKey(day: UTC.formatDay(at), kind: kind, reason: reason.rawValue), default: 0] += 1 }
+        recentDenials.withLock { entries in
+            entries.append(DenialEntry(at: at, kind: kind, reason: reason.rawValue, subject: subject))
+            if entries.count > 2 * Self.keptDenials { entries.removeFirst(entries.count - Self.keptDenials) }
+        }
     }
+
+    func takeRecentDenials() -> [DenialEntry] { recentDenials.withLock { let taken = $0; $0 = []; return Array(taken.suffix(Self.keptDenials)) } }
 
     func takeLastSeen() -> [String: Date] {
         lastSeenStripes.reduce(into: [:]) { all, stripe in
@@ -49,7 +58,8 @@ final class LiveState: Sendable {
     func takeDenials() -> [DenialKey: Int64] { denials.withLock { let taken = $0; $0 = [:]; return taken } }
 
     /// Puts back what could not be written, so nothing is lost on a transient failure.
-    func restore(lastSeen times: [String: Date], denials counts: [DenialKey: Int64]) {
+    func restore(lastSeen times: [String: Date], denials counts: [DenialKey: Int64], recent: [DenialEntry]) {
+        recentDenials.withLock { $0 = recent + $0 }
         for (id, t) in times {
             lastSeenStripes[Int(UInt(bitPattern: id.hashValue) % 16)].withLock { current in
                 if current[id].map({ $0 < t }) ?? true { current[id] = t }

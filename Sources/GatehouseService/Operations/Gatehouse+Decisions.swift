@@ -10,7 +10,7 @@ extension Gatehouse {
         let inputs = try await gather(actor: actor, at: t) { loginInputs(request, at: t) }
         switch inputs.verdict {
         case .deny(let reason):
-            return deny(kind: "login", reason, inputs, at: t)
+            return deny(kind: "login", reason, inputs, subject: request.identity, at: t)
         case .allow(let reason):
             var personID = inputs.facts?.id
             var identityID = inputs.identity?.id
@@ -29,7 +29,7 @@ extension Gatehouse {
                 ?? .newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
             let result = try await activate(target, actor: actor, reason: "login", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
-                return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, at: t)
+                return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, subject: request.identity, at: t)
             }
             if let identityID = inputs.identity?.id ?? result.identity?.id, !request.orgs.isEmpty || !request.teams.isEmpty {
                 try await recordClaims(request, identityID: identityID, actor: actor, at: t)
@@ -46,7 +46,7 @@ extension Gatehouse {
         let inputs = try await gather(actor: actor, at: t) { uploadInputs(request, at: t) }
         switch inputs.verdict {
         case .deny(let reason):
-            return deny(kind: "upload", reason, inputs, at: t)
+            return deny(kind: "upload", reason, inputs, subject: request.author, at: t)
         case .allow(let reason):
             return DecisionResult(allow: true, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
         case .activateSeat(let elseDeny):
@@ -54,7 +54,7 @@ extension Gatehouse {
                 inputs.identity.map { .person($0.personID) } ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, inputs.linkTo))
             let result = try await activate(target, actor: actor, reason: "pull request author", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
-                return deny(kind: "upload", refusal(result.outcome, elseDeny), inputs, at: t)
+                return deny(kind: "upload", refusal(result.outcome, elseDeny), inputs, subject: request.author, at: t)
             }
             return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
         }
@@ -198,8 +198,8 @@ extension Gatehouse {
         }
     }
 
-    func deny(kind: String, _ reason: DecisionReason, _ inputs: DecisionInputs, at t: Date) -> DecisionResult {
-        live.countDenial(kind: kind, reason: reason, at: t)
+    func deny(kind: String, _ reason: DecisionReason, _ inputs: DecisionInputs, subject: IdentityRef, at t: Date) -> DecisionResult {
+        live.countDenial(kind: kind, reason: reason, subject: subject.description, at: t)
         return DecisionResult(allow: false, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
     }
 

@@ -47,13 +47,13 @@ extension Gatehouse {
 
     /// Writes buffered last-seen times and denial counts; on failure they are kept for the next try.
     public func flushBookkeeping() async throws {
-        let seen = live.takeLastSeen(), denials = live.takeDenials()
+        let seen = live.takeLastSeen(), denials = live.takeDenials(), recent = live.takeRecentDenials()
         do {
             try await store.touchLastSeen(seen)
-            try await store.addDenials(denials)
+            try await store.addDenials(denials, recent: recent, keep: LiveState.keptDenials)
             if !seen.isEmpty { live.update { for (id, t) in seen { $0.index.setLastSeen(id, t) } } }
         } catch {
-            live.restore(lastSeen: seen, denials: denials)
+            live.restore(lastSeen: seen, denials: denials, recent: recent)
             throw error
         }
     }

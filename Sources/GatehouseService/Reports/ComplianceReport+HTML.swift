@@ -44,7 +44,15 @@ extension ComplianceReport {
         }
         page += "</table><h2>Denials by reason</h2><table><tr><th>Kind / reason</th><th>Count</th></tr>"
         page += denials.sorted { $0.key < $1.key }.map { "<tr><td>\(Self.escape($0.key))</td><td class=\"n\">\($0.value)</td></tr>" }.joined()
-        page += "</table><h2>Egress refusals by destination</h2><p class=\"muted\">None recorded.</p>"
+        page += "</table>"
+        if !recentDenials.isEmpty {
+            page += "<h2>Latest denials</h2><table><tr><th>At</th><th>Kind</th><th>Reason</th><th>Who</th></tr>"
+            page += recentDenials.prefix(20).map {
+                "<tr><td>\(UTC.format($0.at))</td><td>\(Self.escape($0.kind))</td><td>\(Self.escape($0.reason))</td><td>\(Self.escape($0.subject))</td></tr>"
+            }.joined()
+            page += "</table>"
+        }
+        page += "<h2>Egress refusals by destination</h2><p class=\"muted\">None recorded.</p>"
         page += "<h2>Audit chain</h2><p class=\"\(audit.ok ? "ok" : "bad")\">\(Self.escape(audit.text))</p></body></html>\n"
         return page
     }

@@ -20,6 +20,8 @@ public struct ComplianceReport: Sendable {
     public var admins: [String]
     public var policy: StoredPolicySet?
     public var denials: [String: Int64]
+    /// The latest individual denials up to the report's date (newest first, at most 50).
+    public var recentDenials: [DenialEntry]
     public var audit: AuditVerifyReport
 
     public var peak: Int64 { daily.map(\.peak).max() ?? activeSeats }
@@ -50,6 +52,9 @@ public struct ComplianceReport: Sendable {
                 ["sha256": .string(p.sha256), "applied_at": .string(UTC.format(p.appliedAt)), "applied_by": .string(p.appliedBy)]
             } ?? .null,
             "denials_by_reason": .object(denials.mapValues(JSONValue.int)),
+            "recent_denials": .array(recentDenials.map {
+                ["at": .string(UTC.format($0.at)), "kind": .string($0.kind), "reason": .string($0.reason), "subject": .string($0.subject)]
+            }),
             // The egress proxy (issue 5) will fill this; until then nothing is refused by it.
             "egress_denials_by_destination": [:],
             "audit_chain": audit.json,
@@ -116,6 +121,8 @@ extension Gatehouse {
         }
         return ComplianceReport(
             asOf: asOf, generatedAt: t, license: license, licenseState: state, daily: daily, activeSeats: active, holders: holders,
-            admins: admins.sorted(), policy: policySet, denials: denials, audit: try await verifyAudit())
+            admins: admins.sorted(), policy: policySet, denials: denials,
+            recentDenials: Array(try await store.recentDenials(limit: LiveState.keptDenials).filter { $0.at <= asOf }.prefix(50)),
+            audit: try await verifyAudit())
     }
 }

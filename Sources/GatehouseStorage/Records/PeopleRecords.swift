@@ -169,6 +169,22 @@ public struct DenialKey: Sendable, Hashable {
     }
 }
 
+/// One denied decision, kept among the most recent.
+public struct DenialEntry: Sendable, Equatable {
+    public var at: Date
+    public var kind: String
+    public var reason: String
+    /// `provider:username`, or the destination for egress.
+    public var subject: String
+
+    public init(at: Date, kind: String, reason: String, subject: String) {
+        self.at = at
+        self.kind = kind
+        self.reason = reason
+        self.subject = subject
+    }
+}
+
 /// Seat usage over a period.
 public struct SeatUsageRecord: Sendable, Equatable {
     public var active: Int64

@@ -229,15 +229,30 @@ extension SQLiteStore {
         }
     }
 
-    public func addDenials(_ counts: [DenialKey: Int64]) async throws {
-        guard !counts.isEmpty else { return }
+    public func addDenials(_ counts: [DenialKey: Int64], recent: [DenialEntry], keep: Int) async throws {
+        guard !counts.isEmpty || !recent.isEmpty else { return }
         try await write { db in
+            for entry in recent.suffix(keep) {
+                try db.execute(
+                    sql: "INSERT INTO recent_denials (at, kind, reason, subject) VALUES (?, ?, ?, ?)",
+                    arguments: [UTC.format(entry.at, milliseconds: true), entry.kind, entry.reason, entry.subject])
+            }
+            try db.execute(
+                sql: "DELETE FROM recent_denials WHERE id <= (SELECT id FROM recent_denials ORDER BY id DESC LIMIT 1 OFFSET ?)", arguments: [keep])
             for (key, count) in counts {
                 try db.execute(
                     sql: """
                         INSERT INTO denial_counts (day, kind, reason, count) VALUES (?, ?, ?, ?)
                         ON CONFLICT (day, kind, reason) DO UPDATE SET count = denial_counts.count + excluded.count
                         """, arguments: [key.day, key.kind, key.reason, count])
+            }
+        }
+    }
+
+    public func recentDenials(limit: Int) async throws -> [DenialEntry] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM recent_denials ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                DenialEntry(at: UTC.parseTimestamp(row["at"]) ?? .distantPast, kind: row["kind"], reason: row["reason"], subject: row["subject"])
             }
         }
     }
