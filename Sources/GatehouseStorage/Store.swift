@@ -23,7 +23,6 @@ public protocol Store: PeopleStore {
     func recordSeen(_ now: Date) async throws
 
     func licenseInForce() async throws -> StoredLicense?
-    func license(id: String) async throws -> StoredLicense?
     /// Puts `license` in force (replacing any other) and records its proration, if an amendment.
     func installLicense(_ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date) async throws
     func prorations() async throws -> [ProrationRecord]

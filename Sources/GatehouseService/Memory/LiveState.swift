@@ -10,7 +10,6 @@ struct LiveSnapshot: Sendable {
     var verification: LicenseVerification?
     var latestSeen: Date?
     var policy = PolicySet()
-    var policyHash: String?
     var tokens: [String: TokenRecord] = [:]
     var loaded = false
 }

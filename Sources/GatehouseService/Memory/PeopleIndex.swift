@@ -24,8 +24,6 @@ public struct PeopleIndex: Sendable {
         auditSeq = snapshot.auditSeq
     }
 
-    public var count: Int { persons.count }
-
     public func person(_ id: String) -> PersonRecord? { persons[id] }
     public func identity(_ ref: IdentityRef) -> IdentityRecord? { identityByKey[ref.key] }
     public func identity(provider: Provider, externalID: String) -> IdentityRecord? {

@@ -16,7 +16,7 @@ extension Gatehouse {
         live.update { snapshot in
             snapshot = LiveSnapshot(
                 index: index, license: license, verification: verification, latestSeen: latestSeen, policy: policy,
-                policyHash: policySet?.sha256, tokens: Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a }), loaded: true)
+                tokens: Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a }), loaded: true)
         }
         // Writes of this process that raced with this snapshot count as foreign from now on,
         // so the next sync reloads rather than trusting a change the snapshot may lack.

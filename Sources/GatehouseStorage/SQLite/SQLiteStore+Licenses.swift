@@ -7,12 +7,6 @@ extension SQLiteStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM licenses WHERE in_force = 1").map(SQLiteStore.license) }
     }
 
-    public func license(id: String) async throws -> StoredLicense? {
-        try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM licenses WHERE license_id = ?", arguments: [id]).map(SQLiteStore.license)
-        }
-    }
-
     public func installLicense(_ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date) async throws {
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM licenses WHERE license_id = ?", arguments: [license.licenseID]) == true {
