@@ -37,9 +37,7 @@ struct AdminRoutes {
             }
             var inactiveDays: Int64?
             if let text = query.get("inactive_days") {
-                guard let days = Int64(text), (0...36_500).contains(days) else {
-                    throw GatehouseError(.badRequest, "invalid_query", "inactive_days must be a whole number from 0 to 36500")
-                }
+                guard let days = Int64(text) else { throw GatehouseError(.badRequest, "invalid_query", "inactive_days must be a whole number") }
                 inactiveDays = days
             }
             let users = try await gatehouse.users(seat: seat, inactiveDays: inactiveDays)

@@ -44,9 +44,14 @@ extension Gatehouse {
         return person
     }
 
+    /// The `inactive days` filter accepts up to a hundred years.
+    public static let inactiveDaysRange: ClosedRange<Int64> = 0...36_500
+
     public func users(seat: SeatState?, inactiveDays: Int64?) async throws -> [PersonReport] {
-        if let inactiveDays, !(0...36_500).contains(inactiveDays) {
-            throw GatehouseError(.badRequest, "invalid_inactive_days", "inactive days must be between 0 and 36500")
+        if let inactiveDays, !Self.inactiveDaysRange.contains(inactiveDays) {
+            throw GatehouseError(
+                .badRequest, "invalid_inactive_days",
+                "inactive days must be a whole number from \(Self.inactiveDaysRange.lowerBound) to \(Self.inactiveDaysRange.upperBound)")
         }
         try await ensureLoaded()
         let since = inactiveDays.map { now().addingTimeInterval(-Double($0) * 86_400) }

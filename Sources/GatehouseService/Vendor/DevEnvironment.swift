@@ -16,8 +16,9 @@ public struct DevEnvironment: Sendable {
     public var authorizeToken: String
     public var adminToken: String
 
-    /// Creates the environment in a new temporary directory.
-    public static func create(listenHost: String, listenPort: Int, now: Date = Date()) async throws -> DevEnvironment {
+    /// Creates the environment in a new temporary directory, applying the policies of
+    /// `policies` (e.g. the shipped `policies/`) when that directory exists.
+    public static func create(listenHost: String, listenPort: Int, policies: String, now: Date = Date()) async throws -> DevEnvironment {
         var template = Array((URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gatehouse-dev-XXXXXX").path).utf8CString)
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             throw GatehouseError(.unavailable, "dev_setup_failed", "cannot create a temporary directory")
@@ -42,6 +43,7 @@ public struct DevEnvironment: Sendable {
         config.listenPort = listenPort
         config.publicKeys = [kid: VendorKey.pem(key.publicKey)]
         config.source = "--dev"
+        config.policies = policies
 
         let gatehouse = try await Gatehouse.open(config, create: true)
         let actor = "system"
@@ -49,6 +51,10 @@ public struct DevEnvironment: Sendable {
         _ = try await gatehouse.installLicense(text: file.armored, actor: actor)
         let authorize = try await gatehouse.createToken(name: "dev-authorize", scope: .authorize, actor: actor)
         let admin = try await gatehouse.createToken(name: "dev-admin", scope: .admin, actor: actor)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: policies, isDirectory: &isDirectory), isDirectory.boolValue {
+            _ = try await gatehouse.applyPolicies(directory: policies, actor: actor)
+        }
         return DevEnvironment(
             directory: dir, configuration: config, licensePath: licensePath, authorizeToken: authorize.secret, adminToken: admin.secret)
     }

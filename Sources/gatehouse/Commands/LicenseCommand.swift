@@ -61,45 +61,19 @@ struct LicenseCommand: AsyncParsableCommand {
 
         func run() async throws {
             let text = try FileOutput.read(file)
-            var trusted: TrustedKeys
-            var instanceHost: String?
-            if let publicKey {
-                let key: VendorPublicKey
-                do { key = try VendorKey.publicKey(pem: try FileOutput.read(publicKey)) } catch let error as VendorKey.KeyError {
-                    throw GatehouseError(.badRequest, "invalid_key", "\(publicKey): \(error)")
-                }
-                let kid = (try? LicenseFile.parse(text).get())?.kid ?? ""
-                trusted = TrustedKeys([kid: key])
-                instanceHost = (try? global.configuration())?.instanceHost
-            } else {
-                let config = try global.configuration()
-                trusted = try config.trustedKeys()
-                instanceHost = config.instanceHost
-            }
-            let verification = LicenseVerifier.verify(text, trusted: trusted, instanceHost: instanceHost)
-            let evaluation = LicenseEvaluator.evaluate(verification, now: Date(), latestSeen: nil)
-            let usable = verification.isValid && evaluation.state != .expired
-            var json: [String: JSONValue] = [
-                "valid": .bool(usable), "state": .string(evaluation.state.rawValue),
-                "problems": .array(verification.problems.map { ["code": .string($0.code), "message": .string($0.message)] }),
-                "warnings": .array(evaluation.warnings.map(JSONValue.string)),
-                "days_left": evaluation.daysLeft.map(JSONValue.int) ?? .null,
-            ]
-            if let terms = verification.terms { json["terms"] = terms.json }
-            if instanceHost == nil, verification.terms != nil {
-                json["warnings"] = .array(evaluation.warnings.map(JSONValue.string) + ["instance_url is not configured, so the license's instance was not checked"])
-            }
+            // With an explicit key the configuration is optional (it only adds the instance check).
+            let configuration = publicKey == nil ? try global.configuration() : try? global.configuration()
+            let key = try publicKey.map { (name: $0, pem: try FileOutput.read($0)) }
+            let check = try LicenseVendor.check(text, publicKey: key, configuration: configuration, now: Date())
             if global.json {
-                Output.line(JSONValue.object(json).prettyText)
-            } else if usable, let terms = verification.terms {
-                Output.line("valid: \(terms.licenseID) for \(terms.licensee), \(terms.seats) seats, \(UTC.formatDay(terms.startsAt)) → \(UTC.formatDay(terms.expiresAt)) (state \(evaluation.state.rawValue))")
-                for warning in evaluation.warnings { Output.note("warning: \(warning)") }
-                if instanceHost == nil { Output.note("note: instance_url is not configured, so the license's instance (\(terms.instanceHost ?? "?")) was not checked") }
+                Output.line(check.json.prettyText)
+            } else if check.usable {
+                Output.line(check.summary)
+                for warning in check.warnings { Output.note("warning: \(warning)") }
             } else {
-                let reasons = verification.problems.map(\.message) + (verification.isValid ? evaluation.warnings : [])
-                Output.fail("license \(file) is not valid: " + reasons.joined(separator: "; "))
+                Output.fail("license \(file) is not valid: " + check.reasons.joined(separator: "; "))
             }
-            if !usable { throw ExitCode(1) }
+            if !check.usable { throw ExitCode(1) }
         }
     }
 

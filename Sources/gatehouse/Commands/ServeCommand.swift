@@ -38,9 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
         var devEnvironment: DevEnvironment?
         if dev {
             let base = try? global.configuration()
-            let environment = try await DevEnvironment.create(listenHost: host ?? base?.listenHost ?? "127.0.0.1", listenPort: port ?? base?.listenPort ?? 8080)
+            let environment = try await DevEnvironment.create(
+                listenHost: host ?? base?.listenHost ?? "127.0.0.1", listenPort: port ?? base?.listenPort ?? 8080,
+                policies: base?.policies ?? GatehouseConfiguration().policies)
             config = environment.configuration
-            config.policies = base?.policies ?? config.policies
             devEnvironment = environment
         } else {
             config = try global.configuration()
@@ -52,14 +53,6 @@ struct ServeCommand: AsyncParsableCommand {
         let gatehouse = try await Gatehouse.open(config, create: true)
         let applied = try await gatehouse.migrate(actor: "system")
         if !applied.isEmpty { logger.info("applied migrations", metadata: ["versions": "\(applied)"]) }
-        if dev {
-            // The policies shipped in policies/ (or --config's `policies`), if present.
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: config.policies, isDirectory: &isDirectory), isDirectory.boolValue {
-                let applied = try await gatehouse.applyPolicies(directory: config.policies, actor: "system")
-                logger.info("applied dev policies", metadata: ["directory": "\(config.policies)", "sha256": "\(applied.sha256.prefix(12))"])
-            }
-        }
         try await gatehouse.refresh()
         let status = try await gatehouse.licenseStatus()
         for warning in status.warnings { logger.warning("\(warning)") }

@@ -17,7 +17,8 @@ struct UsersCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let seat, SeatState(rawValue: seat) == nil { throw ValidationError("--seat must be active or none") }
-            if let inactiveDays, !(0...36_500).contains(inactiveDays) { throw ValidationError("--inactive-days must be from 0 to 36500") }
+            let range = Gatehouse.inactiveDaysRange
+            if let inactiveDays, !range.contains(inactiveDays) { throw ValidationError("--inactive-days must be from \(range.lowerBound) to \(range.upperBound)") }
         }
 
         func run() async throws {
