@@ -5,27 +5,21 @@ import Hummingbird
 extension Response {
     /// A JSON response from a value, in canonical (compact, sorted) form.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "application/json"
-        var buffer = ByteBuffer()
-        buffer.writeString(value.canonicalText)
-        buffer.writeString("\n")
-        return Response(status: status, headers: fields, body: .init(byteBuffer: buffer))
+        .json(text: value.canonicalText, status: status, headers: headers)
     }
 
     /// A JSON response from text that is already JSON.
-    static func json(text: String, status: HTTPResponse.Status = .ok) -> Response {
-        var buffer = ByteBuffer()
-        buffer.writeString(text)
-        buffer.writeString("\n")
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    static func json(text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        .text(text + "\n", contentType: "application/json", status: status, headers: headers)
     }
 
-    /// A text response of the given type.
-    static func text(_ text: String, contentType: String) -> Response {
+    /// A response with a body of the given type.
+    static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = contentType
         var buffer = ByteBuffer()
         buffer.writeString(text)
-        return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: buffer))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: buffer))
     }
 
     /// The error body of SPEC section 6: `{"error":{"code","message"}}`.

@@ -162,7 +162,7 @@ struct RequestReader {
                     problems.append("\(path)\(key) entries must be \(team ? "\"org/team\" strings" : "non-empty strings")")
                     return []
                 }
-                result.insert(s.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 }) ? s.lowercased() : s)
+                result.insert(s)  // lowercased once, by LoginRequest.init
             }
             return result
         case let other?:

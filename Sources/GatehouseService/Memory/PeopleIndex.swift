@@ -35,6 +35,24 @@ public struct PeopleIndex: Sendable {
     }
     public func memberships(of identityID: Int64) -> Set<MembershipRecord> { memberships[identityID] ?? [] }
 
+    /// The orgs and teams an identity counts as belonging to: `orgs`/`teams` (a request's
+    /// claims), plus memberships learned from webhooks and the directory; a removal reported
+    /// by a webhook outranks any claim. Claims stored from earlier requests may be stale and
+    /// count only when `includeStoredClaims`.
+    public func effectiveMemberships(
+        of identityID: Int64?, orgs: Set<String> = [], teams: Set<String> = [], includeStoredClaims: Bool
+    ) -> (orgs: Set<String>, teams: Set<String>) {
+        var orgs = orgs, teams = teams
+        let all = identityID.map { memberships(of: $0) } ?? []
+        for m in all where m.present && (includeStoredClaims || m.source != .request) {
+            if m.kind == .team { teams.insert(m.name) } else { orgs.insert(m.name) }
+        }
+        for m in all where !m.present {
+            if m.kind == .team { teams.remove(m.name) } else { orgs.remove(m.name) }
+        }
+        return (orgs, teams)
+    }
+
     /// What the deciders need to know about a person.
     public func facts(_ personID: String) -> PersonFacts? {
         guard let person = persons[personID] else { return nil }

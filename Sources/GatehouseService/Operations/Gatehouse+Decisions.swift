@@ -77,27 +77,14 @@ extension Gatehouse {
             let (identity, update) = s.index.lookup(request.identity, externalID: request.externalID)
             let linkTo = identity == nil && update == nil ? s.index.linkCandidate(request.identity, email: request.email, policy: s.policy.identity) : nil
             let facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
-            // Request claims, plus memberships learned from webhooks and the directory. Claims
-            // stored from earlier requests are not trusted for decisions: they may be stale.
-            var orgs = request.orgs, teams = request.teams
+            let (orgs, teams) = s.index.effectiveMemberships(
+                of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
+            // Stored claims are kept for the record: rewritten only when the request's differ.
             var storedClaims = 0
             var claimsMatch = true
-            var removed: [MembershipRecord] = []
-            for m in identity.map({ s.index.memberships(of: $0.id) }) ?? [] {
-                if m.source == .request {
-                    storedClaims += 1
-                    claimsMatch = claimsMatch && (m.kind == .team ? request.teams.contains(m.name) : request.orgs.contains(m.name))
-                } else if !m.present {
-                    removed.append(m)
-                } else if m.kind == .team {
-                    teams.insert(m.name)
-                } else {
-                    orgs.insert(m.name)
-                }
-            }
-            // A removal reported by the provider's webhook outranks a stale claim in the request.
-            for m in removed {
-                if m.kind == .team { teams.remove(m.name) } else { orgs.remove(m.name) }
+            for m in identity.map({ s.index.memberships(of: $0.id) }) ?? [] where m.source == .request {
+                storedClaims += 1
+                claimsMatch = claimsMatch && (m.kind == .team ? request.teams.contains(m.name) : request.orgs.contains(m.name))
             }
             let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
             let verdict = LoginDecider.decide(

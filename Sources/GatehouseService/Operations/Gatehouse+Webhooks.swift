@@ -147,13 +147,7 @@ extension Gatehouse {
     func releaseSeatIfNoLongerAllowed(_ identity: IdentityRecord, actor: String, reason: String, at t: Date) async throws -> Bool {
         let (refusal, facts) = live.read { s -> (DecisionReason?, PersonFacts?) in
             guard let restriction = s.policy.login.restrictions[identity.ref.provider] else { return (nil, nil) }
-            var orgs = Set<String>(), teams = Set<String>()
-            for m in s.index.memberships(of: identity.id) where m.present {
-                if m.kind == .team { teams.insert(m.name) } else { orgs.insert(m.name) }
-            }
-            for m in s.index.memberships(of: identity.id) where !m.present {
-                if m.kind == .team { teams.remove(m.name) } else { orgs.remove(m.name) }
-            }
+            let (orgs, teams) = s.index.effectiveMemberships(of: identity.id, includeStoredClaims: true)
             let facts = s.index.facts(identity.personID)
             let login = LoginFacts(identity: identity.ref, person: facts, orgs: orgs, teams: teams, licenseState: .valid)
             return (LoginDecider.membershipRefusal(login, restriction), facts)
