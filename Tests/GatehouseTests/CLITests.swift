@@ -111,7 +111,7 @@ struct CLITests {
             (["license", "status", "--database", "sqlite:\(cli.dir.path)/absent/x.db"], "run `gatehouse migrate`"),
             (["license", "status", "--config", "broken.yml"], "listen.port"),
             (["license", "status", "--database", "mysql://x"], "sqlite:PATH or postgres"),
-            (["no-such-command"], "gatehouse"),
+            (["no-such-command"], "Unexpected argument 'no-such-command'"),
         ]
         for (arguments, fragment) in cases {
             try run(gatehouseBinary, arguments, cwd: cli.dir.path).expectCleanFailure(fragment)
