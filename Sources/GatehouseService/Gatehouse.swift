@@ -60,8 +60,12 @@ public final class Gatehouse: Sendable {
     /// Records the current time as seen (at most once a minute), so that a clock later set
     /// back is detected. Never lowers the recorded time.
     public func observeClock() async throws {
-        let t = now()
-        if let latest = try await store.latestSeen(), t.timeIntervalSince(latest) < 60 { return }
+        try await observeClock(at: now(), latest: try await store.latestSeen())
+    }
+
+    /// As `observeClock()`, for a caller that has just read the recorded time.
+    func observeClock(at t: Date, latest: Date?) async throws {
+        if let latest, t.timeIntervalSince(latest) < 60 { return }
         try await store.recordSeen(t)
     }
 }

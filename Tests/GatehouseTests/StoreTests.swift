@@ -137,14 +137,13 @@ struct ConfigurationTests {
 
     @Test func layersApplyInOrder() throws {
         let dir = try TempDir()
-        let pub = try dir.write("v.pub.pem", VendorKey.pem(TestVendor().key.publicKey))
+        _ = try dir.write("v.pub.pem", VendorKey.pem(TestVendor().key.publicKey))
         let path = try dir.write("g.yml", "database: sqlite:file.db\nlisten: {port: 9000}\nlicense: {public_keys: [{kid: v, pem_file: v.pub.pem}]}\n")
         let config = try GatehouseConfiguration.load(path: path, environment: ["GATEHOUSE_LISTEN_PORT": "9100", "GATEHOUSE_INSTANCE_URL": "https://x.example"])
         #expect(config.database == "sqlite:file.db")
         #expect(config.listenPort == 9100)
         #expect(config.instanceHost == "x.example")
         #expect(try config.trustedKeys().kids == ["v"])
-        _ = pub
         let bad = #expect(throws: GatehouseError.self) { try GatehouseConfiguration.load(path: path, environment: ["GATEHOUSE_LISTEN_PORT": "http"]) }
         #expect(bad?.message.contains("GATEHOUSE_LISTEN_PORT") == true)
     }

@@ -10,7 +10,7 @@ extension Gatehouse {
         let stored = try await store.licenseInForce()
         let verification = stored.map { LicenseVerifier.verify($0.fileText, trusted: trustedKeys, instanceHost: instanceHost) }
         let evaluation = LicenseEvaluator.evaluate(verification, now: t, latestSeen: latest)
-        if evaluation.state != .clockTampered { try await observeClock() }
+        if evaluation.state != .clockTampered { try await observeClock(at: t, latest: latest) }
         let active = try await store.activeSeatCount()
         var warnings = evaluation.warnings
         if let stored { warnings += SeatUsage.warnings(active: active, licensed: stored.seats) }
