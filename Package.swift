@@ -4,6 +4,7 @@
 // Targets are layers (see docs/architecture.md):
 //   GatehouseDomain   pure rules: licenses, proration, audit hashing, tokens. No I/O, no clock.
 //   GatehouseStorage  the Store protocol and its SQLite implementation; embedded migrations.
+//   GatehouseDirectory  the company directory (LDAP) client, over the CLDAP system library.
 //   GatehouseService  the operations both the CLI and the HTTP API call.
 //   GatehouseHTTP     the Hummingbird application (routes, auth, errors, metrics, OpenAPI).
 //   gatehouse         the executable: argument parsing and wiring only.
@@ -55,11 +56,24 @@ let package = Package(
             swiftSettings: strict,
             plugins: ["EmbedResources"]
         ),
+        // OpenLDAP's client library, for the directory client.
+        .systemLibrary(
+            name: "CLDAP",
+            path: "Sources/CLDAP",
+            pkgConfig: "ldap",
+            providers: [.apt(["libldap2-dev"])]
+        ),
+        .target(
+            name: "GatehouseDirectory",
+            dependencies: ["CLDAP", "GatehouseDomain"],
+            swiftSettings: strict
+        ),
         .target(
             name: "GatehouseService",
             dependencies: [
                 "GatehouseDomain",
                 "GatehouseStorage",
+                "GatehouseDirectory",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -70,6 +84,7 @@ let package = Package(
             name: "GatehouseHTTP",
             dependencies: [
                 "GatehouseDomain",
+                "GatehouseDirectory",
                 "GatehouseStorage",
                 "GatehouseService",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -84,6 +99,7 @@ let package = Package(
             name: "gatehouse",
             dependencies: [
                 "GatehouseDomain",
+                "GatehouseDirectory",
                 "GatehouseStorage",
                 "GatehouseService",
                 "GatehouseHTTP",
@@ -107,6 +123,7 @@ let package = Package(
                 "GatehouseDomain",
                 "GatehouseStorage",
                 "GatehouseService",
+                "GatehouseDirectory",
                 "GatehouseHTTP",
                 "gatehouse",
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -28,6 +28,7 @@ public func buildRouter(
     DecisionRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     AdminRoutes(gatehouse: gatehouse).register(api)
     WebhookRoutes(gatehouse: gatehouse).register(api)
+    DirectoryRoutes(gatehouse: gatehouse).register(api)
     return router
 }
 

@@ -1,3 +1,5 @@
+import GatehouseDirectory
+import GatehouseDomain
 import GatehouseService
 import Logging
 import ServiceLifecycle
@@ -32,7 +34,7 @@ struct PeriodicService: Service {
 extension Gatehouse {
     /// The long-running parts beside the HTTP server.
     func backgroundServices(logger: Logger) -> [any Service] {
-        [
+        var services: [any Service] = [
             // A change made by a CLI command or another replica reaches memory within a second.
             PeriodicService(name: "state sync", interval: .seconds(1), logger: logger) { try await self.syncIfChanged() },
             // Last-seen times and denial counts are written in batches (and at shutdown).
@@ -47,5 +49,22 @@ extension Gatehouse {
                 if !released.isEmpty { logger.info("released idle seats", metadata: ["count": "\(released.count)"]) }
             },
         ]
+        if let settings = directorySettings {
+            // The directory is read every `sync_interval`; a failed read changes nothing
+            // (decisions go on from the last good sync) and is logged and shown by readyz.
+            services.append(
+                PeriodicService(name: "directory sync", interval: .seconds(settings.syncInterval), logger: logger) {
+                    let outcome = try await self.syncDirectory(actor: "system")
+                    if !outcome.plan.isEmpty {
+                        logger.info(
+                            "directory synced",
+                            metadata: [
+                                "added": "\(outcome.plan.added.count)", "updated": "\(outcome.plan.updated.count)", "left": "\(outcome.plan.left.count)",
+                                "memberships": "\(outcome.plan.memberships.count)",
+                            ])
+                    }
+                })
+        }
+        return services
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseDirectory
 import GatehouseDomain
 import GatehouseStorage
 
@@ -15,14 +16,19 @@ public final class Gatehouse: Sendable {
     public let now: @Sendable () -> Date
     /// Secrets of the membership webhooks.
     public let webhooks: WebhookSecrets
+    /// The company directory and how it is read, when one is configured.
+    public let directory: (any DirectoryClient)?
+    public let directorySettings: DirectoryConfiguration?
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
 
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        directory: DirectoryConfiguration? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.directorySettings = directory
+        self.directory = directory.map { LDAPDirectory($0) }
         self.webhooks = webhooks
         self.trustedKeys = trustedKeys
         self.instanceHost = instanceHost
@@ -34,7 +40,8 @@ public final class Gatehouse: Sendable {
     public static func open(_ config: GatehouseConfiguration, create: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) async throws -> Gatehouse {
         let store = try DatabaseLocation(config.database).open(create: create)
         let gatehouse = Gatehouse(
-            store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, webhooks: config.webhooks, now: now)
+            store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, webhooks: config.webhooks,
+            directory: config.directory, now: now)
         if !create { try await gatehouse.requireCurrentSchema() }
         return gatehouse
     }

@@ -50,6 +50,13 @@ enum Output {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// A progress line rewritten in place on a terminal's stderr (`nil` ends it); nothing when
+    /// stderr is a file or a pipe, so logs stay clean.
+    static func progress(_ text: String?) {
+        guard isatty(STDERR_FILENO) == 1 else { return }
+        FileHandle.standardError.write(Data((text.map { "\r\u{1B}[K" + $0 } ?? "\r\u{1B}[K").utf8))
+    }
+
     /// One line on stderr; the caller exits non-zero.
     static func fail(_ message: String) {
         FileHandle.standardError.write(Data(("gatehouse: error: " + message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))

@@ -43,7 +43,8 @@ public struct LoginFacts: Sendable {
 
 /// The login rules of SPEC section 3, in their order: license state (policy admins may still
 /// log in, to repair) → deny list → blocked or left the directory → membership restrictions
-/// for the provider → seat (held; or auto-activated if policy allows and one is free).
+/// for the provider (and, for a person of the directory, `login.ldap.allowed_groups` whatever
+/// the provider) → seat (held; or auto-activated if policy allows and one is free).
 public enum LoginDecider {
     public static func decide(_ facts: LoginFacts, policy: PolicySet) -> Verdict {
         let isPolicyAdmin = policy.login.admins.contains(facts.identity)
@@ -63,6 +64,12 @@ public enum LoginDecider {
         }
         if let restriction = policy.login.restrictions[facts.identity.provider] {
             if let reason = membershipRefusal(facts, restriction) { return .deny(reason) }
+        }
+        // The directory's groups bind a directory person whichever account they log in with.
+        if facts.identity.provider != .ldap, let person = facts.person, person.inDirectory,
+            let groups = policy.login.restrictions[.ldap]?.allowedGroups, !groups.isEmpty, groups.isDisjoint(with: person.directoryGroups)
+        {
+            return .deny(.notInAllowedGroup)
         }
         if facts.person?.seat == .active || !policy.seats.requireSeatForLogin { return .allow(.ok) }
         if policy.seats.autoActivate, facts.licenseState.allowsNewSeats { return .activateSeat(elseDeny: .noSeatAvailable) }

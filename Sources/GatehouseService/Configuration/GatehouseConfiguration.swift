@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseDirectory
 import GatehouseDomain
 import Yams
 
@@ -18,6 +19,8 @@ public struct GatehouseConfiguration: Sendable {
     public var publicKeys: [String: String] = [:]
     /// Membership webhook secrets (from files or the environment; never printed).
     public var webhooks = WebhookSecrets()
+    /// The company directory, when one is configured (`ldap:`).
+    public var directory: DirectoryConfiguration?
     /// Where this configuration came from, for messages.
     public var source: String?
 
@@ -60,6 +63,7 @@ extension GatehouseConfiguration {
         if let url = config.instanceURL, LicenseTerms.host(of: url) == nil {
             problems.append("instance_url: expected an http(s) URL with a host, got \"\(url)\"")
         }
+        problems += config.directory?.problems() ?? []
         guard problems.isEmpty else {
             throw GatehouseError(.badRequest, "invalid_configuration", "configuration has \(problems.count) problem\(problems.count == 1 ? "" : "s"): " + problems.joined(separator: "; "))
         }
@@ -114,8 +118,7 @@ extension GatehouseConfiguration {
             let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if provider == "github" { self.webhooks.github = secret } else { self.webhooks.gitlab = secret }
         }
-        // `ldap` belongs to the directory feature; accepted here so that one gatehouse.yml
-        // serves every version, validated where it is used.
+        applyDirectory(top["ldap"], reader: &reader, file: file)
         return reader.problems
     }
 
@@ -128,6 +131,7 @@ extension GatehouseConfiguration {
         if let value = env["GATEHOUSE_LISTEN_HOST"] { listenHost = value }
         if let value = env["GATEHOUSE_GITHUB_WEBHOOK_SECRET"], !value.isEmpty { webhooks.github = value }
         if let value = env["GATEHOUSE_GITLAB_WEBHOOK_TOKEN"], !value.isEmpty { webhooks.gitlab = value }
+        applyDirectory(environment: env)
         for (key, path) in [("GATEHOUSE_LISTEN_PORT", \Self.listenPort), ("GATEHOUSE_LISTEN_EGRESS_PORT", \Self.egressPort)] {
             guard let text = env[key] else { continue }
             if let value = Int(text), (1...65535).contains(value) {

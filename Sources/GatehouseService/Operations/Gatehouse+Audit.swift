@@ -17,7 +17,9 @@ extension Gatehouse {
         do {
             try await store.ping()
             let status = try await licenseStatus()
-            return (true, ["status": "ready", "database": "ok", "license": .string(status.state.rawValue)])
+            // A stale directory is reported, never a reason to stop serving (fail-static).
+            let directory = try await directoryStatus()
+            return (true, ["status": "ready", "database": "ok", "license": .string(status.state.rawValue), "directory": directory.json])
         } catch {
             let message = GatehouseError.from(error)?.message ?? "database check failed"
             return (false, ["status": "not_ready", "database": .string(message)])

@@ -104,18 +104,18 @@ public final class SQLiteStore: Store {
     /// Seals `draft` as the next entry of the chain inside the caller's transaction.
     @discardableResult
     static func appendAudit(_ db: Database, _ draft: AuditDraft, at: Date) throws -> AuditEntry {
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1")
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
         let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
         let prev: String = head?["hash"] ?? AuditChain.genesis
         let entry = AuditChain.seal(draft, seq: seq, at: at, prevHash: prev)
-        try db.execute(
-            sql: "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
-        try db.execute(
+        try db.cachedStatement(sql: "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-                """, arguments: [entry.seq, entry.hash])
+                """
+        ).execute(arguments: [entry.seq, entry.hash])
         return entry
     }
 
@@ -153,7 +153,7 @@ public final class SQLiteStore: Store {
             while let row = try cursor.next() {
                 if !verifier.feed(SQLiteStore.auditEntry(row)) { break }
             }
-            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1")
+            let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
             verifier.finish(head: head.map { (seq: $0["seq"], hash: $0["hash"]) })
             return verifier
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatehouseDirectory
 import GatehouseDomain
 import GatehouseService
 import GatehouseStorage
@@ -80,9 +81,10 @@ struct TestVendor: @unchecked Sendable {  // the key is immutable
     }
 
     /// A service over a fresh migrated SQLite database in `dir`.
-    func gatehouse(in dir: TempDir, clock: TestClock, name: String = "gatehouse.db") async throws -> Gatehouse {
+    func gatehouse(in dir: TempDir, clock: TestClock, name: String = "gatehouse.db", directory: DirectoryConfiguration? = nil) async throws -> Gatehouse {
         let store = try SQLiteStore(path: dir.file(name), create: true)
-        let gatehouse = Gatehouse(store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", now: { clock.now })
+        let gatehouse = Gatehouse(
+            store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", directory: directory, now: { clock.now })
         _ = try await gatehouse.migrate(actor: "test")
         return gatehouse
     }

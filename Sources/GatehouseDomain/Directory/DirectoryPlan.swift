@@ -1,0 +1,158 @@
+import Foundation
+
+/// A directory person as Gatehouse holds them: an `ldap:` identity and its person.
+public struct StoredDirectoryPerson: Sendable, Equatable {
+    public var identityID: Int64
+    public var uid: String
+    public var externalID: String?
+    public var email: String?
+    public var personID: String
+    public var personName: String
+    public var personEmail: String?
+    public var status: PersonStatus
+    /// Groups held from the directory (membership source `ldap`).
+    public var groups: Set<String>
+
+    public init(
+        identityID: Int64, uid: String, externalID: String?, email: String?, personID: String, personName: String, personEmail: String?,
+        status: PersonStatus, groups: Set<String>
+    ) {
+        self.identityID = identityID
+        self.uid = uid
+        self.externalID = externalID
+        self.email = email
+        self.personID = personID
+        self.personName = personName
+        self.personEmail = personEmail
+        self.status = status
+        self.groups = groups
+    }
+}
+
+/// What one sync changes: computed from the directory and what is stored, applied in one
+/// transaction (or only printed, for `--dry-run`).
+public struct DirectoryPlan: Sendable {
+    /// A person new to Gatehouse's view of the directory.
+    public struct Addition: Sendable {
+        public var person: DirectoryPerson
+        /// Join the person with this email, if any (identity policy `link_by: email`).
+        public var linkEmail: String?
+        /// Or the person holding one of these identities (`link_by: template`).
+        public var linkIdentities: [IdentityRef]
+        /// The id a new person gets (assigned by the caller: the planner draws no randomness).
+        public var newPersonID: String = ""
+    }
+
+    public struct Update: Sendable {
+        public var stored: StoredDirectoryPerson
+        public var person: DirectoryPerson
+        /// What changed: `uid`, `email`, `name`, `rejoined`.
+        public var changes: [String]
+    }
+
+    public struct MembershipChange: Sendable {
+        public var identityID: Int64
+        public var personID: String
+        public var uid: String
+        public var groups: Set<String>
+        public var added: Set<String>
+        public var removed: Set<String>
+    }
+
+    public var added: [Addition] = []
+    public var updated: [Update] = []
+    /// People no longer in the directory: they become `left_directory` and lose their seat.
+    public var left: [StoredDirectoryPerson] = []
+    public var memberships: [MembershipChange] = []
+    public var warnings: [String] = []
+    /// People in the directory now.
+    public var directoryPeople = 0
+    public var directoryGroups = 0
+    /// Directory people Gatehouse held before this sync (not counting those already gone).
+    public var previouslyPresent = 0
+    /// Set when the plan must not be applied (see `removalRefusal`): the store then writes nothing.
+    public var refusal: String?
+
+    public init() {}
+
+    public var isEmpty: Bool { added.isEmpty && updated.isEmpty && left.isEmpty && memberships.isEmpty }
+
+    /// The share of present directory people this plan would remove, in percent.
+    public var removalPercent: Double {
+        previouslyPresent == 0 ? 0 : Double(left.count) * 100 / Double(previouslyPresent)
+    }
+
+    /// Why the plan must not be applied without `--force`: it removes more than `maxPercent`
+    /// of the directory's people, which is more often a broken filter or a half-answering
+    /// server than a mass departure.
+    public func removalRefusal(maxPercent: Int) -> String? {
+        guard !left.isEmpty, Double(left.count) * 100 > Double(maxPercent) * Double(previouslyPresent) else { return nil }
+        return "the sync would remove \(left.count) of \(previouslyPresent) directory people "
+            + "(\(String(format: "%.1f", removalPercent))%, more than max_removal_percent \(maxPercent)%); "
+            + "nothing was changed. Check the directory and the user filter, then run `gatehouse ldap sync --force` if this is right"
+    }
+}
+
+/// Compares the directory with what is stored. Pure: no I/O, no clock, no randomness.
+public enum DirectoryPlanner {
+    public static func plan(_ listing: DirectoryListing, stored: [StoredDirectoryPerson], identity: IdentityPolicy) -> DirectoryPlan {
+        var plan = DirectoryPlan()
+        plan.warnings = listing.warnings
+        plan.directoryPeople = listing.people.count
+        plan.directoryGroups = listing.groupCount
+        plan.previouslyPresent = stored.filter { $0.status != .leftDirectory }.count
+
+        var byExternal: [String: Int] = [:]
+        var byUID: [String: Int] = [:]
+        for (i, s) in stored.enumerated() {
+            if let external = s.externalID { byExternal[external] = i }
+            byUID[s.uid.lowercased()] = i
+        }
+        var matched = Set<Int>()
+        for person in listing.people {
+            // The stable id first: a renamed uid is the same person.
+            var index = person.externalID.flatMap { byExternal[$0] }
+            // The same uid is the same person unless both stable ids are known and differ
+            // (a recycled uid: the old holder leaves, the new one is added).
+            if index == nil, let i = byUID[person.uid.lowercased()], stored[i].externalID == nil || person.externalID == nil { index = i }
+            guard let i = index, !matched.contains(i) else {
+                plan.added.append(addition(person, identity))
+                continue
+            }
+            matched.insert(i)
+            let s = stored[i]
+            var changes: [String] = []
+            if s.uid != person.uid { changes.append("uid") }
+            if !sameEmail(s.email, person.email) || !sameEmail(s.personEmail, person.email) { changes.append("email") }
+            if s.personName != person.name { changes.append("name") }
+            if s.externalID == nil, person.externalID != nil { changes.append("external_id") }
+            if s.status == .leftDirectory { changes.append("rejoined") }
+            if !changes.isEmpty { plan.updated.append(.init(stored: s, person: person, changes: changes)) }
+            if s.groups != person.groups {
+                plan.memberships.append(
+                    .init(
+                        identityID: s.identityID, personID: s.personID, uid: person.uid, groups: person.groups,
+                        added: person.groups.subtracting(s.groups), removed: s.groups.subtracting(person.groups)))
+            }
+        }
+        for (i, s) in stored.enumerated() where !matched.contains(i) && s.status != .leftDirectory {
+            plan.left.append(s)
+        }
+        return plan
+    }
+
+    static func addition(_ person: DirectoryPerson, _ policy: IdentityPolicy) -> DirectoryPlan.Addition {
+        var refs: [IdentityRef] = []
+        if policy.linkBy.contains(.template) {
+            for (provider, template) in policy.templates.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where template.contains("{uid}") {
+                refs.append(IdentityRef(provider: provider, username: template.replacingOccurrences(of: "{uid}", with: person.uid)))
+            }
+        }
+        let email = policy.linkBy.contains(.email) ? person.email.flatMap { $0.isEmpty ? nil : $0 } : nil
+        return .init(person: person, linkEmail: email, linkIdentities: refs)
+    }
+
+    static func sameEmail(_ a: String?, _ b: String?) -> Bool {
+        (a?.lowercased() ?? "") == (b?.lowercased() ?? "")
+    }
+}
