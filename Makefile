@@ -10,10 +10,10 @@ SWIFT ?= swift
 # What building needs (GRDB links the system SQLite; swift-crypto/NIO need OpenSSL headers;
 # the directory client links OpenLDAP).
 BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
-# What the tests need besides: the real openssl CLI (key interop), python3 (the auditor's
-# chain-verification script in docs/), curl (talks to a real `serve --dev`), chromium (renders
-# the HTML compliance report headless).
-TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium
+# What the tests need besides: the real openssl CLI (key interop, test CAs), python3 (the
+# auditor's chain-verification script in docs/), curl (talks to a real `serve --dev`), chromium
+# (renders the HTML compliance report headless), slapd and ldap-utils (a real directory per test).
+TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium slapd ldap-utils
 
 .PHONY: run test build release deps test-deps fuzz clean help
 

@@ -59,6 +59,11 @@ struct LoginDecisionTests {
         // LDAP: the directory's groups, not request claims.
         Case(identity: "ldap:dave", orgs: ["codecov-users"], person: person(.active, directory: true), expected: .deny(.notInAllowedGroup)),
         Case(identity: "ldap:dave", person: person(.active, groups: ["codecov-users"]), expected: .allow(.ok)),
+        // A directory person's groups bind their OAuth logins too; people outside the directory
+        // are left to the provider's own rules (and identity.require_directory_person).
+        Case(identity: "bitbucket:dave", person: person(.active, groups: ["ops"]), expected: .deny(.notInAllowedGroup)),
+        Case(identity: "bitbucket:dave", person: person(.active, groups: ["codecov-users"]), expected: .allow(.ok)),
+        Case(identity: "gitlab:dave", orgs: member, person: person(.active, directory: true), expected: .deny(.notInAllowedGroup)),
         // A provider without restrictions.
         Case(identity: "bitbucket:erin", person: person(.active), expected: .allow(.ok)),
         Case(identity: "github_enterprise:erin", person: nil, expected: .activateSeat(elseDeny: .noSeatAvailable)),

@@ -38,4 +38,148 @@ struct DirectorySyncTests {
         #expect(again.plan.isEmpty)
         #expect(try await gatehouse.store.auditHeadSeq() == head)
     }
+
+    @Test("Someone who leaves the directory loses the seat and every login; audited; back again, they may return")
+    func departure() async throws {
+        let slapd = try Slapd(ldif: DirectoryFixture.ldif)
+        var config = slapd.configuration()
+        config.maxRemovalPercent = 20
+        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: config)
+        _ = try await gatehouse.syncDirectory(actor: "test")
+        // alice logs in through GitHub: linked to her directory person by email, seat activated.
+        let first = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        #expect(first.allow && first.seat == .active)
+        let alice = try await gatehouse.user("ldap:alice").person.id
+        #expect(first.personID == alice)
+
+        // Leavers are moved to an OU outside the user base (the entry and its entryUUID live on).
+        try slapd.modify("dn: ou=former,\(Slapd.suffix)\nchangetype: add\nobjectClass: organizationalUnit\nou: former\n")
+        try slapd.modify("dn: uid=alice,ou=people,\(Slapd.suffix)\nchangetype: modrdn\nnewrdn: uid=alice\ndeleteoldrdn: 1\nnewsuperior: ou=former,\(Slapd.suffix)\n")
+        let outcome = try await gatehouse.syncDirectory(actor: "test")
+        #expect(outcome.plan.left.map(\.uid) == ["alice"])
+        let gone = try await gatehouse.user("github:alice").person
+        #expect(gone.status == .leftDirectory && gone.seat == .none)
+        let refused = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        #expect(!refused.allow && refused.reason == .notInDirectory)
+        let actions = try await gatehouse.store.auditEntries(AuditQuery()).map(\.action)
+        #expect(actions.contains("directory.person.leave") && actions.contains("seat.deactivate"))
+        // An administrator cannot simply unblock someone the directory says is gone.
+        await #expect(throws: GatehouseError.self) { _ = try await gatehouse.setBlocked("ldap:alice", blocked: false, actor: "test") }
+
+        try slapd.modify("dn: uid=alice,ou=former,\(Slapd.suffix)\nchangetype: modrdn\nnewrdn: uid=alice\ndeleteoldrdn: 1\nnewsuperior: ou=people,\(Slapd.suffix)\n")
+        let back = try await gatehouse.syncDirectory(actor: "test")
+        #expect(back.plan.updated.first?.changes.contains("rejoined") == true && back.plan.added.isEmpty)
+        #expect(try await gatehouse.user("ldap:alice").person.status == .active)
+        #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").allow)
+    }
+
+    @Test("A sync that would remove more than max_removal_percent is refused, changes nothing, and says so; --force applies it")
+    func removalGuard() async throws {
+        let slapd = try Slapd(ldif: DirectoryFixture.ldif + DirectoryFixture.many(13))  // 20 people
+        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: slapd.configuration())
+        _ = try await gatehouse.syncDirectory(actor: "test")
+        // Two of twenty leave: 10%, allowed by the default limit.
+        try slapd.modify((0..<2).map { String(format: "dn: uid=user%05d,ou=people,\(Slapd.suffix)\nchangetype: delete\n", $0) }.joined(separator: "\n"))
+        #expect(try await gatehouse.syncDirectory(actor: "test").plan.left.count == 2)
+        // Three more of eighteen: 16.7%, refused.
+        try slapd.modify((2..<5).map { String(format: "dn: uid=user%05d,ou=people,\(Slapd.suffix)\nchangetype: delete\n", $0) }.joined(separator: "\n"))
+        let head = try await gatehouse.store.auditHeadSeq()
+        let dry = try await gatehouse.syncDirectory(dryRun: true, actor: "test")
+        #expect(dry.plan.refusal != nil && dry.plan.left.count == 3)
+        do {
+            _ = try await gatehouse.syncDirectory(actor: "test")
+            Issue.record("a mass removal was applied")
+        } catch let error as GatehouseError {
+            #expect(error.code == "directory_removal_refused")
+            #expect(error.message.contains("3 of 18"))
+        }
+        #expect(try await gatehouse.store.auditHeadSeq() == head)
+        #expect(try await gatehouse.user("ldap:user00003").person.status == .active)
+        let status = try await gatehouse.directoryStatus()
+        #expect(status.state == .stale && status.sync?.lastError?.contains("max_removal_percent") == true)
+        let forced = try await gatehouse.syncDirectory(force: true, actor: "test")
+        #expect(forced.plan.left.count == 3)
+        #expect(try await gatehouse.directoryStatus().state == .fresh)
+    }
+
+    @Test("Existing logins are linked to directory people by email and by username template; seats are kept")
+    func linking() async throws {
+        let slapd = try Slapd(ldif: DirectoryFixture.ldif)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(
+            policy: ["identity.yml": "identity:\n  link_by: [email, template]\n  templates: {github: \"{uid}_acme\"}\n"],
+            directory: slapd.configuration())
+        let emu = try await gatehouse.authorizeLogin(login("github:dave_acme"), actor: "test")
+        let byEmail = try await gatehouse.authorizeLogin(login("gitlab:bobby", email: "BOB@acme.com"), actor: "test")
+        #expect(emu.seat == .active && byEmail.seat == .active)
+        let outcome = try await gatehouse.syncDirectory(actor: "test")
+        #expect(outcome.plan.added.count == 7)
+        let dave = try await gatehouse.user("ldap:dave")
+        #expect(dave.person.id == emu.personID && dave.person.seat == .active)
+        #expect(dave.identities.map(\.ref.description) == ["github:dave_acme", "ldap:dave"])
+        let bob = try await gatehouse.user("ldap:bob")
+        #expect(bob.person.id == byEmail.personID && bob.person.name == "Bob")
+        #expect(try await gatehouse.seatStatus().active == 2)
+        // After the sync, a new login of a directory person links by template too.
+        let later = try await gatehouse.authorizeLogin(login("github:eve_acme"), actor: "test")
+        #expect(later.personID == (try await gatehouse.user("ldap:eve").person.id))
+    }
+
+    @Test("login.ldap.allowed_groups binds directory people on every provider; require_directory_person refuses outsiders")
+    func loginPolicy() async throws {
+        let slapd = try Slapd(ldif: DirectoryFixture.ldif)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(
+            policy: [
+                "login.yml": "login:\n  ldap: {allowed_groups: [codecov-users]}\n",
+                "identity.yml": "identity:\n  link_by: [email]\n  require_directory_person: true\n",
+            ], directory: slapd.configuration())
+        // Before any sync nobody is a directory person.
+        #expect(try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test").reason == .notInDirectory)
+        _ = try await gatehouse.syncDirectory(actor: "test")
+        let alice = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        #expect(alice.allow)
+        let frank = try await gatehouse.authorizeLogin(login("ldap:frank"), actor: "test")  // in codecov-users through the nesting
+        #expect(frank.allow)
+        let eve = try await gatehouse.authorizeLogin(login("gitlab:eve", email: "eve@acme.com"), actor: "test")
+        #expect(!eve.allow && eve.reason == .notInAllowedGroup)
+        let dave = try await gatehouse.authorizeLogin(login("ldap:dave"), actor: "test")
+        #expect(!dave.allow && dave.reason == .notInAllowedGroup)
+        let stranger = try await gatehouse.authorizeLogin(login("github:mallory", email: "m@evil.example"), actor: "test")
+        #expect(!stranger.allow && stranger.reason == .notInDirectory)
+        // Dropping eve's group membership in the directory takes effect at the next sync.
+        try slapd.modify("dn: cn=platform,ou=groups,\(Slapd.suffix)\nchangetype: modify\nadd: member\nmember: uid=eve,ou=people,\(Slapd.suffix)\n")
+        let outcome = try await gatehouse.syncDirectory(actor: "test")
+        #expect(outcome.plan.memberships.map(\.uid) == ["eve"])
+        #expect(try await gatehouse.authorizeLogin(login("gitlab:eve", email: "eve@acme.com"), actor: "test").allow)
+    }
+
+    @Test("A renamed uid keeps the person (entryUUID); a recycled uid is a new person")
+    func renames() async throws {
+        let slapd = try Slapd(ldif: DirectoryFixture.ldif)
+        var config = slapd.configuration()
+        config.maxRemovalPercent = 50
+        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: config)
+        _ = try await gatehouse.syncDirectory(actor: "test")
+        let bob = try await gatehouse.activateSeat(user: "ldap:bob", actor: "test")
+        try slapd.modify("dn: uid=bob,ou=people,\(Slapd.suffix)\nchangetype: modrdn\nnewrdn: uid=robert\ndeleteoldrdn: 1\n")
+        let renamed = try await gatehouse.syncDirectory(actor: "test")
+        #expect(renamed.plan.updated.map(\.changes) == [["uid"]] && renamed.plan.added.isEmpty && renamed.plan.left.isEmpty)
+        let robert = try await gatehouse.user("ldap:robert")
+        #expect(robert.person.id == bob.person.id && robert.person.seat == .active)
+        // carol leaves and a new carol arrives with the same uid: a different person.
+        let carol = try await gatehouse.user("ldap:carol").person.id
+        try slapd.modify("dn: uid=carol,ou=people,\(Slapd.suffix)\nchangetype: delete\n")
+        try slapd.modify(DirectoryFixture.person("carol", mail: "carol.new@acme.com").asLDIFAdd())
+        let recycled = try await gatehouse.syncDirectory(actor: "test")
+        #expect(recycled.plan.left.map(\.uid) == ["carol"] && recycled.plan.added.map(\.person.uid) == ["carol"])
+        #expect(try await gatehouse.user("ldap:carol").person.id != carol)
+        #expect(try await gatehouse.store.person(id: carol)?.status == .leftDirectory)
+    }
+}
+
+extension String {
+    /// An LDIF entry as an `ldapmodify` add: `changetype: add` after the dn line.
+    func asLDIFAdd() -> String {
+        guard !contains("changetype:"), let newline = firstIndex(of: "\n") else { return self }
+        return String(self[...newline]) + "changetype: add\n" + String(self[index(after: newline)...])
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseDirectory
+import Synchronization
 
 /// A throwaway OpenLDAP server for one test: its own config, database and port in a temp
 /// directory, filled from LDIF with `slapadd` before it starts, stopped when released.
@@ -114,6 +115,8 @@ final class Slapd: @unchecked Sendable {  // the process handle is only touched 
         process.standardError = FileHandle(forWritingAtPath: try dir.write("slapd.log", ""))
         try process.run()
         try waitForPort(port)
+        usleep(20_000)
+        guard process.isRunning else { throw MissingProgram(message: "slapd exited at startup: see \(dir.file("slapd.log"))") }
     }
 
     deinit { stop() }
@@ -166,8 +169,20 @@ final class Slapd: @unchecked Sendable {  // the process handle is only touched 
     }
 }
 
-/// A loopback port nobody listens on right now.
+/// Ports already handed out in this test process: tests run in parallel, and a port that was
+/// free a moment ago must not be given to two servers (one would talk to the other's slapd).
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// A loopback port nobody listens on right now, never the same twice in one test run.
 func freeLoopbackPort() throws -> Int {
+    for _ in 0..<100 {
+        let port = try kernelFreePort()
+        if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw MissingProgram(message: "cannot find a free loopback port")
+}
+
+private func kernelFreePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
