@@ -50,61 +50,90 @@ final class LDAPConnection {
     }
 
     /// A subtree search, read page by page (RFC 2696) when `pageSize` > 0, so a directory larger
-    /// than the server's size limit is read whole. `onPage` gets the entries of each page.
+    /// than the server's size limit is read whole. `onPage` gets the entries of each page; the
+    /// next page is already requested while it runs, so the server and this client work side
+    /// by side rather than in turns.
     func search(
         base: String, filter: String, attributes: [String], pageSize: Int, onPage: ([LDAPEntry]) throws -> Void
     ) throws {
         var cookie = berval(bv_len: 0, bv_val: nil)
         defer { ber_memfree(cookie.bv_val) }
-        var firstPage = true
-        repeat {
-            var pageControl: UnsafeMutablePointer<LDAPControl>?
-            if pageSize > 0 {
-                // The first page has no cookie; each later page sends back the server's.
-                let rc = firstPage
-                    ? ldap_create_page_control(ld, ber_int_t(pageSize), nil, 1, &pageControl)
-                    : ldap_create_page_control(ld, ber_int_t(pageSize), &cookie, 1, &pageControl)
-                guard rc == LDAP_SUCCESS else { throw error(rc, "paged search of \(base)") }
+        var messageID = try send(base: base, filter: filter, attributes: attributes, pageSize: pageSize, cookie: nil)
+        while true {
+            let result = try receive(messageID, base: base)
+            defer { ldap_msgfree(result) }
+            let next = try finish(result, base: base, filter: filter, paged: pageSize > 0)
+            var more = false
+            if var next, next.bv_len > 0 {
+                ber_memfree(cookie.bv_val)
+                cookie = next
+                next = berval(bv_len: 0, bv_val: nil)
+                messageID = try send(base: base, filter: filter, attributes: attributes, pageSize: pageSize, cookie: &cookie)
+                more = true
+            } else if let next {
+                ber_memfree(next.bv_val)
             }
-            firstPage = false
-            defer { if let pageControl { ldap_control_free(pageControl) } }
-            var result: OpaquePointer?
-            defer { if let result { ldap_msgfree(result) } }
-            var limit = Self.timeval(timeout)
-            var controls: [UnsafeMutablePointer<LDAPControl>?] = [pageControl, nil]
-            let rc = withCStringArray(attributes) { attrs in
-                controls.withUnsafeMutableBufferPointer { ctrls in
-                    ldap_search_ext_s(
-                        ld, base, cldap_scope_subtree(), filter, attrs, 0, pageControl == nil ? nil : ctrls.baseAddress, nil, &limit, LDAP_NO_LIMIT,
-                        &result)
-                }
-            }
-            guard rc == LDAP_SUCCESS else {
-                if rc == LDAP_SIZELIMIT_EXCEEDED {
-                    throw DirectoryError(
-                        .searchFailed,
-                        "the directory stopped at its size limit while listing \(base)"
-                            + (pageSize > 0 ? "" : "; set ldap.page_size (paged results) to read it whole"))
-                }
-                throw error(rc, "search of \(base) with \(filter)")
-            }
-            guard let result else { throw DirectoryError(.invalidAnswer, "the directory returned no result for \(base)") }
             try onPage(entries(result, attributes: attributes))
-            guard pageControl != nil else { break }
-            let next = try nextCookie(result)
-            ber_memfree(cookie.bv_val)
-            cookie = next ?? berval(bv_len: 0, bv_val: nil)
-        } while cookie.bv_len > 0
+            if !more { return }
+        }
     }
 
-    /// The paging cookie the server returned with this page (empty after the last page).
-    private func nextCookie(_ result: OpaquePointer) throws(DirectoryError) -> berval? {
+    /// Sends one search request (one page); returns its message id.
+    private func send(base: String, filter: String, attributes: [String], pageSize: Int, cookie: UnsafeMutablePointer<berval>?) throws(DirectoryError) -> Int32 {
+        var pageControl: UnsafeMutablePointer<LDAPControl>?
+        if pageSize > 0 {
+            let rc = ldap_create_page_control(ld, ber_int_t(pageSize), cookie, 1, &pageControl)
+            guard rc == LDAP_SUCCESS else { throw error(rc, "paged search of \(base)") }
+        }
+        defer { if let pageControl { ldap_control_free(pageControl) } }
+        var limit = Self.timeval(timeout)
+        var controls: [UnsafeMutablePointer<LDAPControl>?] = [pageControl, nil]
+        var messageID: Int32 = 0
+        let rc = withCStringArray(attributes) { attrs in
+            controls.withUnsafeMutableBufferPointer { ctrls in
+                ldap_search_ext(
+                    ld, base, cldap_scope_subtree(), filter, attrs, 0, pageControl == nil ? nil : ctrls.baseAddress, nil, &limit, LDAP_NO_LIMIT,
+                    &messageID)
+            }
+        }
+        guard rc == LDAP_SUCCESS else { throw error(rc, "search of \(base) with \(filter)") }
+        return messageID
+    }
+
+    /// Waits (at most `timeout`) for every message of one page.
+    private func receive(_ messageID: Int32, base: String) throws(DirectoryError) -> OpaquePointer {
+        var limit = Self.timeval(timeout)
+        var result: OpaquePointer?
+        let type = ldap_result(ld, messageID, LDAP_MSG_ALL, &limit, &result)
+        if type == 0 {
+            if let result { ldap_msgfree(result) }
+            _ = ldap_abandon_ext(ld, messageID, nil, nil)
+            throw DirectoryError(.timeout, "search of \(base) failed: no answer within \(Int(timeout)) s")
+        }
+        guard type > 0, let result else {
+            var code: Int32 = 0
+            _ = ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code)
+            throw error(code == 0 ? LDAP_SERVER_DOWN : code, "search of \(base)")
+        }
+        return result
+    }
+
+    /// Checks a page's result code; returns the paging cookie for the next page, if any.
+    private func finish(_ result: OpaquePointer, base: String, filter: String, paged: Bool) throws(DirectoryError) -> berval? {
         var code: Int32 = 0
         var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
         let rc = ldap_parse_result(ld, result, &code, nil, nil, nil, &returned, 0)
         defer { if let returned { ldap_controls_free(returned) } }
-        guard rc == LDAP_SUCCESS, code == LDAP_SUCCESS else { throw error(rc == LDAP_SUCCESS ? code : rc, "reading a page") }
-        guard let control = ldap_control_find(cldap_control_paged_results(), returned, nil) else { return nil }
+        guard rc == LDAP_SUCCESS else { throw error(rc, "reading the answer to a search of \(base)") }
+        guard code == LDAP_SUCCESS else {
+            if code == LDAP_SIZELIMIT_EXCEEDED {
+                throw DirectoryError(
+                    .searchFailed,
+                    "the directory stopped at its size limit while listing \(base)" + (paged ? "" : "; set ldap.page_size (paged results) to read it whole"))
+            }
+            throw error(code, "search of \(base) with \(filter)")
+        }
+        guard paged, let control = ldap_control_find(cldap_control_paged_results(), returned, nil) else { return nil }
         var count: ber_int_t = 0
         var cookie = berval(bv_len: 0, bv_val: nil)
         guard ldap_parse_pageresponse_control(ld, control, &count, &cookie) == LDAP_SUCCESS else {

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseDomain
+import Synchronization
 
 /// Progress of a directory read, for the operator watching a long first sync.
 public struct DirectoryProgress: Sendable {
@@ -44,8 +45,12 @@ public struct LDAPDirectory: DirectoryClient {
         return connection
     }
 
+    /// People and groups are read at once, over two connections: the directory server works
+    /// on both searches side by side.
     public func read(progress: @escaping @Sendable (DirectoryProgress) -> Void) async throws -> DirectoryListing {
-        try await Blocking.run("ldap-sync") { [self] in
+        let counts = LockedCounts()
+        async let groupRead = readGroups { count in progress(counts.groups(count)) }
+        let (people, warnings) = try await Blocking.run("ldap-people") { [self] in
             let connection = try connect()
             var people: [DirectoryPerson] = []
             var warnings: [String] = []
@@ -53,24 +58,33 @@ public struct LDAPDirectory: DirectoryClient {
                 for entry in page {
                     if let person = person(entry, warnings: &warnings) { people.append(person) }
                 }
-                progress(DirectoryProgress(people: people.count, groups: 0))
+                progress(counts.people(people.count))
             }
+            return (people, warnings)
+        }
+        let (groups, groupWarnings) = try await groupRead
+        return DirectoryListing(people: people, groups: groups, warnings: warnings + groupWarnings)
+    }
+
+    func readGroups(progress: @escaping @Sendable (Int) -> Void) async throws -> ([DirectoryGroup], [String]) {
+        guard let base = config.groupBase else { return ([], []) }
+        return try await Blocking.run("ldap-groups") { [self] in
+            let connection = try connect()
             var groups: [DirectoryGroup] = []
-            if let base = config.groupBase {
-                try connection.search(base: base, filter: config.groupFilter, attributes: groupAttributes, pageSize: config.pageSize) { page in
-                    for entry in page {
-                        guard let cn = entry.first("cn") else {
-                            warnings.append("group \(entry.dn) has no cn; skipped")
-                            continue
-                        }
-                        let dns = entry.all("member") + entry.all("uniqueMember")
-                            + (["member", "uniquemember"].contains(config.memberAttribute.lowercased()) ? [] : entry.all(config.memberAttribute))
-                        groups.append(DirectoryGroup(dn: entry.dn, name: cn, memberDNs: dns, memberUIDs: entry.all("memberUid")))
+            var warnings: [String] = []
+            try connection.search(base: base, filter: config.groupFilter, attributes: groupAttributes, pageSize: config.pageSize) { page in
+                for entry in page {
+                    guard let cn = entry.first("cn") else {
+                        warnings.append("group \(entry.dn) has no cn; skipped")
+                        continue
                     }
-                    progress(DirectoryProgress(people: people.count, groups: groups.count))
+                    let dns = entry.all("member") + entry.all("uniqueMember")
+                        + (["member", "uniquemember"].contains(config.memberAttribute.lowercased()) ? [] : entry.all(config.memberAttribute))
+                    groups.append(DirectoryGroup(dn: entry.dn, name: cn, memberDNs: dns, memberUIDs: entry.all("memberUid")))
                 }
+                progress(groups.count)
             }
-            return DirectoryListing(people: people, groups: groups, warnings: warnings)
+            return (groups, warnings)
         }
     }
 
@@ -120,6 +134,19 @@ public struct LDAPDirectory: DirectoryClient {
             }
             return found
         }
+    }
+}
+
+/// People and groups read so far, from the two reading threads.
+final class LockedCounts: Sendable {
+    private let state = Mutex((people: 0, groups: 0))
+
+    func people(_ n: Int) -> DirectoryProgress {
+        state.withLock { $0.people = n; return DirectoryProgress(people: $0.people, groups: $0.groups) }
+    }
+
+    func groups(_ n: Int) -> DirectoryProgress {
+        state.withLock { $0.groups = n; return DirectoryProgress(people: $0.people, groups: $0.groups) }
     }
 }
 

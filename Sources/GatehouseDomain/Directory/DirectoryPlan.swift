@@ -41,6 +41,8 @@ public struct DirectoryPlan: Sendable {
         public var linkIdentities: [IdentityRef]
         /// The id a new person gets (assigned by the caller: the planner draws no randomness).
         public var newPersonID: String = ""
+        /// A stored identity holding this uid for someone else (a recycled uid): moved aside first.
+        public var recycles: StoredDirectoryPerson?
     }
 
     public struct Update: Sendable {
@@ -137,6 +139,9 @@ public enum DirectoryPlanner {
         }
         for (i, s) in stored.enumerated() where !matched.contains(i) && s.status != .leftDirectory {
             plan.left.append(s)
+        }
+        for i in plan.added.indices {
+            if let j = byUID[plan.added[i].person.uid.lowercased()], !matched.contains(j) { plan.added[i].recycles = stored[j] }
         }
         return plan
     }

@@ -51,44 +51,45 @@ public enum LDAPFilter {
 }
 
 /// Distinguished names compared the way directories compare them in practice: case and the
-/// spaces around separators do not matter.
+/// spaces around separators do not matter. (ASCII letters are folded; other letters are kept
+/// as written, which is what directories with non-ASCII DNs send back consistently.)
 public enum DistinguishedName {
     public static func normalise(_ dn: String) -> String {
-        var parts: [String] = []
-        var current = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(dn.utf8.count)
+        // Bytes up to here are escaped or significant: never trimmed as trailing spaces.
+        var kept = 0
+        var skipSpaces = true
         var escaped = false
-        for ch in dn {
+        for byte in dn.utf8 {
             if escaped {
-                current.append(ch)
+                out.append(lower(byte))
+                kept = out.count
                 escaped = false
                 continue
             }
-            if ch == "\\" {
-                current.append(ch)
+            switch byte {
+            case UInt8(ascii: " ") where skipSpaces:
+                continue
+            case UInt8(ascii: "\\"):
+                out.append(byte)
                 escaped = true
-            } else if ch == "," || ch == ";" {
-                parts.append(normaliseRDN(current))
-                current = ""
-            } else {
-                current.append(ch)
+                skipSpaces = false
+            case UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "+"):
+                while out.count > kept, out.last == UInt8(ascii: " ") { out.removeLast() }
+                out.append(byte == UInt8(ascii: ";") ? UInt8(ascii: ",") : byte)
+                kept = out.count
+                skipSpaces = true
+            default:
+                out.append(lower(byte))
+                skipSpaces = false
             }
         }
-        parts.append(normaliseRDN(current))
-        return parts.joined(separator: ",")
+        while out.count > kept, out.last == UInt8(ascii: " ") { out.removeLast() }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static func normaliseRDN(_ rdn: String) -> String {
-        let pieces = rdn.split(separator: "=", maxSplits: 1)
-        guard pieces.count == 2 else { return rdn.trimmingSpaces.lowercased() }
-        return String(pieces[0]).trimmingSpaces.lowercased() + "=" + String(pieces[1]).trimmingSpaces.lowercased()
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
+    @inline(__always) static func lower(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 }

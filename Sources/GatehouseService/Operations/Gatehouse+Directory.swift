@@ -109,19 +109,27 @@ extension Gatehouse {
         dryRun: Bool = false, force: Bool = false, actor: String, progress: @escaping @Sendable (DirectoryProgress) -> Void = { _ in }
     ) async throws -> DirectorySyncOutcome {
         let (directory, settings) = try requireDirectory()
-        try await ensureLoaded()
         let clock = ContinuousClock()
         let started = clock.now
+        // What is stored is read while the directory answers; the store rereads it inside the
+        // write if anything changed meanwhile.
+        async let prefetch = store.directoryPeople()
         let listing: DirectoryListing
         do {
             listing = try await directory.read(progress: progress)
         } catch {
+            _ = try? await prefetch
             let failure = Self.directoryFailure(error)
             if !dryRun { try? await store.recordDirectoryFailure(failure.message, at: now()) }
             throw failure
         }
         let readTime = clock.now - started
-        let identity = live.read { $0.policy.identity }
+        // The identity policy from memory when this process serves decisions; a one-off command
+        // reads just the policy rather than loading everyone into memory.
+        let identity =
+            live.isLoaded
+            ? live.read { $0.policy.identity }
+            : try await store.policySetInForce().flatMap { PolicyLoader.parse(files: $0.files).policy }?.identity ?? IdentityPolicy()
         let t = now()
         let maxPercent = settings.maxRemovalPercent
         let decide: @Sendable ([StoredDirectoryPerson]) -> DirectoryPlan = { stored in
@@ -132,15 +140,16 @@ extension Gatehouse {
             return plan
         }
         let plan: DirectoryPlan
+        let prefetched = try await prefetch
         if dryRun {
-            plan = decide(try await store.directoryPeople())
+            plan = decide(prefetched.people)
         } else {
-            plan = try await store.applyDirectorySync(actor: actor, at: t, decide)
+            plan = try await store.applyDirectorySync(prefetched: prefetched, actor: actor, at: t, decide)
             if let refusal = plan.refusal {
                 try? await store.recordDirectoryFailure(refusal, at: t)
                 throw GatehouseError(.conflict, "directory_removal_refused", refusal)
             }
-            if !plan.isEmpty { try await refresh() }
+            if !plan.isEmpty, live.isLoaded { try await refresh() }
         }
         return DirectorySyncOutcome(plan: plan, dryRun: dryRun, readSeconds: readTime.seconds, applySeconds: (clock.now - started - readTime).seconds)
     }

@@ -3,17 +3,20 @@ import GRDB
 import GatehouseDomain
 
 extension SQLiteStore {
-    public func directoryPeople() async throws -> [StoredDirectoryPerson] {
-        try await read { db in try SQLiteStore.fetchDirectoryPeople(db) }
+    public func directoryPeople() async throws -> StoredDirectory {
+        try await read { db in
+            StoredDirectory(people: try SQLiteStore.fetchDirectoryPeople(db), auditSeq: try SQLiteStore.auditHead(db))
+        }
     }
 
     public func applyDirectorySync(
-        actor: String, at: Date, _ decide: @escaping @Sendable ([StoredDirectoryPerson]) throws -> DirectoryPlan
+        prefetched: StoredDirectory?, actor: String, at: Date, _ decide: @escaping @Sendable ([StoredDirectoryPerson]) throws -> DirectoryPlan
     ) async throws -> DirectoryPlan {
         try await write { db in
-            let plan = try decide(try SQLiteStore.fetchDirectoryPeople(db))
+            let current = try prefetched.flatMap { $0.auditSeq == (try SQLiteStore.auditHead(db)) ? $0.people : nil }
+            let plan = try decide(try current ?? SQLiteStore.fetchDirectoryPeople(db))
             guard plan.refusal == nil else { return plan }
-            var applier = DirectoryApplier(db: db, actor: actor, at: at)
+            let applier = DirectoryApplier(db: db, actor: actor, at: at)
             try applier.apply(plan)
             try SQLiteStore.recordDirectoryState(db, at: at, success: true, error: nil, people: plan.directoryPeople, groups: plan.directoryGroups)
             return plan
@@ -33,6 +36,10 @@ extension SQLiteStore {
                     people: row["people"], groups: row["groups_count"])
             }
         }
+    }
+
+    static func auditHead(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM audit_head WHERE id = 1") ?? 0
     }
 
     static func fetchDirectoryPeople(_ db: Database) throws -> [StoredDirectoryPerson] {
@@ -73,7 +80,7 @@ extension SQLiteStore {
 }
 
 /// Writes one directory plan inside the caller's transaction, with prepared statements reused
-/// across the thousands of rows of a first sync.
+/// and the audit head written once, across the thousands of rows of a first sync.
 struct DirectoryApplier {
     let db: Database
     let actor: String
@@ -87,19 +94,30 @@ struct DirectoryApplier {
         self.stamp = UTC.format(at, milliseconds: true)
     }
 
-    mutating func apply(_ plan: DirectoryPlan) throws {
+    func apply(_ plan: DirectoryPlan) throws {
         guard !plan.isEmpty else { return }
+        // A first sync writes tens of megabytes in one transaction: with the default 2 MB page
+        // cache, SQLite would spill and re-read pages many times over. (Kept for this writer
+        // connection: the next large sync benefits too.)
+        if plan.added.count + plan.memberships.count > 1000 { try db.execute(sql: "PRAGMA cache_size = -65536") }
+        // Departures first, through the ordinary seat release (it appends to the chain itself).
         for person in plan.left { try leave(person) }
-        for update in plan.updated { try self.update(update) }
-        for addition in plan.added { try add(addition) }
-        for change in plan.memberships { try setGroups(change.identityID, change.groups, uid: change.uid, personID: change.personID, added: change.added, removed: change.removed) }
-        try SQLiteStore.appendAudit(
-            db,
+        var audit = try SQLiteStore.AuditBatch(db)
+        for update in plan.updated { try self.update(update, &audit) }
+        var rows = try NewRows(db)
+        if !plan.added.isEmpty {
+            let targets = try LinkTargets(db, plan.added)
+            for addition in plan.added { try add(addition, targets, &audit, &rows) }
+        }
+        for change in plan.memberships { try setGroups(change, &audit, &rows) }
+        try rows.insert(db, stamp: stamp)
+        audit.append(
             AuditDraft(actor: actor, action: "directory.sync", subject: "ldap", details: [
                 "added": .int(Int64(plan.added.count)), "updated": .int(Int64(plan.updated.count)), "left": .int(Int64(plan.left.count)),
                 "memberships_changed": .int(Int64(plan.memberships.count)), "people": .int(Int64(plan.directoryPeople)),
                 "groups": .int(Int64(plan.directoryGroups)),
             ]), at: at)
+        try audit.finish()
     }
 
     func leave(_ person: StoredDirectoryPerson) throws {
@@ -112,90 +130,149 @@ struct DirectoryApplier {
             ]), at: at)
     }
 
-    func update(_ update: DirectoryPlan.Update) throws {
+    func update(_ update: DirectoryPlan.Update, _ audit: inout SQLiteStore.AuditBatch) throws {
         let p = update.person
         try db.cachedStatement(sql: "UPDATE identities SET username = ?, username_key = ?, external_id = ?, email = ? WHERE id = ?")
             .execute(arguments: [p.uid, p.uid.lowercased(), p.externalID ?? update.stored.externalID, p.email, update.stored.identityID])
         try db.cachedStatement(
             sql: "UPDATE persons SET name = ?, email = ?, status = CASE WHEN status = 'left_directory' THEN 'active' ELSE status END WHERE id = ?"
         ).execute(arguments: [p.name, p.email, update.stored.personID])
-        try SQLiteStore.appendAudit(
-            db,
+        audit.append(
             AuditDraft(actor: actor, action: "directory.person.update", subject: update.stored.personID, details: [
                 "identity": .string("ldap:" + p.uid), "changes": .array(update.changes.map { .string($0) }),
             ]), at: at)
     }
 
-    func add(_ addition: DirectoryPlan.Addition) throws {
+    func add(_ addition: DirectoryPlan.Addition, _ targets: LinkTargets, _ audit: inout SQLiteStore.AuditBatch, _ rows: inout NewRows) throws {
         let p = addition.person
-        let key = p.uid.lowercased()
         // A recycled uid: the identity of the person who held it before is moved aside.
-        if let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, username, external_id FROM identities WHERE provider = 'ldap' AND username_key = ?"), arguments: [key]) {
-            let aside = (old["username"] as String) + "~" + ((old["external_id"] as String?) ?? "old")
-            try db.cachedStatement(sql: "UPDATE identities SET username = ?, username_key = ? WHERE id = ?").execute(arguments: [aside, aside.lowercased(), old["id"] as Int64])
-            try SQLiteStore.appendAudit(
-                db, AuditDraft(actor: actor, action: "identity.update", subject: "ldap:" + p.uid, details: ["username": .string(aside), "reason": "uid recycled"]),
+        if let old = addition.recycles {
+            let aside = old.uid + "~" + (old.externalID ?? "old")
+            try db.cachedStatement(sql: "UPDATE identities SET username = ?, username_key = ? WHERE id = ?")
+                .execute(arguments: [aside, aside.lowercased(), old.identityID])
+            audit.append(
+                AuditDraft(actor: actor, action: "identity.update", subject: "ldap:" + p.uid, details: ["username": .string(aside), "reason": "uid recycled"]),
                 at: at)
         }
-        let existing = try linkTarget(addition)
+        let existing = targets.person(for: addition)
         let personID = existing ?? addition.newPersonID
         if existing != nil {
             // The directory is the truth about who the person is.
             try db.cachedStatement(sql: "UPDATE persons SET name = ?, email = ? WHERE id = ?").execute(arguments: [p.name, p.email, personID])
         } else {
-            try db.cachedStatement(sql: "INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [personID, p.name, p.email, stamp])
+            rows.person(id: personID, name: p.name, email: p.email)
         }
-        try db.cachedStatement(
-            sql: "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES ('ldap', ?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [p.uid, key, p.externalID, p.email, personID, stamp])
-        let identityID = db.lastInsertedRowID
-        try insertGroups(identityID, p.groups)
-        try SQLiteStore.appendAudit(
-            db,
+        let identityID = rows.identity(p, personID: personID)
+        rows.groups(identityID, p.groups)
+        audit.append(
             AuditDraft(actor: actor, action: "directory.person.add", subject: personID, details: [
                 "identity": .string("ldap:" + p.uid), "email": .optional(p.email), "linked": .bool(existing != nil),
                 "groups": .array(p.groups.sorted().map { .string($0) }),
             ]), at: at)
     }
 
-    /// An existing person this directory person is (identity policy): by email, else by a
-    /// templated login; never one who already has a directory identity.
-    func linkTarget(_ addition: DirectoryPlan.Addition) throws -> String? {
-        let notInDirectory = "NOT EXISTS (SELECT 1 FROM identities d WHERE d.person_id = persons.id AND d.provider = 'ldap')"
-        if let email = addition.linkEmail,
-            let id = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM persons WHERE lower(email) = lower(?) AND \(notInDirectory) ORDER BY seat = 'active' DESC, created_at LIMIT 1"),
-                arguments: [email])
-        {
-            return id
-        }
-        for ref in addition.linkIdentities {
-            if let id = try String.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT persons.id FROM identities JOIN persons ON persons.id = identities.person_id WHERE provider = ? AND username_key = ? AND \(notInDirectory)"),
-                arguments: [ref.provider.rawValue, ref.username.lowercased()])
-            {
-                return id
-            }
-        }
-        return nil
-    }
-
-    func setGroups(_ identityID: Int64, _ groups: Set<String>, uid: String, personID: String, added: Set<String>, removed: Set<String>) throws {
-        try db.cachedStatement(sql: "DELETE FROM memberships WHERE identity_id = ? AND source = 'ldap'").execute(arguments: [identityID])
-        try insertGroups(identityID, groups)
-        try SQLiteStore.appendAudit(
-            db,
-            AuditDraft(actor: actor, action: "directory.membership", subject: personID, details: [
-                "identity": .string("ldap:" + uid), "added": .array(added.sorted().map { .string($0) }),
-                "removed": .array(removed.sorted().map { .string($0) }),
+    func setGroups(_ change: DirectoryPlan.MembershipChange, _ audit: inout SQLiteStore.AuditBatch, _ rows: inout NewRows) throws {
+        try db.cachedStatement(sql: "DELETE FROM memberships WHERE identity_id = ? AND source = 'ldap'").execute(arguments: [change.identityID])
+        rows.groups(change.identityID, change.groups)
+        audit.append(
+            AuditDraft(actor: actor, action: "directory.membership", subject: change.personID, details: [
+                "identity": .string("ldap:" + change.uid), "added": .array(change.added.sorted().map { .string($0) }),
+                "removed": .array(change.removed.sorted().map { .string($0) }),
             ]), at: at)
     }
 
-    func insertGroups(_ identityID: Int64, _ groups: Set<String>) throws {
-        let statement = try db.cachedStatement(
-            sql: "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, 'group', ?, 'ldap', ?)")
-        for group in groups.sorted() { try statement.execute(arguments: [identityID, group, stamp]) }
+}
+
+/// New persons, identities and group memberships, written at the end with one statement per
+/// table: a first sync writes tens of thousands of rows, and one statement over a JSON array
+/// costs a fraction of as many single-row inserts. Identity ids are assigned here, so that
+/// memberships can name them before the identities are written.
+struct NewRows {
+    private var persons: [JSONValue] = []
+    private var identities: [JSONValue] = []
+    private var memberships: [JSONValue] = []
+    private var nextIdentityID: Int64
+
+    init(_ db: Database) throws {
+        nextIdentityID = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM identities") ?? 0) + 1
+    }
+
+    mutating func person(id: String, name: String, email: String?) {
+        persons.append([.string(id), .string(name), .optional(email)])
+    }
+
+    mutating func identity(_ p: DirectoryPerson, personID: String) -> Int64 {
+        let id = nextIdentityID
+        nextIdentityID += 1
+        identities.append([.int(id), .string(p.uid), .string(p.uid.lowercased()), .optional(p.externalID), .optional(p.email), .string(personID)])
+        return id
+    }
+
+    mutating func groups(_ identityID: Int64, _ groups: Set<String>) {
+        for group in groups.sorted() { memberships.append([.int(identityID), .string(group)]) }
+    }
+
+    /// Persons, then identities, then memberships: each refers to the one before.
+    func insert(_ db: Database, stamp: String) throws {
+        if !persons.isEmpty {
+            try db.execute(
+                sql: "INSERT INTO persons (id, name, email, created_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM json_each(?)",
+                arguments: [stamp, JSONValue.array(persons).canonicalText])
+        }
+        if !identities.isEmpty {
+            try db.execute(
+                sql: """
+                    INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
+                    SELECT value ->> 0, 'ldap', value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM json_each(?)
+                    """, arguments: [stamp, JSONValue.array(identities).canonicalText])
+        }
+        if !memberships.isEmpty {
+            try db.execute(
+                sql: """
+                    INSERT INTO memberships (identity_id, kind, name, source, updated_at)
+                    SELECT value ->> 0, 'group', value ->> 1, 'ldap', ? FROM json_each(?)
+                    """, arguments: [stamp, JSONValue.array(memberships).canonicalText])
+        }
+    }
+}
+
+/// The people a new directory person may be joined to (identity policy): those not yet in the
+/// directory, by email and by login, read in two queries rather than two per person.
+struct LinkTargets {
+    private var byEmail: [String: String] = [:]
+    private var byIdentity: [String: String] = [:]
+    /// Persons already claimed by an addition of this sync (one directory person each).
+    private let claimed = Claimed()
+
+    final class Claimed: @unchecked Sendable {  // used inside one transaction, on one thread
+        var ids = Set<String>()
+    }
+
+    init(_ db: Database, _ additions: [DirectoryPlan.Addition]) throws {
+        guard additions.contains(where: { $0.linkEmail != nil || !$0.linkIdentities.isEmpty }) else { return }
+        let outside = "NOT EXISTS (SELECT 1 FROM identities d WHERE d.person_id = persons.id AND d.provider = 'ldap')"
+        // Seat holders first, then the oldest: the person kept when several match.
+        for row in try Row.fetchAll(
+            db, sql: "SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC")
+        {
+            byEmail[row["email"]] = row["id"]
+        }
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT identities.provider || ':' || identities.username_key AS key, persons.id AS id FROM identities
+                JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> 'ldap' AND \(outside)
+                """)
+        {
+            byIdentity[row["key"]] = row["id"]
+        }
+    }
+
+    func person(for addition: DirectoryPlan.Addition) -> String? {
+        var found: String?
+        if let email = addition.linkEmail { found = byEmail[email.lowercased()] }
+        if found == nil { found = addition.linkIdentities.lazy.compactMap { byIdentity[$0.key] }.first }
+        guard let id = found, claimed.ids.insert(id).inserted else { return nil }
+        return id
     }
 }

@@ -119,6 +119,44 @@ public final class SQLiteStore: Store {
         return entry
     }
 
+    /// Appends many entries in one transaction: the head is read once, and the entries and the
+    /// head are written at `finish()` with one statement each. Nothing else may append to the
+    /// chain between its creation and `finish()`.
+    struct AuditBatch {
+        let db: Database
+        private(set) var seq: Int64
+        private(set) var hash: String
+        private var rows: [JSONValue] = []
+
+        init(_ db: Database) throws {
+            self.db = db
+            let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
+            seq = head?["seq"] ?? 0
+            hash = head?["hash"] ?? AuditChain.genesis
+        }
+
+        mutating func append(_ draft: AuditDraft, at: Date) {
+            let e = AuditChain.seal(draft, seq: seq + 1, at: at, prevHash: hash)
+            rows.append([.int(e.seq), .string(e.at), .string(e.actor), .string(e.action), .string(e.subject), .string(e.details), .string(e.prevHash), .string(e.hash)])
+            seq = e.seq
+            hash = e.hash
+        }
+
+        func finish() throws {
+            guard !rows.isEmpty else { return }
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
+                    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM json_each(?)
+                    """, arguments: [JSONValue.array(rows).canonicalText])
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+                    """, arguments: [seq, hash])
+        }
+    }
+
     public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] {
         try await read { db in
             var conditions: [String] = []
