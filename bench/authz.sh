@@ -18,15 +18,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-need=""; for p in wrk nginx-light python3 curl libsqlite3-dev libssl-dev libldap2-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
-done
-if [ -n "$need" ]; then
-  echo "installing:$need"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need
-fi
+. bench/lib.sh
+install_missing wrk nginx-light python3 curl libsqlite3-dev libssl-dev libldap2-dev
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 echo "building release…"

@@ -18,15 +18,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-need=""; for p in slapd ldap-utils time python3 libsqlite3-dev libssl-dev libldap2-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
-done
-if [ -n "$need" ]; then
-  echo "installing:$need"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need
-fi
+. bench/lib.sh
+install_missing slapd ldap-utils time python3 libsqlite3-dev libssl-dev libldap2-dev
 
 echo "building release…"
 swift build -c release --product gatehouse >/dev/null
@@ -34,7 +27,7 @@ G=$ROOT/.build/release/gatehouse
 
 WORK=$(mktemp -d /tmp/gatehouse-ldapbench-XXXXXX)
 SLAPD_PID=""
-cleanup() { [ -n "$SLAPD_PID" ] && kill -9 "$SLAPD_PID" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() { if [ -n "$SLAPD_PID" ]; then kill -9 "$SLAPD_PID" 2>/dev/null; wait "$SLAPD_PID" 2>/dev/null; fi; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
