@@ -114,6 +114,21 @@ public struct EgressPolicy: Sendable, Equatable {
 
     public init() {}
 
+    /// The rules of the shipped `policies/egress.yml` (a test keeps the two equal): common
+    /// notification services and git providers, on 443 only.
+    public static let shipped: EgressPolicy = {
+        var policy = EgressPolicy()
+        let rules: [(String, [String])] = [
+            ("slack", ["hooks.slack.com"]), ("discord", ["discord.com", "discordapp.com"]),
+            ("msteams", ["*.webhook.office.com", "outlook.office.com"]), ("github", ["github.com", "api.github.com", "*.githubusercontent.com"]),
+            ("gitlab", ["gitlab.com"]), ("bitbucket", ["bitbucket.org", "api.bitbucket.org"]),
+        ]
+        policy.rules = rules.map { name, hosts in
+            EgressRule(name: name, hosts: hosts.compactMap { try? HostPattern.parse($0).get() }, ports: [443])
+        }
+        return policy
+    }()
+
     func allowedByCIDR(_ address: IPAddress) -> Bool { allowCIDRs.contains { $0.contains(address) } }
 }
 

@@ -78,6 +78,7 @@ public struct PolicySet: Sendable, Equatable {
     public var login = LoginPolicy()
     public var seats = SeatPolicy()
     public var identity = IdentityPolicy()
+    public var egress = EgressPolicy.shipped
 
     public init() {}
 }

@@ -21,5 +21,11 @@ struct DecisionRoutes {
             metrics.countDecision(kind: "upload", reason: decision.reason.rawValue)
             return Response.json(text: decision.jsonText)
         }
+        api.add(.post, "/v1/authorize/egress", auth: auth) { request, context in
+            let body = try EgressRequest.parse(try await request.jsonBody(context: context))
+            let check = try await gatehouse.checkEgress(url: body.url)
+            metrics.countDecision(kind: "egress", reason: check.verdict.reason.rawValue)
+            return Response.json(check.json)
+        }
     }
 }

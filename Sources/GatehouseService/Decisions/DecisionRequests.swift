@@ -184,3 +184,16 @@ struct RequestReader {
         for key in fields.keys.sorted() where !known.contains(key) { problems.append("\(path)\(key) is not a known field") }
     }
 }
+
+/// `POST /v1/authorize/egress` `{"url"}`.
+public struct EgressRequest: Sendable, Equatable {
+    public var url: String
+
+    public static func parse(_ body: JSONValue) throws(GatehouseError) -> EgressRequest {
+        var top = RequestReader(body)
+        top.rejectUnknown(["url"])
+        let url = top.string("url", maxLength: 8192)
+        guard top.problems.isEmpty, let url else { throw RequestReader.error(top.problems) }
+        return EgressRequest(url: url)
+    }
+}

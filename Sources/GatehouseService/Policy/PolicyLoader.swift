@@ -2,8 +2,7 @@ import Foundation
 import GatehouseDomain
 import Yams
 
-/// Reads a policy directory: `login.yml`, `seats.yml`, `identity.yml` (and `egress.yml`,
-/// whose rules the egress feature validates). Every problem is reported with file and line.
+/// Reads a policy directory: `login.yml`, `seats.yml`, `identity.yml`, `egress.yml`. Every problem is reported with file and line.
 public struct PolicyLoader {
     /// A parsed set, or the problems that stop it from being applied.
     public struct Result: Sendable {
@@ -73,8 +72,7 @@ public struct PolicyLoader {
             if let node = top["login"] { policy.login = parseLogin(node, &reader) }
             if let node = top["seats"] { policy.seats = parseSeats(node, &reader) }
             if let node = top["identity"] { policy.identity = parseIdentity(node, &reader) }
-            // `egress` is validated by the egress feature; accepted here as a mapping.
-            _ = reader.mapping(top["egress"], "egress", allowed: ["mode", "deny_private_networks", "allow_cidrs", "rules"])
+            if let node = top["egress"] { policy.egress = parseEgress(node, &reader) }
             problems += reader.problems
         }
         return Result(policy: problems.isEmpty ? policy : nil, files: files, problems: problems, ignored: ignored)

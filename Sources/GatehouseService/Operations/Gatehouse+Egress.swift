@@ -1,0 +1,62 @@
+import Foundation
+import GatehouseDomain
+
+/// The answer to "may this connection leave?".
+public struct EgressCheck: Sendable {
+    public var target: EgressTarget?
+    /// After the mode is applied: `report` and `open` allow what `enforce` would refuse.
+    public var allow: Bool
+    public var verdict: EgressVerdict
+    public var mode: EgressPolicy.Mode
+    /// The addresses the name resolved to (and the proxy would connect to).
+    public var addresses: [IPAddress]
+
+    public var json: JSONValue {
+        var out: [String: JSONValue] = [
+            "allow": .bool(allow), "reason": .string(verdict.reason.rawValue), "mode": .string(mode.rawValue),
+        ]
+        if let rule = verdict.rule { out["rule"] = .string(rule) }
+        if !verdict.detail.isEmpty { out["detail"] = .string(verdict.detail) }
+        if allow, !verdict.allow { out["would_refuse"] = .string(verdict.reason.rawValue) }
+        if let target { out["destination"] = .string(target.description) }
+        if !addresses.isEmpty { out["addresses"] = .array(addresses.map { .string($0.description) }) }
+        return .object(out)
+    }
+}
+
+extension Gatehouse {
+    /// Judges a URL: parsed strictly, host normalised, matched against the rules, then resolved
+    /// once with every address checked (no second resolution later: the proxy connects to
+    /// these). Refusals are counted per reason with the destination kept among recent denials.
+    public func checkEgress(url: String, resolver: any EgressResolver = SystemResolver()) async throws -> EgressCheck {
+        try await ensureLoaded()
+        let policy = live.read { $0.policy.egress }
+        switch EgressTarget.parse(url: url) {
+        case .failure(let refusal):
+            return finish(EgressCheck(target: nil, allow: false, verdict: .deny(.destinationNotAllowed, refusal.message), mode: policy.mode, addresses: []),
+                subject: url)
+        case .success(let target):
+            return finish(try await judge(target, policy: policy, resolver: resolver), subject: target.description)
+        }
+    }
+
+    /// The rules, then the addresses; the mode decides what a refusal means.
+    public func judge(_ target: EgressTarget, policy: EgressPolicy, resolver: any EgressResolver) async throws -> EgressCheck {
+        var verdict = EgressDecider.decide(host: target.host, port: target.port, policy: policy)
+        var addresses: [IPAddress] = []
+        if case .ip(let address) = target.host { addresses = [address] }
+        if verdict.allow, case .name(let name) = target.host {
+            addresses = await resolver.addresses(of: name)
+            if let refusal = EgressDecider.check(addresses: addresses, for: name, policy: policy) { verdict = refusal }
+        }
+        let allow = verdict.allow || policy.mode != .enforce
+        return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, addresses: addresses)
+    }
+
+    func finish(_ check: EgressCheck, subject: String) -> EgressCheck {
+        if !check.verdict.allow, check.mode != .open {
+            live.countDenial(kind: "egress", reason: check.verdict.reason, subject: subject, at: now())
+        }
+        return check
+    }
+}
