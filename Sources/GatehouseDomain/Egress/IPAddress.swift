@@ -68,6 +68,11 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         if let percent = address.firstIndex(of: "%") { address = String(address[..<percent]) }
         var bytes = [UInt8](repeating: 0, count: 16)
         guard inet_pton(AF_INET6, address, &bytes) == 1 else { return nil }
+        return v6(bytes: bytes)
+    }
+
+    /// An IPv6 address from its 16 bytes in network order.
+    public static func v6(bytes: [UInt8]) -> IPAddress {
         var hi: UInt64 = 0, lo: UInt64 = 0
         for i in 0..<8 {
             hi = hi << 8 | UInt64(bytes[i])

@@ -33,12 +33,7 @@ public struct SystemResolver: EgressResolver {
                 addresses.append(.v4(UInt32(bigEndian: a)))
             } else if info.pointee.ai_family == AF_INET6, let sa = info.pointee.ai_addr {
                 let bytes = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in withUnsafeBytes(of: p.pointee.sin6_addr) { Array($0) } }
-                var hi: UInt64 = 0, lo: UInt64 = 0
-                for i in 0..<8 {
-                    hi = hi << 8 | UInt64(bytes[i])
-                    lo = lo << 8 | UInt64(bytes[8 + i])
-                }
-                addresses.append(.v6(hi, lo))
+                addresses.append(IPAddress.v6(bytes: bytes))
             }
             next = info.pointee.ai_next
         }
