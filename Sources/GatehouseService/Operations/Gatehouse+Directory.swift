@@ -196,7 +196,3 @@ extension JSONValue {
     /// Seconds as whole milliseconds (JSON here carries integers, never floating point).
     static func milliseconds(_ seconds: Double) -> JSONValue { .int(Int64((seconds * 1000).rounded())) }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
