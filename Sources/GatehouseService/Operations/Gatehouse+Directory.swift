@@ -124,12 +124,7 @@ extension Gatehouse {
             throw failure
         }
         let readTime = clock.now - started
-        // The identity policy from memory when this process serves decisions; a one-off command
-        // reads just the policy rather than loading everyone into memory.
-        let identity =
-            live.isLoaded
-            ? live.read { $0.policy.identity }
-            : try await store.policySetInForce().flatMap { PolicyLoader.parse(files: $0.files).policy }?.identity ?? IdentityPolicy()
+        let identity = try await policyInEffect().identity
         let t = now()
         let maxPercent = settings.maxRemovalPercent
         let decide: @Sendable ([StoredDirectoryPerson]) -> DirectoryPlan = { stored in

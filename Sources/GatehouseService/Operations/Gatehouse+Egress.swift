@@ -29,8 +29,7 @@ extension Gatehouse {
     /// once with every address checked (no second resolution later: the proxy connects to
     /// these). Refusals are counted per reason with the destination kept among recent denials.
     public func checkEgress(url: String, resolver: any EgressResolver = SystemResolver()) async throws -> EgressCheck {
-        try await ensureLoaded()
-        let policy = live.read { $0.policy.egress }
+        let policy = try await policyInEffect().egress
         switch EgressTarget.parse(url: url) {
         case .failure(let refusal):
             return finish(EgressCheck(target: nil, allow: false, verdict: .deny(.destinationNotAllowed, refusal.message), mode: policy.mode, addresses: []),

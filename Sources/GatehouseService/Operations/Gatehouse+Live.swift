@@ -9,8 +9,7 @@ extension Gatehouse {
         let license = try await store.licenseInForce()
         let verification = license.map { LicenseVerifier.verify($0.fileText, trusted: trustedKeys, instanceHost: instanceHost) }
         let latestSeen = try await store.latestSeen()
-        let policySet = try await store.policySetInForce()
-        let policy = policySet.flatMap { PolicyLoader.parse(files: $0.files).policy } ?? PolicySet()
+        let policy = Self.policy(from: try await store.policySetInForce())
         let tokens = try await store.tokens()
         let index = PeopleIndex(people)
         live.update { snapshot in
@@ -21,6 +20,18 @@ extension Gatehouse {
         // Writes of this process that raced with this snapshot count as foreign from now on,
         // so the next sync reloads rather than trusting a change the snapshot may lack.
         store.writeLog.clear()
+    }
+
+    /// The rules of a stored policy set; the built-in defaults when none has been applied.
+    static func policy(from stored: StoredPolicySet?) -> PolicySet {
+        stored.flatMap { PolicyLoader.parse(files: $0.files).policy } ?? PolicySet()
+    }
+
+    /// The policy set in force: from memory when this process serves decisions; otherwise read
+    /// on its own, so that a one-off command does not load everyone into memory for it.
+    func policyInEffect() async throws -> PolicySet {
+        if live.isLoaded { return live.read { $0.policy } }
+        return Self.policy(from: try await store.policySetInForce())
     }
 
     func ensureLoaded() async throws {
