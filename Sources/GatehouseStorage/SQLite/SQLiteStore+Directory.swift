@@ -38,10 +38,6 @@ extension SQLiteStore {
         }
     }
 
-    static func auditHead(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT seq FROM audit_head WHERE id = 1") ?? 0
-    }
-
     static func fetchDirectoryPeople(_ db: Database) throws -> [StoredDirectoryPerson] {
         var groups: [Int64: Set<String>] = [:]
         let memberships = try Row.fetchCursor(

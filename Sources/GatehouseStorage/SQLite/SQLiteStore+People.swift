@@ -9,12 +9,12 @@ extension SQLiteStore {
                 persons: try Row.fetchAll(db, sql: "SELECT * FROM persons").map(SQLiteStore.person),
                 identities: try Row.fetchAll(db, sql: "SELECT * FROM identities").compactMap(SQLiteStore.identity),
                 memberships: try Row.fetchAll(db, sql: "SELECT * FROM memberships").compactMap(SQLiteStore.membership),
-                auditSeq: try Int64.fetchOne(db, sql: "SELECT seq FROM audit_head WHERE id = 1") ?? 0)
+                auditSeq: try SQLiteStore.auditHead(db))
         }
     }
 
     public func auditHeadSeq() async throws -> Int64 {
-        try await read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM audit_head WHERE id = 1") ?? 0 }
+        try await read { db in try SQLiteStore.auditHead(db) }
     }
 
     public func person(id: String) async throws -> PersonRecord? {
@@ -279,7 +279,7 @@ extension SQLiteStore {
 
     public func auditChainHead() async throws -> (seq: Int64, hash: String)? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1").map { (seq: $0["seq"], hash: $0["hash"]) }
+            try SQLiteStore.storedAuditHead(db)
         }
     }
 

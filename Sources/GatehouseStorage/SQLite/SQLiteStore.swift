@@ -46,11 +46,10 @@ public final class SQLiteStore: Store {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             let (value, before, after) = try await pool.write { db in
-                let headSQL = "SELECT seq FROM audit_head WHERE id = 1"
-                let exists = try db.tableExists("audit_head")
-                let before = exists ? try Int64.fetchOne(db, sql: headSQL) ?? 0 : 0
+                // Before the first migration there is no chain yet.
+                let before = try db.tableExists("audit_head") ? try SQLiteStore.auditHead(db) : 0
                 let value = try body(db)
-                let after = try db.tableExists("audit_head") ? try Int64.fetchOne(db, sql: headSQL) ?? 0 : 0
+                let after = try db.tableExists("audit_head") ? try SQLiteStore.auditHead(db) : 0
                 return (value, before, after)
             }
             if after > before { writeLog.record((before + 1)...after) }
@@ -101,21 +100,33 @@ public final class SQLiteStore: Store {
 
     // MARK: audit
 
-    /// Seals `draft` as the next entry of the chain inside the caller's transaction.
-    @discardableResult
-    static func appendAudit(_ db: Database, _ draft: AuditDraft, at: Date) throws -> AuditEntry {
-        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
-        let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
-        let prev: String = head?["hash"] ?? AuditChain.genesis
-        let entry = AuditChain.seal(draft, seq: seq, at: at, prevHash: prev)
-        try db.cachedStatement(sql: "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
+    /// The recorded chain head: the latest entry's sequence number and hash (none before the first).
+    static func storedAuditHead(_ db: Database) throws -> (seq: Int64, hash: String)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1")).map { (seq: $0["seq"], hash: $0["hash"]) }
+    }
+
+    /// The latest audit sequence number (0 before the first entry): the state version.
+    static func auditHead(_ db: Database) throws -> Int64 {
+        try storedAuditHead(db)?.seq ?? 0
+    }
+
+    static func writeAuditHead(_ db: Database, seq: Int64, hash: String) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
                 """
-        ).execute(arguments: [entry.seq, entry.hash])
+        ).execute(arguments: [seq, hash])
+    }
+
+    /// Seals `draft` as the next entry of the chain inside the caller's transaction.
+    @discardableResult
+    static func appendAudit(_ db: Database, _ draft: AuditDraft, at: Date) throws -> AuditEntry {
+        let head = try storedAuditHead(db)
+        let entry = AuditChain.seal(draft, seq: (head?.seq ?? 0) + 1, at: at, prevHash: head?.hash ?? AuditChain.genesis)
+        try db.cachedStatement(sql: "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
+        try writeAuditHead(db, seq: entry.seq, hash: entry.hash)
         return entry
     }
 
@@ -130,9 +141,9 @@ public final class SQLiteStore: Store {
 
         init(_ db: Database) throws {
             self.db = db
-            let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
-            seq = head?["seq"] ?? 0
-            hash = head?["hash"] ?? AuditChain.genesis
+            let head = try SQLiteStore.storedAuditHead(db)
+            seq = head?.seq ?? 0
+            hash = head?.hash ?? AuditChain.genesis
         }
 
         mutating func append(_ draft: AuditDraft, at: Date) {
@@ -149,11 +160,7 @@ public final class SQLiteStore: Store {
                     INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
                     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM json_each(?)
                     """, arguments: [JSONValue.array(rows).canonicalText])
-            try db.execute(
-                sql: """
-                    INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-                    """, arguments: [seq, hash])
+            try SQLiteStore.writeAuditHead(db, seq: seq, hash: hash)
         }
     }
 
@@ -191,8 +198,7 @@ public final class SQLiteStore: Store {
             while let row = try cursor.next() {
                 if !verifier.feed(SQLiteStore.auditEntry(row)) { break }
             }
-            let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_head WHERE id = 1"))
-            verifier.finish(head: head.map { (seq: $0["seq"], hash: $0["hash"]) })
+            verifier.finish(head: try SQLiteStore.storedAuditHead(db))
             return verifier
         }
     }
