@@ -102,8 +102,8 @@ struct DirectoryApplier {
         for update in plan.updated { try self.update(update, &audit) }
         var rows = try NewRows(db)
         if !plan.added.isEmpty {
-            let targets = try LinkTargets(db, plan.added)
-            for addition in plan.added { try add(addition, targets, &audit, &rows) }
+            var targets = try LinkTargets(db, plan.added)
+            for addition in plan.added { try add(addition, &targets, &audit, &rows) }
         }
         for change in plan.memberships { try setGroups(change, &audit, &rows) }
         try rows.insert(db, stamp: stamp)
@@ -139,7 +139,7 @@ struct DirectoryApplier {
             ]), at: at)
     }
 
-    func add(_ addition: DirectoryPlan.Addition, _ targets: LinkTargets, _ audit: inout SQLiteStore.AuditBatch, _ rows: inout NewRows) throws {
+    func add(_ addition: DirectoryPlan.Addition, _ targets: inout LinkTargets, _ audit: inout SQLiteStore.AuditBatch, _ rows: inout NewRows) throws {
         let p = addition.person
         // A recycled uid: the identity of the person who held it before is moved aside.
         if let old = addition.recycles {
@@ -237,12 +237,8 @@ struct NewRows {
 struct LinkTargets {
     private var byEmail: [String: String] = [:]
     private var byIdentity: [String: String] = [:]
-    /// Persons already claimed by an addition of this sync (one directory person each).
-    private let claimed = Claimed()
-
-    final class Claimed: @unchecked Sendable {  // used inside one transaction, on one thread
-        var ids = Set<String>()
-    }
+    /// Persons already joined by an addition of this sync (one directory person each).
+    private var claimed = Set<String>()
 
     init(_ db: Database, _ additions: [DirectoryPlan.Addition]) throws {
         guard additions.contains(where: { $0.linkEmail != nil || !$0.linkIdentities.isEmpty }) else { return }
@@ -264,11 +260,11 @@ struct LinkTargets {
         }
     }
 
-    func person(for addition: DirectoryPlan.Addition) -> String? {
+    mutating func person(for addition: DirectoryPlan.Addition) -> String? {
         var found: String?
         if let email = addition.linkEmail { found = byEmail[email.lowercased()] }
-        if found == nil { found = addition.linkIdentities.lazy.compactMap { byIdentity[$0.key] }.first }
-        guard let id = found, claimed.ids.insert(id).inserted else { return nil }
+        for ref in addition.linkIdentities where found == nil { found = byIdentity[ref.key] }
+        guard let id = found, claimed.insert(id).inserted else { return nil }
         return id
     }
 }
