@@ -50,6 +50,17 @@ enum Output {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// A document for `--out FILE` (written whole, with `mode`, and `note` on stderr) or, without
+    /// it, for stdout.
+    static func deliver(_ text: String, to file: String?, mode: Int, note: @autoclosure () -> String) throws {
+        guard let file else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        try FileOutput.write(text, to: file, overwrite: true, mode: mode)
+        Output.note(note())
+    }
+
     /// A progress line rewritten in place on a terminal's stderr (`nil` ends it); nothing when
     /// stderr is a file or a pipe, so logs stay clean.
     static func progress(_ text: String?) {

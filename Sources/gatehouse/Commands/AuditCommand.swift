@@ -46,12 +46,7 @@ struct AuditCommand: AsyncParsableCommand {
                 format == "json"
                 ? JSONValue.array(entries.map(\.json)).prettyText + "\n"
                 : ([AuditEntry.csvHeader] + entries.map(\.csvRow)).joined(separator: "\r\n") + "\r\n"
-            if let out {
-                try FileOutput.write(text, to: out, overwrite: true, mode: 0o600)
-                Output.note("wrote \(entries.count) audit entries to \(out)")
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            try Output.deliver(text, to: out, mode: 0o600, note: "wrote \(entries.count) audit entries to \(out ?? "")")
         }
     }
 

@@ -25,12 +25,7 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             let report = try await global.open().complianceReport(asOf: try asOf.map { try UTC.argument($0, option: "--as-of") })
             let text = format == "json" ? report.json.prettyText + "\n" : format == "csv" ? report.csv : report.html
-            if let out {
-                try FileOutput.write(text, to: out, overwrite: true, mode: 0o644)
-                Output.note("wrote the compliance report as of \(UTC.format(report.asOf)) to \(out)")
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            try Output.deliver(text, to: out, mode: 0o644, note: "wrote the compliance report as of \(UTC.format(report.asOf)) to \(out ?? "")")
         }
     }
 
