@@ -16,7 +16,7 @@ public enum EgressHost: Hashable, Sendable, CustomStringConvertible {
     /// Normalises a host as written in a URL, a CONNECT line or a rule: brackets and one
     /// trailing dot removed, Unicode compatibility-folded (fullwidth letters and dots are the
     /// ASCII ones) and lowercased, non-ASCII labels IDNA-encoded; IP literals recognised in every
-    /// form a resolver accepts. `nil`, with the reason, when it is not a usable host.
+    /// form a resolver accepts. A refusal with the reason when it is not a usable host.
     public static func normalise(_ raw: String) -> Result<EgressHost, EgressRefusal> {
         var text = raw
         if text.hasPrefix("["), text.hasSuffix("]") {
