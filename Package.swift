@@ -6,6 +6,7 @@
 //   GatehouseStorage  the Store protocol and its SQLite implementation; embedded migrations.
 //   GatehouseDirectory  the company directory (LDAP) client, over the CLDAP system library.
 //   GatehouseService  the operations both the CLI and the HTTP API call.
+//   GatehouseEgressProxy  the egress proxy (SwiftNIO): CONNECT and absolute-URI HTTP, policy-checked.
 //   GatehouseHTTP     the Hummingbird application (routes, auth, errors, metrics, OpenAPI).
 //   gatehouse         the executable: argument parsing and wiring only.
 import PackageDescription
@@ -31,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        // Already built for Hummingbird; named here for the egress proxy's own server.
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         .target(
@@ -80,6 +83,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The egress proxy: CONNECT tunnels and absolute-URI HTTP, judged by the egress policy.
+        .target(
+            name: "GatehouseEgressProxy",
+            dependencies: [
+                "GatehouseDomain",
+                "GatehouseService",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "GatehouseHTTP",
             dependencies: [
@@ -91,6 +109,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict,
             plugins: ["EmbedResources"]
@@ -103,6 +122,7 @@ let package = Package(
                 "GatehouseStorage",
                 "GatehouseService",
                 "GatehouseHTTP",
+                "GatehouseEgressProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,12 +145,16 @@ let package = Package(
                 "GatehouseService",
                 "GatehouseDirectory",
                 "GatehouseHTTP",
+                "GatehouseEgressProxy",
                 "gatehouse",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -1,6 +1,7 @@
 import GatehouseService
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// Where and how the HTTP server listens.
 public struct HTTPSettings: Sendable {
@@ -33,16 +34,16 @@ public func buildRouter(
 }
 
 /// The whole application: HTTP server plus background services (state sync, bookkeeping,
-/// clock, inactivity sweep), run as one
+/// clock, inactivity sweep, directory sync) and any given (the egress proxy), run as one
 /// service group that shuts down gracefully on SIGTERM/SIGINT.
 public func buildApplication(
     gatehouse: Gatehouse, settings: HTTPSettings, logger: Logger, metrics: GatehouseMetrics = GatehouseMetrics(),
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(gatehouse: gatehouse, metrics: metrics, logRequests: logger.logLevel <= .debug),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "gatehouse"),
-        services: gatehouse.backgroundServices(logger: logger),
+        services: gatehouse.backgroundServices(logger: logger) + services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger
     )

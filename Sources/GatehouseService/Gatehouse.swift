@@ -19,14 +19,19 @@ public final class Gatehouse: Sendable {
     /// The company directory and how it is read, when one is configured.
     public let directory: (any DirectoryClient)?
     public let directorySettings: DirectoryConfiguration?
+    /// Resolves destination names for the egress check and the proxy (the system resolver
+    /// unless a test brings its own).
+    public let resolver: any EgressResolver
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
 
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),
-        directory: DirectoryConfiguration? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.resolver = resolver
         self.directorySettings = directory
         self.directory = directory.map { LDAPDirectory($0) }
         self.webhooks = webhooks

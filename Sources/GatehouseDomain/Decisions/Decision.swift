@@ -18,6 +18,8 @@ public enum DecisionReason: String, Sendable, CaseIterable, Codable {
     case resolvesToPrivateAddress = "resolves_to_private_address"
     case ipLiteralNotAllowed = "ip_literal_not_allowed"
     case portNotAllowed = "port_not_allowed"
+    /// The egress proxy: a request whose Host header names another destination than its target.
+    case hostHeaderMismatch = "host_header_mismatch"
 
     /// The reason a license state refuses use, or `nil` if existing seats may be used.
     public static func forLicense(_ state: LicenseState) -> DecisionReason? {

@@ -42,12 +42,7 @@ extension GatehouseConfiguration {
         if let v = reader.integer(fields["page_size"], "ldap.page_size", in: 0...100_000) { d.pageSize = v }
         if let v = reader.integer(fields["max_removal_percent"], "ldap.max_removal_percent", in: 0...100) { d.maxRemovalPercent = v }
         for (key, path) in [("sync_interval", \DirectoryConfiguration.syncInterval), ("timeout", \DirectoryConfiguration.timeout)] {
-            guard let text = reader.string(fields[key], "ldap.\(key)") else { continue }
-            if let seconds = Self.duration(text) {
-                d[keyPath: path] = seconds
-            } else {
-                reader.problem(fields[key], "ldap.\(key)", "expected a duration such as 30s, 15m or 1h, got \"\(text)\"")
-            }
+            if let seconds = Self.duration(fields[key], "ldap.\(key)", reader: &reader) { d[keyPath: path] = seconds }
         }
         directory = d
     }
@@ -65,6 +60,16 @@ extension GatehouseConfiguration {
     }
 
     /// `30s`, `15m`, `1h`, or plain seconds.
+    /// A duration setting (`30s`, `15m`, `1h`, `250ms`, or seconds), or a problem.
+    static func duration(_ node: Node?, _ path: String, reader: inout YAMLReader) -> TimeInterval? {
+        guard let text = reader.string(node, path) else { return nil }
+        guard let seconds = duration(text) else {
+            reader.problem(node, path, "expected a duration such as 30s, 15m or 1h, got \"\(text)\"")
+            return nil
+        }
+        return seconds
+    }
+
     static func duration(_ text: String) -> TimeInterval? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]

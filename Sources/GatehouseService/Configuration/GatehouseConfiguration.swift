@@ -13,6 +13,8 @@ public struct GatehouseConfiguration: Sendable {
     public var listenHost = "127.0.0.1"
     public var listenPort = 8080
     public var egressPort = 3128
+    /// Timeouts and the connection cap of the egress proxy (`egress_proxy:`).
+    public var egressProxy = EgressProxyLimits()
     /// Directory of policy files.
     public var policies = "./policies"
     /// Trusted vendor keys by kid, PEM text.
@@ -70,7 +72,7 @@ extension GatehouseConfiguration {
         return config
     }
 
-    static let topLevelKeys: Set<String> = ["instance_url", "database", "listen", "policies", "license", "ldap", "webhooks"]
+    static let topLevelKeys: Set<String> = ["instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy"]
 
     /// Applies a YAML document; returns the problems found.
     mutating func apply(yaml text: String, file: String) -> [String] {
@@ -119,6 +121,7 @@ extension GatehouseConfiguration {
             if provider == "github" { self.webhooks.github = secret } else { self.webhooks.gitlab = secret }
         }
         applyDirectory(top["ldap"], reader: &reader, file: file)
+        applyEgressProxy(top["egress_proxy"], reader: &reader)
         return reader.problems
     }
 

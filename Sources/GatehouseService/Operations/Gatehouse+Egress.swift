@@ -28,7 +28,7 @@ extension Gatehouse {
     /// Judges a URL: parsed strictly, host normalised, matched against the rules, then resolved
     /// once with every address checked (no second resolution later: the proxy connects to
     /// these). Refusals are counted per reason with the destination kept among recent denials.
-    public func checkEgress(url: String, resolver: any EgressResolver = SystemResolver()) async throws -> EgressCheck {
+    public func checkEgress(url: String) async throws -> EgressCheck {
         let policy = try await policyInEffect().egress
         switch EgressTarget.parse(url: url) {
         case .failure(let refusal):
@@ -37,6 +37,18 @@ extension Gatehouse {
         case .success(let target):
             return finish(try await judge(target, policy: policy, resolver: resolver), subject: target.description)
         }
+    }
+
+    /// The proxy's question for a parsed destination: judged and, when refused, counted like
+    /// `checkEgress`.
+    public func checkEgress(_ target: EgressTarget) async throws -> EgressCheck {
+        finish(try await judge(target, policy: try await policyInEffect().egress, resolver: resolver), subject: target.description)
+    }
+
+    /// Counts a refusal the proxy made before any rule was consulted (a Host header that names
+    /// another destination than the request).
+    public func countEgressRefusal(_ reason: DecisionReason, destination: String) {
+        live.countDenial(kind: "egress", reason: reason, subject: destination, at: now())
     }
 
     /// The rules, then the addresses; the mode decides what a refusal means.

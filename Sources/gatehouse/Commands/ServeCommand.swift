@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatehouseDomain
+import GatehouseEgressProxy
 import GatehouseHTTP
 import GatehouseService
 import GatehouseStorage
@@ -10,9 +11,11 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the authorization and admin API.",
+        abstract: "Run the authorization and admin API, and the egress proxy.",
         discussion: """
             Applies pending migrations, then serves until SIGTERM or Ctrl-C (graceful shutdown).
+            The egress proxy (--egress-port, default 3128) takes CONNECT host:port and absolute-URI
+            HTTP requests and lets through what policies/egress.yml allows.
             --dev starts a throwaway instance with a dev license and tokens, for trying Gatehouse out.
             """)
 
@@ -21,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     var dev = false
     @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1).", valueName: "host")) var host: String?
     @Option(help: ArgumentHelp("Port for the API (default 8080; 0 picks a free port).", valueName: "port")) var port: Int?
-    @Option(name: .customLong("egress-port"), help: ArgumentHelp("Port for the egress proxy (default 3128).", valueName: "port"))
+    @Option(name: .customLong("egress-port"), help: ArgumentHelp("Port for the egress proxy (default 3128; 0 picks a free port).", valueName: "port"))
     var egressPort: Int?
 
     func validate() throws {
@@ -42,11 +45,14 @@ struct ServeCommand: AsyncParsableCommand {
                 listenHost: host ?? base?.listenHost ?? "127.0.0.1", listenPort: port ?? base?.listenPort ?? 8080,
                 policies: base?.policies ?? GatehouseConfiguration().policies)
             config = environment.configuration
+            config.egressPort = egressPort ?? base?.egressPort ?? 3128
+            if let base { config.egressProxy = base.egressProxy }
             devEnvironment = environment
         } else {
             config = try global.configuration()
             if let host { config.listenHost = host }
             if let port { config.listenPort = port }
+            if let egressPort { config.egressPort = egressPort }
         }
         defer { devEnvironment?.remove() }
 
@@ -57,14 +63,21 @@ struct ServeCommand: AsyncParsableCommand {
         let status = try await gatehouse.licenseStatus()
         for warning in status.warnings { logger.warning("\(warning)") }
 
+        let metrics = GatehouseMetrics()
+        let egress = try await EgressProxy(
+            gatehouse: gatehouse, host: config.listenHost, port: config.egressPort, limits: config.egressProxy,
+            metrics: ProxyMetrics(registry: metrics.registry), logger: logger
+        ).start()
+
         let listenHost = config.listenHost
         let runLogger = logger
         let app = buildApplication(
-            gatehouse: gatehouse, settings: HTTPSettings(host: config.listenHost, port: config.listenPort), logger: logger
+            gatehouse: gatehouse, settings: HTTPSettings(host: config.listenHost, port: config.listenPort), logger: logger, metrics: metrics,
+            services: [egress]
         ) { [devEnvironment] boundPort in
             let base = "http://\(listenHost):\(boundPort)"
             if let devEnvironment {
-                Output.line(Self.devBanner(devEnvironment, base: base, status: status))
+                Output.line(Self.devBanner(devEnvironment, base: base, proxy: "http://\(listenHost):\(egress.port)", status: status))
             } else {
                 runLogger.info("gatehouse is serving", metadata: ["url": "\(base)", "license": "\(status.state.rawValue)"])
             }
@@ -72,12 +85,13 @@ struct ServeCommand: AsyncParsableCommand {
         try await app.runService()
     }
 
-    static func devBanner(_ env: DevEnvironment, base: String, status: LicenseStatusReport) -> String {
+    static func devBanner(_ env: DevEnvironment, base: String, proxy: String, status: LicenseStatusReport) -> String {
         """
 
         Gatehouse dev server — throwaway data in \(env.directory) (deleted on exit). Never use in production.
 
           API:      \(base)
+          Egress:   \(proxy)  (proxy for the Codecov instance's outbound calls; policies/egress.yml)
           License:  \(status.license?.licenseID ?? "?") for \(status.license?.licensee ?? "?"): \(status.license?.seats ?? 0) seats, \
         state \(status.state.rawValue), expires \(status.license.map { UTC.formatDay($0.expiresAt) } ?? "?")
                     file \(env.licensePath)
@@ -95,6 +109,8 @@ struct ServeCommand: AsyncParsableCommand {
           curl -s \(base)/v1/audit -H "Authorization: Bearer $ADMIN"
           curl -s \(base)/readyz
           curl -s \(base)/metrics | grep gatehouse_
+          curl -sx \(proxy) https://api.github.com/ -o /dev/null -w '%{http_code}\\n'   # allowed (if reachable)
+          curl -sx \(proxy) http://169.254.169.254/latest/meta-data/                 # refused: 403
 
         Stop with Ctrl-C.
         """

@@ -1,0 +1,120 @@
+import Foundation
+import GatehouseService
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// The egress proxy (SPEC section 6): `CONNECT host:port` tunnels and absolute-URI plain HTTP
+/// requests, each judged by the egress policy in force, in the same process as the API.
+///
+/// `start()` binds it; the running proxy is a service that serves until graceful shutdown
+/// (`gatehouse serve --egress-port`).
+public final class EgressProxy: Sendable {
+    /// What every connection's handler shares.
+    final class Shared: Sendable {
+        let gatehouse: Gatehouse
+        let limits: EgressProxyLimits
+        let metrics: ProxyMetrics
+        let logger: Logger
+        let idleTimeout: TimeAmount
+        private let open = Mutex([ObjectIdentifier: any Channel]())
+
+        init(gatehouse: Gatehouse, limits: EgressProxyLimits, metrics: ProxyMetrics, logger: Logger) {
+            self.gatehouse = gatehouse
+            self.limits = limits
+            self.metrics = metrics
+            self.logger = logger
+            idleTimeout = .milliseconds(Int64(limits.idleTimeout * 1000))
+        }
+
+        /// Registers a new client connection; false when it is over the cap (it is answered
+        /// 503 and closed, and counted until then).
+        func opened(_ channel: any Channel) -> Bool {
+            let count = open.withLock { connections in
+                connections[ObjectIdentifier(channel)] = channel
+                return connections.count
+            }
+            metrics.active.record(Int64(count))
+            return count <= limits.maxConnections
+        }
+
+        func closed(_ channel: any Channel) {
+            let count = open.withLock { connections in
+                connections[ObjectIdentifier(channel)] = nil
+                return connections.count
+            }
+            metrics.active.record(Int64(count))
+        }
+
+        var connections: [any Channel] { open.withLock { Array($0.values) } }
+    }
+
+    private let shared: Shared
+    private let host: String
+    private let port: Int
+    private let group: any EventLoopGroup
+
+    public init(
+        gatehouse: Gatehouse, host: String, port: Int, limits: EgressProxyLimits, metrics: ProxyMetrics, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        shared = Shared(gatehouse: gatehouse, limits: limits, metrics: metrics, logger: logger)
+        self.host = host
+        self.port = port
+        self.group = group
+    }
+
+    /// A proxy that is listening: its port, and how to stop it. As a service it serves until
+    /// graceful shutdown, then stops.
+    public struct Running: Service, Sendable {
+        public let port: Int
+        let channel: any Channel
+        let shared: Shared
+
+        /// Stops accepting, then closes every open connection.
+        public func stop() async {
+            try? await channel.close()
+            for connection in shared.connections { try? await connection.close() }
+        }
+
+        public func run() async throws {
+            try? await gracefulShutdown()
+            await stop()
+        }
+    }
+
+    /// Starts listening (port 0 picks a free one).
+    public func start() async throws -> Running {
+        let shared = self.shared
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                let admitted = shared.opened(channel)
+                channel.closeFuture.whenComplete { _ in shared.closed(channel) }
+                return channel.eventLoop.makeCompletedFuture {
+                    let encoder = HTTPResponseEncoder()
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(allTimeout: shared.idleTimeout), encoder, decoder,
+                        ProxyHandler(shared: shared, admitted: admitted, encoder: encoder, decoder: decoder),
+                    ])
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: host, port: port).get()
+        } catch {
+            throw GatehouseError(.unavailable, "egress_listen_failed", "the egress proxy cannot listen on \(host):\(port): \(error)")
+        }
+        let running = Running(port: channel.localAddress?.port ?? port, channel: channel, shared: shared)
+        shared.logger.info("egress proxy is listening", metadata: ["address": "\(host):\(running.port)"])
+        return running
+    }
+}

@@ -1,0 +1,422 @@
+import GatehouseDomain
+import GatehouseService
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One client connection to the egress proxy: reads a request head, has the egress policy
+/// judge its destination (resolved once, every address checked), connects to an address it
+/// checked, and then either becomes a byte tunnel (`CONNECT`) or forwards one plain HTTP
+/// request and its response. Anything refused is answered here (403 with the reason in the
+/// `X-Gatehouse-Egress-Reason` header and the body) and the connection is closed.
+///
+/// Reading pauses while a decision or a connection is pending, and while the destination
+/// cannot take more bytes, so a client cannot make the proxy buffer without bound.
+final class ProxyHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        /// Waiting for a request head.
+        case awaitingHead
+        /// `CONNECT` read; its end comes next.
+        case awaitingConnectEnd(EgressTarget)
+        /// The destination is being judged, then connected to.
+        case connecting(ProxyRequest)
+        /// Plain HTTP: request parts go to the destination, its response comes back.
+        case forwarding(any Channel)
+        /// The proxy's own answer is being written; the connection closes after it.
+        case responding
+        /// A tunnel's glue owns the connection now.
+        case handedOver
+        case closed
+    }
+
+    private var state = State.awaitingHead
+    /// Request parts read while deciding, for a forwarded request (bounded: reading is paused).
+    private var buffered: [HTTPServerRequestPart] = []
+    private var requestEnded = false
+    private var responseStarted = false
+    private var pendingRead = false
+    private var clientVersion = HTTPVersion.http1_1
+    private var upstreamHandler: UpstreamHTTPHandler?
+    private let shared: EgressProxy.Shared
+    private let encoder: HTTPResponseEncoder
+    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+
+    private let admitted: Bool
+
+    init(shared: EgressProxy.Shared, admitted: Bool, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+        self.shared = shared
+        self.admitted = admitted
+        self.encoder = encoder
+        self.decoder = decoder
+    }
+
+    // MARK: Inbound
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        guard admitted else {
+            refuse(ProxyRefusal(status: .serviceUnavailable, code: "too_many_connections",
+                message: "the egress proxy is at its limit of \(shared.limits.maxConnections) connections; try again"),
+                outcome: "over_capacity", context: context)
+            return
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch state {
+        case .awaitingHead:
+            guard case .head(let head) = part else { return }
+            clientVersion = head.version
+            switch ProxyRequest.read(head) {
+            case .failure(let refusal):
+                refuse(refusal, outcome: refusal.counted == nil ? "bad_request" : "refused", context: context)
+            case .success(.tunnel(let target)):
+                state = .awaitingConnectEnd(target)
+            case .success(let request):
+                state = .connecting(request)
+                decide(request, context: context)
+            }
+        case .awaitingConnectEnd(let target):
+            if case .end = part {
+                state = .connecting(.tunnel(target))
+                decide(.tunnel(target), context: context)
+            } else {
+                refuse(.badRequest("a CONNECT request has no body"), outcome: "bad_request", context: context)
+            }
+        case .connecting(.forward):
+            // One request per connection: anything after its end is never sent on.
+            guard !requestEnded else { return }
+            if case .end = part { requestEnded = true }
+            buffered.append(part)
+        case .forwarding(let upstream):
+            guard !requestEnded else { return }
+            if case .end = part { requestEnded = true }
+            upstream.write(Self.upstreamPart(part), promise: nil)
+        case .connecting(.tunnel), .responding, .handedOver, .closed:
+            return
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .forwarding(let upstream) = state { upstream.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .forwarding(let upstream) = state { upstream.close(promise: nil) }
+        state = .closed
+        buffered = []
+        upstreamHandler = nil
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            switch state {
+            case .connecting:
+                // The connect timeout bounds this; a decision in progress finishes or fails.
+                break
+            default:
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch state {
+        case .awaitingHead, .awaitingConnectEnd:
+            // The request could not be parsed (llhttp's error says why; not echoed back).
+            refuse(.badRequest("the request is not valid HTTP/1.1 (\(error))"), outcome: "bad_request", context: context)
+        default:
+            context.close(promise: nil)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { upstreamHandler?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        switch state {
+        case .awaitingHead, .awaitingConnectEnd:
+            context.read()
+        case .forwarding(let upstream) where upstream.isWritable:
+            context.read()
+        default:
+            pendingRead = true
+        }
+    }
+
+    private func resumeReading(_ context: ChannelHandlerContext) {
+        if pendingRead {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    /// The destination can take bytes again.
+    func upstreamBecameWritable(_ context: ChannelHandlerContext) {
+        if case .forwarding = state { resumeReading(context) }
+    }
+
+    // MARK: Deciding and connecting
+
+    private func decide(_ request: ProxyRequest, context: ChannelHandlerContext) {
+        let gatehouse = shared.gatehouse
+        let target = request.target
+        context.eventLoop.makeFutureWithTask { try await gatehouse.checkEgress(target) }
+            .assumeIsolated().whenComplete { result in
+                guard case .connecting = self.state else { return }
+                switch result {
+                case .failure(let error):
+                    self.shared.logger.error("egress decision failed", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
+                    self.refuse(ProxyRefusal(status: .serviceUnavailable, code: "unavailable", message: "the egress policy could not be read; try again"),
+                        outcome: "unavailable", context: context)
+                case .success(let check) where !check.allow:
+                    // Counted by the check already.
+                    var refusal = ProxyRefusal.refused(check.verdict.reason, check.verdict.detail, destination: target.description)
+                    refusal.counted = nil
+                    self.refuse(refusal, outcome: "refused", context: context)
+                case .success(let check):
+                    let reason = check.verdict.allow ? "ok" : check.verdict.reason.rawValue
+                    if !check.verdict.allow {
+                        self.shared.logger.notice(
+                            "egress allowed in report mode", metadata: ["destination": "\(target)", "would_refuse": "\(reason)", "detail": "\(check.verdict.detail)"])
+                    }
+                    self.connect(request, addresses: check.addresses, index: 0, reason: reason, failures: [], context: context)
+                }
+            }
+    }
+
+    /// Tries the checked addresses in order; never resolves again.
+    private func connect(
+        _ request: ProxyRequest, addresses: [IPAddress], index: Int, reason: String, failures: [String], context: ChannelHandlerContext
+    ) {
+        let target = request.target
+        guard index < addresses.count else {
+            let why = addresses.isEmpty ? "\(target.host) does not resolve" : "could not connect to \(target) (\(failures.joined(separator: "; ")))"
+            refuse(ProxyRefusal(status: .badGateway, code: "upstream_unreachable", message: why), outcome: "upstream_unreachable", context: context)
+            return
+        }
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(ipAddress: addresses[index].description, port: target.port)
+        } catch {
+            connect(request, addresses: addresses, index: index + 1, reason: reason, failures: failures + ["\(addresses[index]): \(error)"], context: context)
+            return
+        }
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(.milliseconds(Int64(shared.limits.connectTimeout * 1000)))
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .channelOption(ChannelOptions.autoRead, value: false)
+            .connect(to: address)
+            .assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let upstream):
+                    guard case .connecting = self.state else {
+                        upstream.close(promise: nil)
+                        return
+                    }
+                    self.connected(request, upstream: upstream, reason: reason, context: context)
+                case .failure(let error):
+                    guard case .connecting = self.state else { return }
+                    let why = error is ChannelError ? "timed out" : "\(error)"
+                    self.connect(request, addresses: addresses, index: index + 1, reason: reason, failures: failures + ["\(addresses[index]): \(why)"], context: context)
+                }
+            }
+    }
+
+    private func connected(_ request: ProxyRequest, upstream: any Channel, reason: String, context: ChannelHandlerContext) {
+        do {
+            switch request {
+            case .tunnel:
+                try beginTunnel(upstream: upstream, context: context)
+                shared.metrics.count("tunnel", reason: reason)
+            case .forward(_, let head):
+                try beginForwarding(head, upstream: upstream, context: context)
+                shared.metrics.count("forward", reason: reason)
+            }
+        } catch {
+            upstream.close(promise: nil)
+            context.close(promise: nil)
+        }
+    }
+
+    /// Answers `200`, then hands both channels to a pair of glue handlers. Bytes the client
+    /// sent after its CONNECT head (a TLS ClientHello, say) are passed on, not lost.
+    private func beginTunnel(upstream: any Channel, context: ChannelHandlerContext) throws {
+        let glue = GlueHandler.pair(metrics: shared.metrics)
+        try upstream.pipeline.syncOperations.addHandlers([IdleStateHandler(allTimeout: shared.idleTimeout), glue.upstream])
+        let pipeline = context.pipeline.syncOperations
+        let channel = context.channel
+        state = .handedOver
+        pipeline.removeHandler(encoder, promise: nil)
+        context.writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 200 Connection established\r\n\r\n")), promise: nil)
+        try pipeline.addHandler(glue.client)
+        pipeline.removeHandler(context: context, promise: nil)
+        pipeline.removeHandler(decoder, promise: nil)
+        upstream.flush()
+        try upstream.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        channel.read()
+    }
+
+    private func beginForwarding(_ head: HTTPRequestHead, upstream: any Channel, context: ChannelHandlerContext) throws {
+        let handler = UpstreamHTTPHandler(client: self, clientContext: context)
+        let pipeline = upstream.pipeline.syncOperations
+        try pipeline.addHandler(IdleStateHandler(allTimeout: shared.idleTimeout))
+        try pipeline.addHTTPClientHandlers()
+        try pipeline.addHandler(handler)
+        upstreamHandler = handler
+        state = .forwarding(upstream)
+        upstream.write(HTTPClientRequestPart.head(head), promise: nil)
+        for part in buffered { upstream.write(Self.upstreamPart(part), promise: nil) }
+        buffered = []
+        upstream.flush()
+        try upstream.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        if upstream.isWritable { resumeReading(context) }
+    }
+
+    private static func upstreamPart(_ part: HTTPServerRequestPart) -> HTTPClientRequestPart {
+        switch part {
+        case .head(let head): .head(head)
+        case .body(let buffer): .body(.byteBuffer(buffer))
+        case .end(let trailers): .end(trailers)
+        }
+    }
+
+    // MARK: The destination's response (plain HTTP)
+
+    func upstreamResponded(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
+        guard case .forwarding(let upstream) = state else { return }
+        switch part {
+        case .head(let head):
+            responseStarted = true
+            var headers = ProxyRequest.endToEnd(head.headers)
+            headers.replaceOrAdd(name: "connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: head.status, headers: headers))), promise: nil)
+        case .body(let buffer):
+            shared.metrics.bytesDown.count(buffer.readableBytes)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .end(let trailers):
+            state = .responding
+            upstream.close(promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    func upstreamClosed(context: ChannelHandlerContext) {
+        guard case .forwarding = state else { return }
+        if responseStarted {
+            // The response was cut short: the client sees the connection end early.
+            state = .closed
+            context.close(promise: nil)
+        } else {
+            refuse(ProxyRefusal(status: .badGateway, code: "upstream_closed", message: "the destination closed the connection without a response"),
+                outcome: "upstream_unreachable", context: context)
+        }
+    }
+
+    // MARK: The proxy's own answers
+
+    private func refuse(_ refusal: ProxyRefusal, outcome: String, context: ChannelHandlerContext) {
+        switch state {
+        case .responding, .closed, .handedOver: return
+        default: break
+        }
+        if case .forwarding(let upstream) = state { upstream.close(promise: nil) }
+        state = .responding
+        buffered = []
+        shared.metrics.count(outcome, reason: refusal.code)
+        if let counted = refusal.counted { shared.gatehouse.countEgressRefusal(counted.reason, destination: counted.destination) }
+        if refusal.status == .forbidden {
+            shared.logger.info("egress refused", metadata: ["reason": "\(refusal.code)", "detail": "\(refusal.message)"])
+        }
+        let body = ByteBuffer(string: JSONValue.object(["error": ["code": .string(refusal.code), "message": .string(refusal.message)]]).canonicalText + "\n")
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        headers.add(name: "connection", value: "close")
+        headers.add(name: "x-gatehouse-egress-reason", value: refusal.code)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+}
+
+/// The destination's side of a forwarded plain HTTP request: its response goes to the
+/// client; it reads only while the client can take more.
+final class UpstreamHTTPHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var client: ProxyHandler?
+    private let clientContext: ChannelHandlerContext
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+
+    init(client: ProxyHandler, clientContext: ChannelHandlerContext) {
+        self.client = client
+        self.clientContext = clientContext
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        client = nil
+    }
+
+    func resumeReading() {
+        if pendingRead {
+            pendingRead = false
+            context?.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        client?.upstreamResponded(unwrapInboundIn(data), context: clientContext)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        clientContext.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        client?.upstreamClosed(context: clientContext)
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { client?.upstreamBecameWritable(clientContext) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if clientContext.channel.isWritable {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+}
