@@ -13,7 +13,7 @@ import NIOPosix
 ///
 /// Reading pauses while a decision or a connection is pending, and while the destination
 /// cannot take more bytes, so a client cannot make the proxy buffer without bound.
-final class ProxyHandler: ChannelDuplexHandler {
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -75,7 +75,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             clientVersion = head.version
             switch ProxyRequest.read(head) {
             case .failure(let refusal):
-                refuse(refusal, outcome: refusal.counted == nil ? "bad_request" : "refused", context: context)
+                refuse(refusal, outcome: refusal.reason == nil ? "bad_request" : "refused", context: context)
             case .success(.tunnel(let target)):
                 state = .awaitingConnectEnd(target)
             case .success(let request):
@@ -186,7 +186,7 @@ final class ProxyHandler: ChannelDuplexHandler {
                 case .success(let check) where !check.allow:
                     // Counted by the check already.
                     var refusal = ProxyRefusal.refused(check.verdict.reason, check.verdict.detail, destination: target.description)
-                    refusal.counted = nil
+                    refusal.counted = false
                     self.refuse(refusal, outcome: "refused", context: context)
                 case .success(let check):
                     let reason = check.verdict.allow ? "ok" : check.verdict.reason.rawValue
@@ -338,9 +338,12 @@ final class ProxyHandler: ChannelDuplexHandler {
         state = .responding
         buffered = []
         shared.metrics.count(outcome, reason: refusal.code)
-        if let counted = refusal.counted { shared.gatehouse.countEgressRefusal(counted.reason, destination: counted.destination) }
-        if refusal.status == .forbidden {
-            shared.logger.info("egress refused", metadata: ["reason": "\(refusal.code)", "detail": "\(refusal.message)"])
+        if refusal.counted, let reason = refusal.reason, let destination = refusal.destination {
+            shared.gatehouse.countEgressRefusal(reason, destination: destination)
+        }
+        if let destination = refusal.destination {
+            // The destination only (host:port): a request's path or userinfo may hold a secret.
+            shared.logger.info("egress refused", metadata: ["reason": "\(refusal.code)", "destination": "\(destination)"])
         }
         let body = ByteBuffer(string: JSONValue.object(["error": ["code": .string(refusal.code), "message": .string(refusal.message)]]).canonicalText + "\n")
         var headers = HTTPHeaders()

@@ -24,7 +24,7 @@ enum ProxyRequest {
         if head.method == .CONNECT {
             switch EgressTarget.parse(authority: head.uri, defaultPort: nil) {
             case .failure(let refusal):
-                return .failure(.refused(.destinationNotAllowed, refusal.message, destination: head.uri))
+                return .failure(.refused(.destinationNotAllowed, refusal.message, destination: EgressTarget.redacted(head.uri)))
             case .success(let target):
                 if let refusal = mismatch(hosts.first, target) { return .failure(refusal) }
                 return .success(.tunnel(target))
@@ -40,7 +40,7 @@ enum ProxyRequest {
         }
         switch EgressTarget.parse(url: uri) {
         case .failure(let refusal):
-            return .failure(.refused(.destinationNotAllowed, refusal.message, destination: String(uri.prefix(200))))
+            return .failure(.refused(.destinationNotAllowed, refusal.message, destination: EgressTarget.redacted(uri)))
         case .success(let target):
             if let refusal = mismatch(hosts.first, target) { return .failure(refusal) }
             return .success(.forward(target, head: originForm(head, target: target)))
@@ -100,14 +100,18 @@ struct ProxyRefusal: Error {
     var status: HTTPResponseStatus
     var code: String
     var message: String
-    /// Refusals by the egress policy are counted per destination; malformed requests are not.
-    var counted: (reason: DecisionReason, destination: String)?
+    /// For a refusal by the egress policy: why, and where to (`host:port`, or what may be
+    /// kept of an unreadable target). Malformed requests have neither.
+    var reason: DecisionReason?
+    var destination: String?
+    /// Whether the refusal still has to be counted (the egress check counts its own).
+    var counted = false
 
     static func badRequest(_ message: String) -> ProxyRefusal {
         ProxyRefusal(status: .badRequest, code: "bad_request", message: message)
     }
 
     static func refused(_ reason: DecisionReason, _ message: String, destination: String) -> ProxyRefusal {
-        ProxyRefusal(status: .forbidden, code: reason.rawValue, message: message, counted: (reason, destination))
+        ProxyRefusal(status: .forbidden, code: reason.rawValue, message: message, reason: reason, destination: destination, counted: true)
     }
 }

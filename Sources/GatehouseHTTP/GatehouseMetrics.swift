@@ -66,7 +66,7 @@ public final class GatehouseMetrics: Sendable {
     }
 
     /// The text exposition format.
-    func render() -> String {
+    public func render() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)

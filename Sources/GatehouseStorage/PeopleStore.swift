@@ -40,11 +40,14 @@ public protocol PeopleStore: Sendable {
 
     /// Last-seen times, batched.
     func touchLastSeen(_ times: [String: Date]) async throws
-    /// Adds to the denial counters and keeps the newest `keep` individual denials.
-    func addDenials(_ counts: [DenialKey: Int64], recent: [DenialEntry], keep: Int) async throws
+    /// Adds to the denial counters (per reason, and egress per destination) and keeps the
+    /// newest `keep` individual denials, in one transaction.
+    func addDenials(_ batch: DenialBatch, keep: Int) async throws
     /// The newest individual denials, newest first.
     func recentDenials(limit: Int) async throws -> [DenialEntry]
     func denialCounts(since: String?) async throws -> [DenialKey: Int64]
+    /// Egress refusals per day, destination and reason, from the day `since` on.
+    func egressDenialCounts(since: String?) async throws -> [EgressDenialKey: Int64]
 
     /// Seat events `(time, active after)` in order, from `since`, with the count just before it.
     func seatEvents(since: Date) async throws -> (startActive: Int64, events: [(at: Date, activeAfter: Int64)])

@@ -37,6 +37,21 @@ public struct EgressTarget: Hashable, Sendable, CustomStringConvertible {
         return parse(authority: String(hostPort), defaultPort: defaultPort)
     }
 
+    /// What may be recorded of a URL that could not be parsed: its scheme and authority
+    /// without userinfo, at most 200 characters. Paths and queries (a Slack webhook's secret,
+    /// a token) and passwords are never kept.
+    public static func redacted(_ url: String) -> String {
+        var text = Substring(url)
+        var scheme = ""
+        if let end = text.range(of: "://") {
+            scheme = String(text[..<end.upperBound])
+            text = text[end.upperBound...]
+        }
+        var authority = text.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return String((scheme + authority).prefix(200))
+    }
+
     /// Parses `host[:port]` (a CONNECT target, a Host header); IPv6 in brackets.
     public static func parse(authority: String, defaultPort: Int?) -> Result<EgressTarget, EgressRefusal> {
         var hostText = Substring(authority)

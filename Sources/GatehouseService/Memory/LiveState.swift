@@ -21,6 +21,10 @@ final class LiveState: Sendable {
     /// Striped, so that concurrent requests rarely wait for one another to note a login.
     let lastSeenStripes = (0..<16).map { _ in Locked([String: Date]()) }
     let denials = Mutex([DenialKey: Int64]())
+    /// Egress refusals per destination, bounded: past `keptDestinations` distinct keys a
+    /// flood of new names is counted as other destinations.
+    let egressDenials = Mutex([EgressDenialKey: Int64]())
+    static let keptDestinations = 10_000
     /// The newest individual denials not yet written, bounded: a flood keeps only the latest.
     let recentDenials = Mutex([DenialEntry]())
     static let keptDenials = 1000
@@ -40,30 +44,44 @@ final class LiveState: Sendable {
     }
 
     func countDenial(kind: String, reason: DecisionReason, subject: String, at: Date) {
-        denials.withLock { $0[DenialKey(day: UTC.formatDay(at), kind: kind, reason: reason.rawValue), default: 0] += 1 }
+        let day = UTC.formatDay(at)
+        denials.withLock { $0[DenialKey(day: day, kind: kind, reason: reason.rawValue), default: 0] += 1 }
+        if kind == "egress" {
+            egressDenials.withLock { counts in
+                var key = EgressDenialKey(day: day, destination: subject, reason: reason.rawValue)
+                if counts[key] == nil, counts.count >= Self.keptDestinations { key.destination = EgressDenialKey.otherDestinations }
+                counts[key, default: 0] += 1
+            }
+        }
         recentDenials.withLock { entries in
             entries.append(DenialEntry(at: at, kind: kind, reason: reason.rawValue, subject: subject))
             if entries.count > 2 * Self.keptDenials { entries.removeFirst(entries.count - Self.keptDenials) }
         }
     }
 
-    func takeRecentDenials() -> [DenialEntry] { recentDenials.withLock { let taken = $0; $0 = []; return Array(taken.suffix(Self.keptDenials)) } }
+    private func takeRecentDenials() -> [DenialEntry] { recentDenials.withLock { let taken = $0; $0 = []; return Array(taken.suffix(Self.keptDenials)) } }
 
     func takeLastSeen() -> [String: Date] {
         lastSeenStripes.reduce(into: [:]) { all, stripe in
             all.merge(stripe.withLock { let taken = $0; $0 = [:]; return taken }) { a, b in max(a, b) }
         }
     }
-    func takeDenials() -> [DenialKey: Int64] { denials.withLock { let taken = $0; $0 = [:]; return taken } }
+    func takeDenials() -> DenialBatch {
+        DenialBatch(
+            counts: denials.withLock { let taken = $0; $0 = [:]; return taken },
+            byDestination: egressDenials.withLock { let taken = $0; $0 = [:]; return taken },
+            recent: takeRecentDenials())
+    }
 
     /// Puts back what could not be written, so nothing is lost on a transient failure.
-    func restore(lastSeen times: [String: Date], denials counts: [DenialKey: Int64], recent: [DenialEntry]) {
-        recentDenials.withLock { $0 = recent + $0 }
+    func restore(lastSeen times: [String: Date], denials batch: DenialBatch) {
+        recentDenials.withLock { $0 = batch.recent + $0 }
+        egressDenials.withLock { current in for (key, n) in batch.byDestination { current[key, default: 0] += n } }
         for (id, t) in times {
             lastSeenStripes[Int(UInt(bitPattern: id.hashValue) % 16)].withLock { current in
                 if current[id].map({ $0 < t }) ?? true { current[id] = t }
             }
         }
-        denials.withLock { current in for (key, n) in counts { current[key, default: 0] += n } }
+        denials.withLock { current in for (key, n) in batch.counts { current[key, default: 0] += n } }
     }
 }

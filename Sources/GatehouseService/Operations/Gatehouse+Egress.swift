@@ -33,7 +33,7 @@ extension Gatehouse {
         switch EgressTarget.parse(url: url) {
         case .failure(let refusal):
             return finish(EgressCheck(target: nil, allow: false, verdict: .deny(.destinationNotAllowed, refusal.message), mode: policy.mode, addresses: []),
-                subject: url)
+                subject: EgressTarget.redacted(url))
         case .success(let target):
             return finish(try await judge(target, policy: policy, resolver: resolver), subject: target.description)
         }
@@ -56,9 +56,10 @@ extension Gatehouse {
         var verdict = EgressDecider.decide(host: target.host, port: target.port, policy: policy)
         var addresses: [IPAddress] = []
         if case .ip(let address) = target.host { addresses = [address] }
-        if verdict.allow, case .name(let name) = target.host {
+        // Report and open modes connect whatever the rules say, so they resolve too.
+        if verdict.allow || policy.mode != .enforce, case .name(let name) = target.host {
             addresses = await resolver.addresses(of: name)
-            if let refusal = EgressDecider.check(addresses: addresses, for: name, policy: policy) { verdict = refusal }
+            if verdict.allow, let refusal = EgressDecider.check(addresses: addresses, for: name, policy: policy) { verdict = refusal }
         }
         let allow = verdict.allow || policy.mode != .enforce
         return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, addresses: addresses)

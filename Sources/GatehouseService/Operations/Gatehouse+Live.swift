@@ -58,13 +58,13 @@ extension Gatehouse {
 
     /// Writes buffered last-seen times and denial counts; on failure they are kept for the next try.
     public func flushBookkeeping() async throws {
-        let seen = live.takeLastSeen(), denials = live.takeDenials(), recent = live.takeRecentDenials()
+        let seen = live.takeLastSeen(), denials = live.takeDenials()
         do {
             try await store.touchLastSeen(seen)
-            try await store.addDenials(denials, recent: recent, keep: LiveState.keptDenials)
+            try await store.addDenials(denials, keep: LiveState.keptDenials)
             if !seen.isEmpty { live.update { for (id, t) in seen { $0.index.setLastSeen(id, t) } } }
         } catch {
-            live.restore(lastSeen: seen, denials: denials, recent: recent)
+            live.restore(lastSeen: seen, denials: denials)
             throw error
         }
     }

@@ -52,7 +52,16 @@ extension ComplianceReport {
             }.joined()
             page += "</table>"
         }
-        page += "<h2>Egress refusals by destination</h2><p class=\"muted\">None recorded.</p>"
+        page += "<h2>Egress refusals by destination</h2>"
+        if egressDenials.isEmpty {
+            page += "<p class=\"muted\">None recorded.</p>"
+        } else {
+            page += "<table><tr><th>Destination</th><th>Reason</th><th>Count</th></tr>"
+            page += egressDenials.map {
+                "<tr><td>\(Self.escape($0.destination))</td><td>\(Self.escape($0.reason))</td><td class=\"n\">\($0.count)</td></tr>"
+            }.joined()
+            page += "</table>"
+        }
         page += "<h2>Audit chain</h2><p class=\"\(audit.ok ? "ok" : "bad")\">\(Self.escape(audit.text))</p></body></html>\n"
         return page
     }

@@ -22,6 +22,9 @@ public struct ComplianceReport: Sendable {
     public var denials: [String: Int64]
     /// The latest individual denials up to the report's date (newest first, at most 50).
     public var recentDenials: [DenialEntry]
+    /// Egress refusals counted per destination and reason over the term up to the report's
+    /// date, most refused first.
+    public var egressDenials: [(destination: String, reason: String, count: Int64)]
     public var audit: AuditVerifyReport
 
     public var peak: Int64 { daily.map(\.peak).max() ?? activeSeats }
@@ -55,14 +58,15 @@ public struct ComplianceReport: Sendable {
             "recent_denials": .array(recentDenials.map {
                 ["at": .string(UTC.format($0.at)), "kind": .string($0.kind), "reason": .string($0.reason), "subject": .string($0.subject)]
             }),
-            // The egress proxy (issue 5) will fill this; until then nothing is refused by it.
-            "egress_denials_by_destination": [:],
+            "egress_denials_by_destination": .object(Dictionary(grouping: egressDenials, by: \.destination).mapValues { rows in
+                .object(Dictionary(uniqueKeysWithValues: rows.map { ($0.reason, JSONValue.int($0.count)) }))
+            }),
             "audit_chain": audit.json,
         ]
     }
 
     /// `section,key,value,detail` rows: summary facts, then one row per seat holder, per
-    /// denial reason and per day.
+    /// denial reason, per egress destination and reason, and per day.
     public var csv: String {
         var rows = [["section", "key", "value", "detail"]]
         rows.append(["report", "as_of", UTC.format(asOf), "generated \(UTC.format(generatedAt))"])
@@ -79,6 +83,7 @@ public struct ComplianceReport: Sendable {
         for a in admins { rows.append(["admin", a, "", ""]) }
         if let p = policy { rows.append(["policy", "sha256", p.sha256, "applied \(UTC.format(p.appliedAt)) by \(p.appliedBy)"]) }
         for (reason, count) in denials.sorted(by: { $0.key < $1.key }) { rows.append(["denials", reason, String(count), ""]) }
+        for e in egressDenials { rows.append(["egress_denials", e.destination, String(e.count), e.reason]) }
         for d in daily { rows.append(["daily", UTC.formatDay(d.day), String(d.peak), "end \(d.end)"]) }
         rows.append(["audit_chain", "ok", audit.ok ? "true" : "false", audit.ok ? "\(audit.entries) entries" : "broken at \(audit.firstBroken ?? 0): \(audit.problem ?? "")"])
         return rows.map { $0.map(AuditEntry.csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
@@ -119,10 +124,16 @@ extension Gatehouse {
         for (key, count) in try await store.denialCounts(since: license.map { UTC.formatDay($0.termStartsAt) }) where key.day <= lastDay {
             denials["\(key.kind)/\(key.reason)", default: 0] += count
         }
+        var egress: [String: [String: Int64]] = [:]
+        for (key, count) in try await store.egressDenialCounts(since: license.map { UTC.formatDay($0.termStartsAt) }) where key.day <= lastDay {
+            egress[key.destination, default: [:]][key.reason, default: 0] += count
+        }
+        let egressDenials = egress.flatMap { destination, reasons in reasons.map { (destination: destination, reason: $0.key, count: $0.value) } }
+            .sorted { ($0.count, $1.destination, $1.reason) > ($1.count, $0.destination, $0.reason) }
         return ComplianceReport(
             asOf: asOf, generatedAt: t, license: license, licenseState: state, daily: daily, activeSeats: active, holders: holders,
             admins: admins.sorted(), policy: policySet, denials: denials,
             recentDenials: Array(try await store.recentDenials(limit: LiveState.keptDenials).filter { $0.at <= asOf }.prefix(50)),
-            audit: try await verifyAudit())
+            egressDenials: egressDenials, audit: try await verifyAudit())
     }
 }

@@ -169,6 +169,39 @@ public struct DenialKey: Sendable, Hashable {
     }
 }
 
+/// Egress refusals are also counted per destination (`host:port`).
+public struct EgressDenialKey: Sendable, Hashable {
+    public var day: String
+    public var destination: String
+    public var reason: String
+
+    public init(day: String, destination: String, reason: String) {
+        self.day = day
+        self.destination = destination
+        self.reason = reason
+    }
+
+    /// Where refusals beyond a day's limit of distinct destinations are counted.
+    public static let otherDestinations = "(other destinations)"
+    /// Distinct destinations kept per day.
+    public static let destinationsPerDay = 1000
+}
+
+/// Denials buffered in memory since the last write.
+public struct DenialBatch: Sendable {
+    public var counts: [DenialKey: Int64] = [:]
+    public var byDestination: [EgressDenialKey: Int64] = [:]
+    public var recent: [DenialEntry] = []
+
+    public init(counts: [DenialKey: Int64] = [:], byDestination: [EgressDenialKey: Int64] = [:], recent: [DenialEntry] = []) {
+        self.counts = counts
+        self.byDestination = byDestination
+        self.recent = recent
+    }
+
+    public var isEmpty: Bool { counts.isEmpty && byDestination.isEmpty && recent.isEmpty }
+}
+
 /// One denied decision, kept among the most recent.
 public struct DenialEntry: Sendable, Equatable {
     public var at: Date

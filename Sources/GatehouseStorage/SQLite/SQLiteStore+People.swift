@@ -229,22 +229,33 @@ extension SQLiteStore {
         }
     }
 
-    public func addDenials(_ counts: [DenialKey: Int64], recent: [DenialEntry], keep: Int) async throws {
-        guard !counts.isEmpty || !recent.isEmpty else { return }
+    public func addDenials(_ batch: DenialBatch, keep: Int) async throws {
+        guard !batch.isEmpty else { return }
         try await write { db in
-            for entry in recent.suffix(keep) {
+            for entry in batch.recent.suffix(keep) {
                 try db.execute(
                     sql: "INSERT INTO recent_denials (at, kind, reason, subject) VALUES (?, ?, ?, ?)",
                     arguments: [UTC.format(entry.at, milliseconds: true), entry.kind, entry.reason, entry.subject])
             }
             try db.execute(
                 sql: "DELETE FROM recent_denials WHERE id <= (SELECT id FROM recent_denials ORDER BY id DESC LIMIT 1 OFFSET ?)", arguments: [keep])
-            for (key, count) in counts {
+            for (key, count) in batch.counts {
                 try db.execute(
                     sql: """
                         INSERT INTO denial_counts (day, kind, reason, count) VALUES (?, ?, ?, ?)
                         ON CONFLICT (day, kind, reason) DO UPDATE SET count = denial_counts.count + excluded.count
                         """, arguments: [key.day, key.kind, key.reason, count])
+            }
+            for (key, count) in batch.byDestination {
+                try db.execute(
+                    sql: """
+                        INSERT INTO egress_denials (day, destination, reason, count)
+                        SELECT ?1, CASE WHEN EXISTS (SELECT 1 FROM egress_denials WHERE day = ?1 AND destination = ?2)
+                                          OR (SELECT COUNT(DISTINCT destination) FROM egress_denials WHERE day = ?1) < ?5
+                                        THEN ?2 ELSE ?6 END, ?3, ?4
+                        ON CONFLICT (day, destination, reason) DO UPDATE SET count = egress_denials.count + excluded.count
+                        """,
+                    arguments: [key.day, key.destination, key.reason, count, EgressDenialKey.destinationsPerDay, EgressDenialKey.otherDestinations])
             }
         }
     }
@@ -262,6 +273,16 @@ extension SQLiteStore {
             var result: [DenialKey: Int64] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT * FROM denial_counts WHERE day >= ?", arguments: [since ?? ""]) {
                 result[DenialKey(day: row["day"], kind: row["kind"], reason: row["reason"])] = row["count"]
+            }
+            return result
+        }
+    }
+
+    public func egressDenialCounts(since: String?) async throws -> [EgressDenialKey: Int64] {
+        try await read { db in
+            var result: [EgressDenialKey: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM egress_denials WHERE day >= ?", arguments: [since ?? ""]) {
+                result[EgressDenialKey(day: row["day"], destination: row["destination"], reason: row["reason"])] = row["count"]
             }
             return result
         }

@@ -81,10 +81,13 @@ struct TestVendor: @unchecked Sendable {  // the key is immutable
     }
 
     /// A service over a fresh migrated SQLite database in `dir`.
-    func gatehouse(in dir: TempDir, clock: TestClock, name: String = "gatehouse.db", directory: DirectoryConfiguration? = nil) async throws -> Gatehouse {
+    func gatehouse(
+        in dir: TempDir, clock: TestClock, name: String = "gatehouse.db", directory: DirectoryConfiguration? = nil,
+        resolver: any EgressResolver = SystemResolver()
+    ) async throws -> Gatehouse {
         let store = try SQLiteStore(path: dir.file(name), create: true)
         let gatehouse = Gatehouse(
-            store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", directory: directory, now: { clock.now })
+            store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", directory: directory, resolver: resolver, now: { clock.now })
         _ = try await gatehouse.migrate(actor: "test")
         return gatehouse
     }

@@ -1,0 +1,312 @@
+import Foundation
+import GatehouseDomain
+import GatehouseEgressProxy
+import GatehouseHTTP
+import GatehouseService
+import GatehouseStorage
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Synchronization
+import Testing
+
+/// The egress proxy over real sockets on loopback: destinations are real servers on
+/// 127.0.0.1, names are answered by a resolver the test controls.
+@Suite("Egress proxy")
+struct EgressProxyTests {
+    static func policy(port: Int, mode: String = "enforce", allowLoopback: Bool = false) -> String {
+        """
+        egress:
+          mode: \(mode)
+          deny_private_networks: true
+          allow_cidrs: [\(allowLoopback ? "\"127.0.0.1/32\"" : "")]
+          rules:
+            - {name: test-upstream, hosts: ["allowed.test", "*.allowed.test"], ports: [\(port)]}
+        """
+    }
+
+    /// Names the bypass table uses: everything an attacker might point at the loopback
+    /// upstream (or at another private place).
+    static func resolver() -> ScriptedResolver {
+        ScriptedResolver([
+            "localhost": ["127.0.0.1", "::1"], "evil.test": ["127.0.0.1"], "allowed.test": ["127.0.0.1"], "evil.allowed.test": ["127.0.0.1"],
+            "v6.allowed.test": ["::1"], "mixed.allowed.test": ["93.184.216.34", "127.0.0.1"], "mapped.allowed.test": ["::ffff:127.0.0.1"],
+            "nat64.allowed.test": ["64:ff9b::7f00:1"], "meta.allowed.test": ["169.254.169.254"], "private.allowed.test": ["10.0.0.1"],
+            "cgnat.allowed.test": ["100.64.0.1"], "teredo.allowed.test": ["2001:0:4136:e378:8000:63bf:80ff:fffe"],
+            "6to4.allowed.test": ["2002:7f00:1::1"], "zero.allowed.test": ["0.0.0.0"], "linklocal6.allowed.test": ["fe80::1"],
+            "public.allowed.test": ["127.0.0.1"],
+        ])
+    }
+
+    /// URLs refused by the check API and, sent as absolute-URI requests, by the proxy.
+    /// `{P}` is the upstream's port (the one the rule allows).
+    static let urlCases = [
+        // IP literals for the loopback upstream, in every spelling a resolver accepts.
+        "http://127.0.0.1:{P}/", "http://127.1:{P}/", "http://2130706433:{P}/", "http://0x7f000001:{P}/", "http://0177.0.0.1:{P}/",
+        "http://0x7f.1:{P}/", "http://017700000001:{P}/", "http://127.0.0.1.:{P}/", "http://0:{P}/", "http://0.0.0.0:{P}/",
+        "http://127.000.000.001:{P}/", "http://[::1]:{P}/", "http://[0:0:0:0:0:0:0:1]:{P}/", "http://[::ffff:127.0.0.1]:{P}/",
+        "http://[::ffff:7f00:1]:{P}/", "http://[::127.0.0.1]:{P}/", "http://[64:ff9b::7f00:1]:{P}/", "http://[2002:7f00:1::]:{P}/",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{P}/", "http://[fe80::1%25lo]:{P}/", "http://169.254.169.254:{P}/latest/meta-data/",
+        "http://[fd00:ec2::254]:{P}/",
+        // Names that resolve to loopback or other private places, however they are spelled.
+        "http://localhost:{P}/", "http://LOCALHOST:{P}/", "http://localhost.:{P}/", "http://evil.test:{P}/", "http://allowed.test:{P}/",
+        "http://ALLOWED.TEST.:{P}/", "http://Evil.Allowed.Test:{P}/", "http://v6.allowed.test:{P}/", "http://mixed.allowed.test:{P}/",
+        "http://mapped.allowed.test:{P}/", "http://nat64.allowed.test:{P}/", "http://meta.allowed.test:{P}/", "http://private.allowed.test:{P}/",
+        "http://cgnat.allowed.test:{P}/", "http://teredo.allowed.test:{P}/", "http://6to4.allowed.test:{P}/", "http://zero.allowed.test:{P}/",
+        "http://linklocal6.allowed.test:{P}/", "http://nxdomain.allowed.test:{P}/",
+        // Userinfo and look-alike tricks.
+        "http://allowed.test:{P}@evil.test:{P}/", "http://allowed.test@127.0.0.1:{P}/", "http://evil.test:{P}#@allowed.test:{P}/",
+        "http://evil.test:{P}?@allowed.test:{P}/", "http://evil.test:{P}\\@allowed.test:{P}/", "http://allowed.test%2eevil.test:{P}/",
+        "http://allowed.test.evil.test:{P}/", "http://evilallowed.test:{P}/", "http://allowed.test..:{P}/",
+        "http://" + String(repeating: "a", count: 64) + ".allowed.test:{P}/", "http://" + String(repeating: "a.", count: 125) + "allowed.test:{P}/",
+        // An allowed name on another port.
+        "http://allowed.test/", "http://allowed.test:8443/", "http://public.allowed.test:1/",
+    ]
+
+    /// Requests only a proxy sees: CONNECT targets, Host headers, request forms.
+    static let proxyCases = [
+        "CONNECT 127.0.0.1:{P} HTTP/1.1\r\nHost: 127.0.0.1:{P}\r\n\r\n", "CONNECT [::1]:{P} HTTP/1.1\r\n\r\n",
+        "CONNECT 2130706433:{P} HTTP/1.1\r\n\r\n", "CONNECT localhost:{P} HTTP/1.1\r\n\r\n", "CONNECT LocalHost.:{P} HTTP/1.1\r\n\r\n",
+        "CONNECT allowed.test:{P} HTTP/1.1\r\n\r\n", "CONNECT allowed.test:8443 HTTP/1.1\r\n\r\n", "CONNECT allowed.test HTTP/1.1\r\n\r\n",
+        "CONNECT allowed.test:{P}@evil.test:{P} HTTP/1.1\r\n\r\n", "CONNECT meta.allowed.test:{P} HTTP/1.1\r\n\r\n",
+        "CONNECT evil.test:{P} HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "CONNECT allowed.test:{P} HTTP/1.1\r\nHost: evil.test:{P}\r\n\r\n",
+        "GET http://evil.test:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "GET http://allowed.test:{P}/ HTTP/1.1\r\nHost: evil.test:{P}\r\n\r\n",
+        "GET http://allowed.test:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\nHost: evil.test:{P}\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "GET https://allowed.test:{P}/ HTTP/1.1\r\n\r\n", "GET ftp://allowed.test:{P}/ HTTP/1.1\r\n\r\n",
+        "GET http://[::1]:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}",
+    ]
+
+    @Test("A table of bypass attempts: refused by the check API and by the live proxy; the upstream is never reached")
+    func bypassTable() async throws {
+        let upstream = try await Upstream.start(.http)
+        let P = String(upstream.port)
+        let resolver = Self.resolver()
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: upstream.port), resolver: resolver)
+        #expect(Self.urlCases.count + Self.proxyCases.count >= 60)
+
+        // The check API, over HTTP.
+        let token = try await fixture.gatehouse.createToken(name: "codecov", scope: .authorize, actor: "test").secret
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let app = buildApplication(gatehouse: fixture.gatehouse, settings: HTTPSettings(host: "127.0.0.1", port: 0), logger: logger)
+        try await app.test(.router) { client in
+            for template in Self.urlCases {
+                let url = template.replacingOccurrences(of: "{P}", with: P)
+                let body = JSONValue.object(["url": .string(url)]).canonicalText
+                let response = try await client.execute(
+                    uri: "/v1/authorize/egress", method: .post, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                    body: ByteBuffer(string: body))
+                let answer = try JSONValue.parse(Array(response.body.readableBytesView))
+                #expect(response.status == .ok && answer["allow"] == false, "check API let \(url) through: \(answer)")
+            }
+        }
+
+        // The proxy: the same URLs as absolute-URI requests, then the proxy-only requests.
+        var requests = Self.urlCases.map { "GET \($0) HTTP/1.1\r\nUser-Agent: bypass\r\n\r\n" }
+        requests += Self.proxyCases
+        for template in requests {
+            let request = template.replacingOccurrences(of: "{P}", with: P)
+            let response = try await fixture.exchange(request)
+            #expect([400, 403].contains(response.status), "proxy answered \(response.status) to \(request.debugDescription): \(response.body)")
+            if response.status == 403 { #expect(response.header("x-gatehouse-egress-reason") != nil) }
+        }
+        #expect(upstream.connections == 0, "the upstream was reached")
+        await fixture.proxy.stop()
+        await upstream.stop()
+    }
+
+    @Test("Allowed destinations pass: a CONNECT tunnel, and plain HTTP rewritten to origin form, one request per connection")
+    func allowedDestinations() async throws {
+        let upstream = try await Upstream.start(.http)
+        let P = upstream.port
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: P, allowLoopback: true), resolver: Self.resolver())
+
+        let tunnel = try await blocking {
+            let client = try RawClient(port: fixture.proxy.port)
+            client.send("CONNECT Allowed.Test.:\(P) HTTP/1.1\r\nHost: allowed.test:\(P)\r\n\r\n")
+            let (head, _) = client.readHead()
+            client.send("GET /inside HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n")
+            return (head, String(decoding: client.readToEnd(), as: UTF8.self))
+        }
+        #expect(tunnel.0.hasPrefix("HTTP/1.1 200"), "\(tunnel.0)")
+        #expect(tunnel.1.contains("GET /inside"))
+
+        // Plain HTTP: a body, hop-by-hop headers dropped, the Host header of the checked
+        // destination, and a pipelined second request (to elsewhere) never sent on.
+        let forwarded = try await fixture.exchange(
+            "POST http://allowed.test:\(P)/path?q=1#frag HTTP/1.1\r\nHost: allowed.test:\(P)\r\nProxy-Connection: keep-alive\r\n"
+                + "Proxy-Authorization: Basic c2VjcmV0\r\nConnection: x-private\r\nX-Private: 1\r\nContent-Length: 5\r\n\r\nhello"
+                + "GET http://evil.test:\(P)/second HTTP/1.1\r\n\r\n")
+        #expect(forwarded.status == 200)
+        #expect(forwarded.body.hasPrefix("POST /path?q=1\n"), "\(forwarded.body)")
+        #expect(forwarded.body.contains("body-bytes: 5"))
+        #expect(forwarded.body.contains("host: allowed.test:\(P)"))
+        for header in ["proxy-connection", "proxy-authorization", "x-private"] { #expect(!forwarded.body.contains(header + ":"), "\(header) passed on") }
+        #expect(!forwarded.body.contains("/second"))
+        #expect(forwarded.header("x-upstream") == "yes" && forwarded.header("connection") == "close")
+        #expect(upstream.connections == 2)
+
+        // The same through curl, as a client would use it.
+        let curl = try requireProgram("curl", package: "curl")
+        let viaCurl = try run(curl, ["-sS", "-x", "http://127.0.0.1:\(fixture.proxy.port)", "http://allowed.test:\(P)/curl"])
+        #expect(viaCurl.stdout.hasPrefix("GET /curl"), "\(viaCurl.stderr)")
+        let tunnelled = try run(curl, ["-sS", "-p", "-x", "http://127.0.0.1:\(fixture.proxy.port)", "http://allowed.test:\(P)/tunnelled"])
+        #expect(tunnelled.stdout.hasPrefix("GET /tunnelled"), "\(tunnelled.stderr)")
+        let refused = try run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:\(fixture.proxy.port)", "http://evil.test:\(P)/"])
+        #expect(refused.stdout == "403")
+        await fixture.proxy.stop()
+        await upstream.stop()
+    }
+
+    @Test("DNS rebinding fails: the name is resolved once and the proxy connects to the address it checked")
+    func rebinding() async throws {
+        let upstream = try await Upstream.start(.http)
+        let resolver = Self.resolver()
+        // First answer public (unreachable from here), every later one the loopback upstream,
+        // which this policy would allow: a second resolution would reach it.
+        resolver.rebinding("rebind.allowed.test", first: ["93.184.216.34"], then: ["127.0.0.1"])
+        resolver.rebinding("rebind2.allowed.test", first: ["93.184.216.34"], then: ["127.0.0.1"])
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: upstream.port, allowLoopback: true), resolver: resolver)
+        for request in ["CONNECT rebind.allowed.test:\(upstream.port) HTTP/1.1\r\n\r\n", "GET http://rebind2.allowed.test:\(upstream.port)/ HTTP/1.1\r\n\r\n"] {
+            let response = try await fixture.exchange(request)
+            #expect(response.status == 502, "\(response.head) \(response.body)")
+            #expect(response.body.contains("93.184.216.34"))
+        }
+        #expect(resolver.lookups(of: "rebind.allowed.test") == 1 && resolver.lookups(of: "rebind2.allowed.test") == 1)
+        #expect(upstream.connections == 0, "a second resolution reached the loopback upstream")
+        await fixture.proxy.stop()
+        await upstream.stop()
+    }
+
+    @Test("Report mode lets refused destinations through and counts them; open mode just lets them through")
+    func reportAndOpen() async throws {
+        let upstream = try await Upstream.start(.http)
+        let P = upstream.port
+        let report = try await ProxyFixture.start(policy: Self.policy(port: P, mode: "report"), resolver: Self.resolver())
+        let passed = try await report.exchange("GET http://evil.test:\(P)/reported HTTP/1.1\r\n\r\n")
+        #expect(passed.status == 200 && passed.body.hasPrefix("GET /reported"))
+        try await report.gatehouse.flushBookkeeping()
+        let counts = try await report.gatehouse.store.egressDenialCounts(since: nil)
+        #expect(counts.contains { $0.key.destination == "evil.test:\(P)" && $0.key.reason == "destination_not_allowed" })
+        #expect(report.metrics.registryText.contains("gatehouse_egress_connections_total{outcome=\"forward\",reason=\"destination_not_allowed\"} 1"))
+        await report.proxy.stop()
+
+        let open = try await ProxyFixture.start(policy: Self.policy(port: P, mode: "open"), resolver: Self.resolver())
+        let through = try await open.exchange("GET http://localhost:\(P)/open HTTP/1.1\r\n\r\n")
+        #expect(through.status == 200 && through.body.hasPrefix("GET /open"))
+        try await open.gatehouse.flushBookkeeping()
+        #expect(try await open.gatehouse.store.egressDenialCounts(since: nil).isEmpty)
+        await open.proxy.stop()
+        await upstream.stop()
+    }
+
+    @Test("Refusals are counted per destination, in the compliance report and the metrics")
+    func refusalsCounted() async throws {
+        let upstream = try await Upstream.start(.http)
+        let P = upstream.port
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: P), resolver: Self.resolver())
+        for _ in 0..<3 { _ = try await fixture.exchange("CONNECT evil.test:\(P) HTTP/1.1\r\n\r\n") }
+        _ = try await fixture.exchange("GET http://169.254.169.254/latest/meta-data/iam HTTP/1.1\r\n\r\n")
+        _ = try await fixture.exchange("GET http://allowed.test:\(P)/ HTTP/1.1\r\nHost: evil.test\r\n\r\n")
+        _ = try await fixture.exchange("GET http://user:hunter2@bad\\host/secret-path HTTP/1.1\r\n\r\n")
+        let report = try await fixture.gatehouse.complianceReport(asOf: nil)
+        let byDestination = report.json["egress_denials_by_destination"]
+        #expect(byDestination?["evil.test:\(P)"]?["destination_not_allowed"] == 3)
+        #expect(byDestination?["169.254.169.254:80"]?["ip_literal_not_allowed"] == 1)
+        #expect(byDestination?["allowed.test:\(P)"]?["host_header_mismatch"] == 1)
+        let all = report.json.canonicalText + report.csv + report.html
+        #expect(!all.contains("hunter2") && !all.contains("secret-path"), "a secret from a refused URL was kept")
+        #expect(report.csv.contains("egress_denials,evil.test:\(P),3,destination_not_allowed"))
+        #expect(report.html.contains("evil.test:\(P)"))
+        let metrics = fixture.metrics.registryText
+        #expect(metrics.contains("gatehouse_egress_connections_total{outcome=\"refused\",reason=\"destination_not_allowed\"}"))
+        #expect(metrics.contains("gatehouse_egress_connections_total{outcome=\"refused\",reason=\"host_header_mismatch\"} 1"))
+        await fixture.proxy.stop()
+        await upstream.stop()
+    }
+
+    @Test("A tunnel passes a half-close on and ends cleanly")
+    func halfClose() async throws {
+        let echo = try await Upstream.start(.echo)
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: echo.port, allowLoopback: true), resolver: Self.resolver())
+        let received = try await blocking {
+            let client = try RawClient(port: fixture.proxy.port)
+            // The first bytes ride with the CONNECT head, as a client that does not wait would send them.
+            client.send("CONNECT allowed.test:\(echo.port) HTTP/1.1\r\n\r\nearly,")
+            let (head, rest) = client.readHead()
+            client.send("hello")
+            client.shutdownWrite()
+            return (head, String(decoding: rest + client.readToEnd(), as: UTF8.self))
+        }
+        #expect(received.0.hasPrefix("HTTP/1.1 200"))
+        #expect(received.1 == "early,hellobye\n", "\(received.1.debugDescription)")
+        await fixture.proxy.stop()
+        await echo.stop()
+    }
+
+    @Test("Backpressure: a client that does not read stops the destination; nothing is lost when it does")
+    func backpressure() async throws {
+        let total = 32 << 20
+        let source = try await Upstream.start(.source(count: total))
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: source.port, allowLoopback: true), resolver: Self.resolver())
+        let client = try await blocking { try RawClient(port: fixture.proxy.port, receiveBuffer: 65536) }
+        let head = try await blocking {
+            client.send("CONNECT allowed.test:\(source.port) HTTP/1.1\r\n\r\n")
+            return client.readHead()
+        }
+        #expect(head.head.hasPrefix("HTTP/1.1 200"))
+        try await Task.sleep(for: .seconds(2))
+        let stalled = source.written.load(ordering: .relaxed)
+        #expect(stalled < 20 << 20, "the proxy buffered \(stalled) bytes for a client that reads nothing")
+        let (count, intact) = try await blocking {
+            var count = head.rest.count
+            var intact = head.rest.enumerated().allSatisfy { $0.element == Upstream.patternByte($0.offset) }
+            while let chunk = client.read() {
+                for (i, byte) in chunk.enumerated() where byte != Upstream.patternByte(count + i) { intact = false }
+                count += chunk.count
+            }
+            return (count, intact)
+        }
+        #expect(count == total && intact)
+        await fixture.proxy.stop()
+        await source.stop()
+    }
+
+    @Test("Connection cap, idle timeout, an unreachable destination")
+    func limits() async throws {
+        let upstream = try await Upstream.start(.http)
+        var limits = EgressProxyLimits()
+        limits.maxConnections = 2
+        limits.idleTimeout = 0.5
+        limits.connectTimeout = 1
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: upstream.port, allowLoopback: true), resolver: Self.resolver(), limits: limits)
+        let port = fixture.proxy.port
+        let (over, idleClosed) = try await blocking {
+            let a = try RawClient(port: port), b = try RawClient(port: port)
+            _ = (a, b)
+            let third = try RawClient(port: port)
+            let over = ProxyResponse.parse(third.readToEnd())
+            // Nothing sent: closed after the idle timeout, not held open.
+            let start = Date()
+            let idle = a.readToEnd().isEmpty && Date().timeIntervalSince(start) < 5
+            return (over, idle)
+        }
+        #expect(over.status == 503 && over.header("x-gatehouse-egress-reason") == "too_many_connections")
+        #expect(idleClosed)
+
+        // A closed port on an allowed address: a clean 502, not a hang.
+        let closed = try await Upstream.start(.http)
+        let closedPort = closed.port
+        await closed.stop()
+        let fixture2 = try await ProxyFixture.start(policy: Self.policy(port: closedPort, allowLoopback: true), resolver: Self.resolver())
+        let unreachable = try await fixture2.exchange("CONNECT allowed.test:\(closedPort) HTTP/1.1\r\n\r\n")
+        #expect(unreachable.status == 502 && unreachable.header("x-gatehouse-egress-reason") == "upstream_unreachable")
+        await fixture.proxy.stop()
+        await fixture2.proxy.stop()
+        await upstream.stop()
+    }
+}
+
+extension GatehouseMetrics {
+    var registryText: String { render() }
+}
