@@ -175,7 +175,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func decide(_ request: ProxyRequest, context: ChannelHandlerContext) {
         let gatehouse = shared.gatehouse
         let target = request.target
-        context.eventLoop.makeFutureWithTask { try await gatehouse.checkEgress(target) }
+        // The client's address picks its role (egress.roles), if any.
+        let source = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.parse)
+        context.eventLoop.makeFutureWithTask { try await gatehouse.checkEgress(target, source: source) }
             .assumeIsolated().whenComplete { result in
                 guard case .connecting = self.state else { return }
                 switch result {
@@ -192,7 +194,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     let reason = check.verdict.allow ? "ok" : check.verdict.reason.rawValue
                     if !check.verdict.allow {
                         self.shared.logger.notice(
-                            "egress allowed in report mode", metadata: ["destination": "\(target)", "would_refuse": "\(reason)", "detail": "\(check.verdict.detail)"])
+                            "egress allowed in report mode",
+                            metadata: ["destination": "\(target)", "would_refuse": "\(reason)", "role": "\(check.role ?? "-")"])
                     }
                     self.connect(request, addresses: check.addresses, index: 0, reason: reason, failures: [], context: context)
                 }

@@ -12,7 +12,7 @@ public final class GatehouseMetrics: Sendable {
 
     public init() {
         var counters: [String: Counter] = [:]
-        for kind in ["login", "upload"] {
+        for kind in ["login", "upload", "egress"] {
             for reason in DecisionReason.allCases {
                 counters[kind + "/" + reason.rawValue] = registry.makeCounter(
                     descriptor: Self.decisions, labels: [("kind", kind), ("reason", reason.rawValue)])

@@ -111,8 +111,20 @@ public struct EgressPolicy: Sendable, Equatable {
     public var denyPrivateNetworks = true
     public var allowCIDRs: [CIDR] = []
     public var rules: [EgressRule] = []
+    /// Other callers, other rules: the first role whose `sources` hold the proxy client's
+    /// address applies instead of the top-level mode, networks and rules.
+    public var roles: [EgressRole] = []
 
     public init() {}
+
+    /// The policy for a proxy client at `source`: its role's, or the top-level one.
+    public func forSource(_ source: IPAddress?) -> (policy: EgressPolicy, role: String?) {
+        guard let source, let role = roles.first(where: { $0.sources.contains { $0.contains(source) } }) else { return (self, nil) }
+        return (role.policy, role.name)
+    }
+
+    /// The policy of the role called `name`, if there is one.
+    public func forRole(_ name: String) -> EgressPolicy? { roles.first { $0.name == name }?.policy }
 
     /// The rules of the shipped `policies/egress.yml` (a test keeps the two equal): common
     /// notification services and git providers, on 443 only.
@@ -130,6 +142,21 @@ public struct EgressPolicy: Sendable, Equatable {
     }()
 
     func allowedByCIDR(_ address: IPAddress) -> Bool { allowCIDRs.contains { $0.contains(address) } }
+}
+
+/// A named set of callers (by source network) with rules of their own, in the spirit of
+/// Smokescreen's roles.
+public struct EgressRole: Sendable, Equatable {
+    public var name: String
+    public var sources: [CIDR]
+    /// Mode, networks and rules for this role (its own `roles` are always empty).
+    public var policy: EgressPolicy
+
+    public init(name: String, sources: [CIDR], policy: EgressPolicy) {
+        self.name = name
+        self.sources = sources
+        self.policy = policy
+    }
 }
 
 /// The verdict on one destination, with the rule that allowed it or the reason it was refused.

@@ -23,7 +23,7 @@ struct DecisionRoutes {
         }
         api.add(.post, "/v1/authorize/egress", auth: auth) { request, context in
             let body = try EgressRequest.parse(try await request.jsonBody(context: context))
-            let check = try await gatehouse.checkEgress(url: body.url)
+            let check = try await gatehouse.checkEgress(url: body.url, role: body.role)
             metrics.countDecision(kind: "egress", reason: check.verdict.reason.rawValue)
             return Response.json(check.json)
         }

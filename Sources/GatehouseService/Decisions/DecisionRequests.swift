@@ -188,12 +188,15 @@ struct RequestReader {
 /// `POST /v1/authorize/egress` `{"url"}`.
 public struct EgressRequest: Sendable, Equatable {
     public var url: String
+    /// A role of the egress policy whose rules apply instead of the top-level ones.
+    public var role: String?
 
     public static func parse(_ body: JSONValue) throws(GatehouseError) -> EgressRequest {
         var top = RequestReader(body)
-        top.rejectUnknown(["url"])
+        top.rejectUnknown(["url", "role"])
         let url = top.string("url", maxLength: 8192)
+        let role = body["role"] == nil ? nil : top.string("role", maxLength: 100)
         guard top.problems.isEmpty, let url else { throw RequestReader.error(top.problems) }
-        return EgressRequest(url: url)
+        return EgressRequest(url: url, role: role)
     }
 }

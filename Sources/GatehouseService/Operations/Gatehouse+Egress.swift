@@ -8,6 +8,8 @@ public struct EgressCheck: Sendable {
     public var allow: Bool
     public var verdict: EgressVerdict
     public var mode: EgressPolicy.Mode
+    /// The role whose rules applied, if not the top-level ones.
+    public var role: String?
     /// The addresses the name resolved to (and the proxy would connect to).
     public var addresses: [IPAddress]
 
@@ -19,6 +21,7 @@ public struct EgressCheck: Sendable {
         if !verdict.detail.isEmpty { out["detail"] = .string(verdict.detail) }
         if allow, !verdict.allow { out["would_refuse"] = .string(verdict.reason.rawValue) }
         if let target { out["destination"] = .string(target.description) }
+        if let role { out["role"] = .string(role) }
         if !addresses.isEmpty { out["addresses"] = .array(addresses.map { .string($0.description) }) }
         return .object(out)
     }
@@ -28,21 +31,33 @@ extension Gatehouse {
     /// Judges a URL: parsed strictly, host normalised, matched against the rules, then resolved
     /// once with every address checked (no second resolution later: the proxy connects to
     /// these). Refusals are counted per reason with the destination kept among recent denials.
-    public func checkEgress(url: String) async throws -> EgressCheck {
-        let policy = try await policyInEffect().egress
+    /// `role` asks for a role's rules instead of the top-level ones.
+    public func checkEgress(url: String, role: String? = nil) async throws -> EgressCheck {
+        var policy = try await policyInEffect().egress
+        if let role {
+            guard let rolePolicy = policy.forRole(role) else {
+                throw GatehouseError(.notFound, "unknown_role", "the egress policy in force has no role \"\(role.prefix(100))\"")
+            }
+            policy = rolePolicy
+        }
         switch EgressTarget.parse(url: url) {
         case .failure(let refusal):
-            return finish(EgressCheck(target: nil, allow: false, verdict: .deny(.destinationNotAllowed, refusal.message), mode: policy.mode, addresses: []),
-                subject: EgressTarget.redacted(url))
+            let check = EgressCheck(target: nil, allow: false, verdict: .deny(.destinationNotAllowed, refusal.message), mode: policy.mode, role: role, addresses: [])
+            return finish(check, subject: EgressTarget.redacted(url))
         case .success(let target):
-            return finish(try await judge(target, policy: policy, resolver: resolver), subject: target.description)
+            var check = try await judge(target, policy: policy, resolver: resolver)
+            check.role = role
+            return finish(check, subject: target.description)
         }
     }
 
-    /// The proxy's question for a parsed destination: judged and, when refused, counted like
-    /// `checkEgress`.
-    public func checkEgress(_ target: EgressTarget) async throws -> EgressCheck {
-        finish(try await judge(target, policy: try await policyInEffect().egress, resolver: resolver), subject: target.description)
+    /// The proxy's question for a parsed destination, asked by a client at `source` (whose
+    /// role, if any, applies): judged and, when refused, counted like `checkEgress(url:)`.
+    public func checkEgress(_ target: EgressTarget, source: IPAddress?) async throws -> EgressCheck {
+        let (policy, role) = try await policyInEffect().egress.forSource(source)
+        var check = try await judge(target, policy: policy, resolver: resolver)
+        check.role = role
+        return finish(check, subject: target.description)
     }
 
     /// Counts a refusal the proxy made before any rule was consulted (a Host header that names
@@ -62,7 +77,7 @@ extension Gatehouse {
             if verdict.allow, let refusal = EgressDecider.check(addresses: addresses, for: name, policy: policy) { verdict = refusal }
         }
         let allow = verdict.allow || policy.mode != .enforce
-        return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, addresses: addresses)
+        return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, role: nil, addresses: addresses)
     }
 
     func finish(_ check: EgressCheck, subject: String) -> EgressCheck {

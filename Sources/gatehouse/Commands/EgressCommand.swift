@@ -14,11 +14,14 @@ struct EgressCommand: AsyncParsableCommand {
             discussion: "Exits 0 when allowed, 1 when refused (the reason is printed). Uses the policy set in force (`gatehouse policy apply`).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The URL, e.g. https://hooks.slack.com/services/…", valueName: "url")) var url: String
+        @Option(help: ArgumentHelp("Judge with this role's rules (egress.roles) instead of the top-level ones.", valueName: "name"))
+        var role: String?
 
         func run() async throws {
-            let check = try await global.open().checkEgress(url: url)
+            let check = try await global.open().checkEgress(url: url, role: role)
             var text = check.allow ? "allowed" : "refused: \(check.verdict.reason.rawValue)"
             if let rule = check.verdict.rule { text += " (rule \(rule))" }
+            if let role = check.role { text += " [role \(role)]" }
             if check.allow, !check.verdict.allow { text += " — \(check.mode.rawValue) mode; enforce would refuse: \(check.verdict.reason.rawValue)" }
             if !check.verdict.detail.isEmpty { text += "\n\(check.verdict.detail)" }
             if !check.addresses.isEmpty { text += "\naddresses: " + check.addresses.map(\.description).joined(separator: ", ") }

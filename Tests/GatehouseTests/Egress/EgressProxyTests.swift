@@ -307,6 +307,57 @@ struct EgressProxyTests {
     }
 }
 
+extension EgressProxyTests {
+    @Test("Roles: a caller from a role's sources gets the role's rules; others the top-level ones")
+    func roles() async throws {
+        let upstream = try await Upstream.start(.http)
+        let P = upstream.port
+        let policy = """
+            egress:
+              mode: enforce
+              rules:
+                - {name: slack, hosts: ["hooks.slack.com"], ports: [443]}
+              roles:
+                - name: ci
+                  sources: ["127.0.0.0/8"]
+                  allow_cidrs: ["127.0.0.1/32"]
+                  rules:
+                    - {name: artifacts, hosts: ["allowed.test"], ports: [\(P)]}
+                - name: elsewhere
+                  sources: ["10.99.0.0/16"]
+                  mode: open
+            """
+        let fixture = try await ProxyFixture.start(policy: policy, resolver: Self.resolver())
+        // The proxy's client is on 127.0.0.1: the ci role applies.
+        let passed = try await fixture.exchange("GET http://allowed.test:\(P)/ci HTTP/1.1\r\n\r\n")
+        #expect(passed.status == 200 && passed.body.hasPrefix("GET /ci"), "\(passed.head) \(passed.body)")
+        let refused = try await fixture.exchange("CONNECT hooks.slack.com:443 HTTP/1.1\r\n\r\n")
+        #expect(refused.status == 403, "the top-level rules do not apply to the ci role")
+
+        // The check API: top-level rules unless a role is named; an unknown role is an error.
+        let top = try await fixture.gatehouse.checkEgress(url: "http://allowed.test:\(P)/")
+        #expect(!top.allow && top.verdict.reason == .destinationNotAllowed && top.role == nil)
+        let asCI = try await fixture.gatehouse.checkEgress(url: "http://allowed.test:\(P)/", role: "ci")
+        #expect(asCI.allow && asCI.json["role"] == "ci" && asCI.json["rule"] == "artifacts")
+        await #expect(throws: GatehouseError.self) { try await fixture.gatehouse.checkEgress(url: "https://hooks.slack.com/", role: "nobody") }
+        await fixture.proxy.stop()
+        await upstream.stop()
+
+        let problems = PolicyLoader.parse(files: [
+            "egress.yml": """
+                egress:
+                  roles:
+                    - {name: a, sources: ["10.0.0.0/33"], rules: [{name: r, hosts: ["*"], ports: [443]}]}
+                    - {name: a, sources: []}
+                    - {sources: ["10.0.0.0/8"]}
+                """
+        ]).problems.joined(separator: "\n")
+        for fragment in ["10.0.0.0/33", "egress.roles[0].rules[0].hosts", "role \"a\" is defined twice", "has no sources", "a role needs a name"] {
+            #expect(problems.contains(fragment), "\(fragment) missing from:\n\(problems)")
+        }
+    }
+}
+
 extension GatehouseMetrics {
     var registryText: String { render() }
 }
