@@ -59,7 +59,6 @@ extension GatehouseConfiguration {
         if let password = env["GATEHOUSE_LDAP_BIND_PASSWORD"], !password.isEmpty { directory?.bindPassword = password }
     }
 
-    /// `30s`, `15m`, `1h`, or plain seconds.
     /// A duration setting (`30s`, `15m`, `1h`, `250ms`, or seconds), or a problem.
     static func duration(_ node: Node?, _ path: String, reader: inout YAMLReader) -> TimeInterval? {
         guard let text = reader.string(node, path) else { return nil }
@@ -70,6 +69,7 @@ extension GatehouseConfiguration {
         return seconds
     }
 
+    /// `30s`, `15m`, `1h`, `250ms`, or plain seconds.
     static func duration(_ text: String) -> TimeInterval? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]

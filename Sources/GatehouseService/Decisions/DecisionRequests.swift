@@ -195,7 +195,7 @@ public struct EgressRequest: Sendable, Equatable {
         var top = RequestReader(body)
         top.rejectUnknown(["url", "role"])
         let url = top.string("url", maxLength: 8192)
-        let role = body["role"] == nil ? nil : top.string("role", maxLength: 100)
+        let role = top.optionalString("role", maxLength: 100)
         guard top.problems.isEmpty, let url else { throw RequestReader.error(top.problems) }
         return EgressRequest(url: url, role: role)
     }

@@ -44,18 +44,20 @@ final class LiveState: Sendable {
     }
 
     func countDenial(kind: String, reason: DecisionReason, subject: String, at: Date) {
-        let day = UTC.formatDay(at)
-        denials.withLock { $0[DenialKey(day: day, kind: kind, reason: reason.rawValue), default: 0] += 1 }
-        if kind == "egress" {
-            egressDenials.withLock { counts in
-                var key = EgressDenialKey(day: day, destination: subject, reason: reason.rawValue)
-                if counts[key] == nil, counts.count >= Self.keptDestinations { key.destination = EgressDenialKey.otherDestinations }
-                counts[key, default: 0] += 1
-            }
-        }
+        denials.withLock { $0[DenialKey(day: UTC.formatDay(at), kind: kind, reason: reason.rawValue), default: 0] += 1 }
         recentDenials.withLock { entries in
             entries.append(DenialEntry(at: at, kind: kind, reason: reason.rawValue, subject: subject))
             if entries.count > 2 * Self.keptDenials { entries.removeFirst(entries.count - Self.keptDenials) }
+        }
+    }
+
+    /// An egress refusal: counted like every denial, and per destination (`host:port`).
+    func countEgressDenial(reason: DecisionReason, destination: String, at: Date) {
+        countDenial(kind: "egress", reason: reason, subject: destination, at: at)
+        egressDenials.withLock { counts in
+            var key = EgressDenialKey(day: UTC.formatDay(at), destination: destination, reason: reason.rawValue)
+            if counts[key] == nil, counts.count >= Self.keptDestinations { key.destination = EgressDenialKey.otherDestinations }
+            counts[key, default: 0] += 1
         }
     }
 

@@ -45,9 +45,7 @@ extension Gatehouse {
             let check = EgressCheck(target: nil, allow: false, verdict: .deny(.destinationNotAllowed, refusal.message), mode: policy.mode, role: role, addresses: [])
             return finish(check, subject: EgressTarget.redacted(url))
         case .success(let target):
-            var check = try await judge(target, policy: policy, resolver: resolver)
-            check.role = role
-            return finish(check, subject: target.description)
+            return finish(await judge(target, policy: policy, role: role), subject: target.description)
         }
     }
 
@@ -55,15 +53,7 @@ extension Gatehouse {
     /// role, if any, applies): judged and, when refused, counted like `checkEgress(url:)`.
     public func checkEgress(_ target: EgressTarget, source: IPAddress?) async throws -> EgressCheck {
         let (policy, role) = try await policyInEffect().egress.forSource(source)
-        var check = try await judge(target, policy: policy, resolver: resolver)
-        check.role = role
-        return finish(check, subject: target.description)
-    }
-
-    /// Counts a refusal the proxy made before any rule was consulted (a Host header that names
-    /// another destination than the request).
-    public func countEgressRefusal(_ reason: DecisionReason, destination: String) {
-        live.countDenial(kind: "egress", reason: reason, subject: destination, at: now())
+        return finish(await judge(target, policy: policy, role: role), subject: target.description)
     }
 
     /// What the proxy can answer at once, without resolving a name: an IP literal, or a name
@@ -72,38 +62,42 @@ extension Gatehouse {
     public func checkEgressNow(_ target: EgressTarget, source: IPAddress?) -> EgressCheck? {
         guard let egress = live.read({ $0.loaded ? $0.policy.egress : nil }) else { return nil }
         let (policy, role) = egress.forSource(source)
-        guard var check = decideBeforeResolving(target, policy: policy) else { return nil }
-        check.role = role
-        return finish(check, subject: target.description)
+        let verdict = EgressDecider.decide(host: target.host, port: target.port, policy: policy)
+        return decidedBeforeResolving(target, verdict, policy: policy, role: role).map { finish($0, subject: target.description) }
+    }
+
+    /// Counts a refusal the proxy made before any rule was consulted (a Host header that names
+    /// another destination than the request).
+    public func countEgressRefusal(_ reason: DecisionReason, destination: String) {
+        live.countEgressDenial(reason: reason, destination: destination, at: now())
     }
 
     /// The rules, then the addresses; the mode decides what a refusal means.
-    public func judge(_ target: EgressTarget, policy: EgressPolicy, resolver: any EgressResolver) async throws -> EgressCheck {
-        if let decided = decideBeforeResolving(target, policy: policy) { return decided }
-        guard case .name(let name) = target.host else { preconditionFailure("an IP literal is decided before resolving") }
+    private func judge(_ target: EgressTarget, policy: EgressPolicy, role: String?) async -> EgressCheck {
         var verdict = EgressDecider.decide(host: target.host, port: target.port, policy: policy)
+        if let decided = decidedBeforeResolving(target, verdict, policy: policy, role: role) { return decided }
+        guard case .name(let name) = target.host else { preconditionFailure("an IP literal is decided before resolving") }
         // Report and open modes connect whatever the rules say, so they resolve too.
         let addresses = await resolver.addresses(of: name)
         if verdict.allow, let refusal = EgressDecider.check(addresses: addresses, for: name, policy: policy) { verdict = refusal }
-        return EgressCheck(target: target, allow: verdict.allow || policy.mode != .enforce, verdict: verdict, mode: policy.mode, role: nil, addresses: addresses)
+        return EgressCheck(target: target, allow: verdict.allow || policy.mode != .enforce, verdict: verdict, mode: policy.mode, role: role, addresses: addresses)
     }
 
     /// The check when nothing needs resolving: an IP literal (its address is the one to use),
     /// or a name refused by the rules in enforce mode.
-    func decideBeforeResolving(_ target: EgressTarget, policy: EgressPolicy) -> EgressCheck? {
-        let verdict = EgressDecider.decide(host: target.host, port: target.port, policy: policy)
+    private func decidedBeforeResolving(_ target: EgressTarget, _ verdict: EgressVerdict, policy: EgressPolicy, role: String?) -> EgressCheck? {
         let allow = verdict.allow || policy.mode != .enforce
         switch target.host {
         case .ip(let address):
-            return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, role: nil, addresses: [address])
+            return EgressCheck(target: target, allow: allow, verdict: verdict, mode: policy.mode, role: role, addresses: [address])
         case .name:
-            return allow ? nil : EgressCheck(target: target, allow: false, verdict: verdict, mode: policy.mode, role: nil, addresses: [])
+            return allow ? nil : EgressCheck(target: target, allow: false, verdict: verdict, mode: policy.mode, role: role, addresses: [])
         }
     }
 
-    func finish(_ check: EgressCheck, subject: String) -> EgressCheck {
+    private func finish(_ check: EgressCheck, subject: String) -> EgressCheck {
         if !check.verdict.allow, check.mode != .open {
-            live.countDenial(kind: "egress", reason: check.verdict.reason, subject: subject, at: now())
+            live.countEgressDenial(reason: check.verdict.reason, destination: subject, at: now())
         }
         return check
     }
