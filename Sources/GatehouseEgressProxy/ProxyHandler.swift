@@ -75,6 +75,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             clientVersion = head.version
             switch ProxyRequest.read(head) {
             case .failure(let refusal):
+                // Refused before the policy was asked: counted here (the check counts its own).
+                if let reason = refusal.reason, let destination = refusal.destination {
+                    shared.gatehouse.countEgressRefusal(reason, destination: destination)
+                }
                 refuse(refusal, outcome: refusal.reason == nil ? "bad_request" : "refused", context: context)
             case .success(.tunnel(let target)):
                 state = .awaitingConnectEnd(target)
@@ -97,6 +101,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .forwarding(let upstream):
             guard !requestEnded else { return }
             if case .end = part { requestEnded = true }
+            if case .body(let buffer) = part { shared.metrics.bytesUp.count(buffer.readableBytes) }
             upstream.write(Self.upstreamPart(part), promise: nil)
         case .connecting(.tunnel), .responding, .handedOver, .closed:
             return
@@ -196,10 +201,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             refuse(ProxyRefusal(status: .serviceUnavailable, code: "unavailable", message: "the egress policy could not be read; try again"),
                 outcome: "unavailable", context: context)
         case .success(let check) where !check.allow:
-            // Counted by the check already.
-            var refusal = ProxyRefusal.refused(check.verdict.reason, check.verdict.detail, destination: target.description)
-            refusal.counted = false
-            refuse(refusal, outcome: "refused", context: context)
+            refuse(.refused(check.verdict.reason, check.verdict.detail, destination: target.description), outcome: "refused", context: context)
         case .success(let check):
             let reason = check.verdict.allow ? "ok" : check.verdict.reason.rawValue
             if !check.verdict.allow {
@@ -245,7 +247,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     self.connected(request, upstream: upstream, reason: reason, context: context)
                 case .failure(let error):
                     guard case .connecting = self.state else { return }
-                    let why = error is ChannelError ? "timed out" : "\(error)"
+                    let why: String
+                    if case ChannelError.connectTimeout = error { why = "timed out" } else { why = "\(error)" }
                     self.connect(request, addresses: addresses, index: index + 1, reason: reason, failures: failures + ["\(addresses[index]): \(why)"], context: context)
                 }
             }
@@ -294,7 +297,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         upstreamHandler = handler
         state = .forwarding(upstream)
         upstream.write(HTTPClientRequestPart.head(head), promise: nil)
-        for part in buffered { upstream.write(Self.upstreamPart(part), promise: nil) }
+        for part in buffered {
+            if case .body(let buffer) = part { shared.metrics.bytesUp.count(buffer.readableBytes) }
+            upstream.write(Self.upstreamPart(part), promise: nil)
+        }
         buffered = []
         upstream.flush()
         try upstream.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
@@ -352,9 +358,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .responding
         buffered = []
         shared.metrics.count(outcome, reason: refusal.code)
-        if refusal.counted, let reason = refusal.reason, let destination = refusal.destination {
-            shared.gatehouse.countEgressRefusal(reason, destination: destination)
-        }
         if let destination = refusal.destination {
             // The destination only (host:port): a request's path or userinfo may hold a secret.
             shared.logger.info("egress refused", metadata: ["reason": "\(refusal.code)", "destination": "\(destination)"])

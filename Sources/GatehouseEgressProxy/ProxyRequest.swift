@@ -104,14 +104,12 @@ struct ProxyRefusal: Error {
     /// kept of an unreadable target). Malformed requests have neither.
     var reason: DecisionReason?
     var destination: String?
-    /// Whether the refusal still has to be counted (the egress check counts its own).
-    var counted = false
 
     static func badRequest(_ message: String) -> ProxyRefusal {
         ProxyRefusal(status: .badRequest, code: "bad_request", message: message)
     }
 
     static func refused(_ reason: DecisionReason, _ message: String, destination: String) -> ProxyRefusal {
-        ProxyRefusal(status: .forbidden, code: reason.rawValue, message: message, reason: reason, destination: destination, counted: true)
+        ProxyRefusal(status: .forbidden, code: reason.rawValue, message: message, reason: reason, destination: destination)
     }
 }
