@@ -30,7 +30,7 @@ SLAPD_PID=""
 cleanup() { if [ -n "$SLAPD_PID" ]; then kill -9 "$SLAPD_PID" 2>/dev/null; wait "$SLAPD_PID" 2>/dev/null; fi; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SVC_DN="cn=gatehouse,ou=services,dc=acme,dc=com"; SVC_PW="bench-secret"
 mkdir -p "$WORK/db"
 cat >"$WORK/slapd.conf" <<CONF

@@ -190,7 +190,7 @@ final class RawClient: @unchecked Sendable {
         let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else {
             close(fd)
-            throw MissingProgram(message: "cannot connect to 127.0.0.1:\(port): errno \(errno)")
+            throw ConnectFailed(port: port, errno: errno)
         }
     }
 
@@ -234,6 +234,12 @@ final class RawClient: @unchecked Sendable {
         while let chunk = read() { data += chunk }
         return data
     }
+}
+
+struct ConnectFailed: Error, CustomStringConvertible {
+    let port: Int
+    let errno: Int32
+    var description: String { "cannot connect to 127.0.0.1:\(port): errno \(errno)" }
 }
 
 /// Runs blocking work on its own thread.
