@@ -13,8 +13,10 @@ BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
 # What the tests need besides: the real openssl CLI (key interop, test CAs), python3 (the
 # auditor's chain-verification script in docs/), curl (talks to a real `serve --dev`), chromium
 # (renders the HTML compliance report headless), slapd and ldap-utils (a real directory per test),
-# util-linux (unshare: a private /etc/hosts for the egress tests that use the real resolver).
-TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium slapd ldap-utils util-linux
+# util-linux (unshare: a private /etc/hosts for the egress tests that use the real resolver;
+# runuser), postgresql and its client (a throwaway cluster per test run, started as the
+# unprivileged postgres user the package creates).
+TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium slapd ldap-utils util-linux postgresql postgresql-client
 
 .PHONY: run test build release deps test-deps fuzz clean help
 

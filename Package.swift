@@ -3,7 +3,7 @@
 //
 // Targets are layers (see docs/architecture.md):
 //   GatehouseDomain   pure rules: licenses, proration, audit hashing, tokens. No I/O, no clock.
-//   GatehouseStorage  the Store protocol and its SQLite implementation; embedded migrations.
+//   GatehouseStorage  the Store protocol, one SQL implementation over SQLite or PostgreSQL; embedded migrations.
 //   GatehouseDirectory  the company directory (LDAP) client, over the CLDAP system library.
 //   GatehouseService  the operations both the CLI and the HTTP API call.
 //   GatehouseEgressProxy  the egress proxy (SwiftNIO): CONNECT and absolute-URI HTTP, policy-checked.
@@ -34,6 +34,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         // Already built for Hummingbird; named here for the egress proxy's own server.
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        // The PostgreSQL store (several replicas on one database).
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // Already built for postgres-nio; named for TLS to the database server.
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
     targets: [
         .target(
@@ -55,6 +59,11 @@ let package = Package(
             dependencies: [
                 "GatehouseDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict,
             plugins: ["EmbedResources"]

@@ -18,8 +18,8 @@ private func body(_ response: TestResponse) -> JSONValue? { try? JSONValue.parse
 
 @Suite("Decision and admin API")
 struct DecisionAPITests {
-    @Test func loginAndUploadRoundTrip() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(policy: [
+    @Test(arguments: Engine.allCases) func loginAndUploadRoundTrip(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, policy: [
             "login.yml": "login:\n  github: {allowed_orgs: [acme]}\n"
         ])
         let authz = try await gatehouse.createToken(name: "codecov", scope: .authorize, actor: "test").secret
@@ -94,8 +94,8 @@ struct DecisionAPITests {
         ("/v1/authorize/upload", "\u{FF}\u{FE}", 400),
     ]
 
-    @Test func badBodiesAreRefusedAndChangeNothing() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense()
+    @Test(arguments: Engine.allCases) func badBodiesAreRefusedAndChangeNothing(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let authz = try await gatehouse.createToken(name: "codecov", scope: .authorize, actor: "test").secret
         let before = try await gatehouse.auditEntries(AuditQuery()).count
         try await app(gatehouse).test(.router) { client in
@@ -115,8 +115,8 @@ struct DecisionAPITests {
 
     /// The OpenAPI document and the routes agree: every route documented, every documented
     /// route served.
-    @Test func openAPIDocumentMatchesTheRoutes() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense()
+    @Test(arguments: Engine.allCases) func openAPIDocumentMatchesTheRoutes(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let catalog = RouteCatalog()
         let application = app(gatehouse, catalog: catalog)
         try await application.test(.router) { client in

@@ -8,10 +8,10 @@ import Testing
 struct LicenseInstallTests {
     let vendor = TestVendor()
 
-    @Test func amendmentRecordsProration() async throws {
+    @Test(arguments: Engine.allCases) func amendmentRecordsProration(engine: Engine) async throws {
         let dir = try TempDir()
         let clock = TestClock(ts("2027-05-01T10:00:00Z"))
-        let gatehouse = try await vendor.gatehouse(in: dir, clock: clock)
+        let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock)
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
         let amendment = TestVendor.terms(id: "lic_acme_2026_a1", seats: 210, starts: "2027-05-01T00:00:00Z", supersedes: "lic_acme_2026")
         let report = try await gatehouse.installLicense(text: vendor.signUnchecked(amendment), actor: "test")
@@ -32,10 +32,10 @@ struct LicenseInstallTests {
         #expect(quote.proration.amountCents == 126_027)
     }
 
-    @Test func badAmendmentsAreRefusedWithEveryReasonAndChangeNothing() async throws {
+    @Test(arguments: Engine.allCases) func badAmendmentsAreRefusedWithEveryReasonAndChangeNothing(engine: Engine) async throws {
         let dir = try TempDir()
         let clock = TestClock(ts("2027-05-01T10:00:00Z"))
-        let gatehouse = try await vendor.gatehouse(in: dir, clock: clock)
+        let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock)
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
         let before = try await gatehouse.auditEntries(AuditQuery())
         var bad = TestVendor.terms(id: "lic_bad", seats: 190, price: 30_000, starts: "2027-05-01T00:00:00Z", expires: "2028-05-01T00:00:00Z", supersedes: "lic_other")
@@ -51,10 +51,10 @@ struct LicenseInstallTests {
         #expect(try await gatehouse.store.prorations().isEmpty)
     }
 
-    @Test func refusedInstallsChangeNothing() async throws {
+    @Test(arguments: Engine.allCases) func refusedInstallsChangeNothing(engine: Engine) async throws {
         let dir = try TempDir()
         let clock = TestClock(ts("2026-11-10T00:00:00Z"))
-        let gatehouse = try await vendor.gatehouse(in: dir, clock: clock)
+        let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock)
         let other = TestVendor()
         let cases: [(String, String)] = [
             ("garbage", "not a license"),
@@ -76,10 +76,10 @@ struct LicenseInstallTests {
         #expect(again?.kind == .conflict)
     }
 
-    @Test func renewalReplacesAndFutureRenewalWaits() async throws {
+    @Test(arguments: Engine.allCases) func renewalReplacesAndFutureRenewalWaits(engine: Engine) async throws {
         let dir = try TempDir()
         let clock = TestClock(ts("2027-10-20T00:00:00Z"))
-        let gatehouse = try await vendor.gatehouse(in: dir, clock: clock)
+        let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock)
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
         let renewal = vendor.signUnchecked(TestVendor.terms(id: "lic_acme_2027", starts: "2027-11-01T00:00:00Z", expires: "2028-11-01T00:00:00Z"))
         let early = await #expect(throws: GatehouseError.self) { try await gatehouse.installLicense(text: renewal, actor: "test") }

@@ -63,7 +63,7 @@ struct LicenseStateTests {
         clock.set(ts("2027-10-05T00:00:00Z"))
         #expect(try await gatehouse.licenseStatus().state == .clockTampered)
         // A new process (new service over the same database) still sees it.
-        let again = Gatehouse(store: try SQLiteStore(path: dir.file("gatehouse.db"), create: false), trustedKeys: vendor.trusted, instanceHost: nil, now: { clock.now })
+        let again = Gatehouse(store: try SQLStore.sqlite(path: dir.file("gatehouse.db"), create: false), trustedKeys: vendor.trusted, instanceHost: nil, now: { clock.now })
         #expect(try await again.licenseStatus().state == .clockTampered)
         // Correcting the clock restores the real state.
         clock.set(ts("2027-11-20T00:00:00Z"))

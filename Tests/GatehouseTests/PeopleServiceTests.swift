@@ -6,8 +6,8 @@ import Testing
 
 @Suite("People, identities and seats through the service")
 struct PeopleServiceTests {
-    @Test func renameKeepsThePersonAndTheSeat() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense()
+    @Test(arguments: Engine.allCases) func renameKeepsThePersonAndTheSeat(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let first = try await gatehouse.authorizeLogin(login("github:alice", externalID: "101"), actor: "test")
         #expect(first.allow && first.seat == .active)
         // Renamed on GitHub: same stable id, new name. Same person, same seat, no second seat.
@@ -24,8 +24,8 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.auditEntries(AuditQuery()).count == before)
     }
 
-    @Test func recycledUsernameIsSomeoneElse() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense()
+    @Test(arguments: Engine.allCases) func recycledUsernameIsSomeoneElse(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let original = try await gatehouse.authorizeLogin(login("github:sam", externalID: "1"), actor: "test")
         // The account was deleted and a stranger registered "sam": a different stable id.
         let stranger = try await gatehouse.authorizeLogin(login("github:sam", externalID: "2"), actor: "test")
@@ -34,8 +34,8 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.seatStatus().active == 2)
     }
 
-    @Test func twoIdentitiesOnePersonOneSeat() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense()
+    @Test(arguments: Engine.allCases) func twoIdentitiesOnePersonOneSeat(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let github = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
         // Linked by email (policy default link_by: email): same person, still one seat.
         let gitlab = try await gatehouse.authorizeLogin(login("gitlab:asmith", email: "ALICE@acme.com"), actor: "test")
@@ -53,8 +53,8 @@ struct PeopleServiceTests {
         #expect(again.personID == github.personID)
     }
 
-    @Test func templateLinksToTheDirectoryPerson() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(policy: [
+    @Test(arguments: Engine.allCases) func templateLinksToTheDirectoryPerson(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, policy: [
             "identity.yml": "identity:\n  link_by: [template]\n  templates: {github: \"{uid}_acme\"}\n"
         ])
         let directory = try await gatehouse.activateSeat(user: "ldap:alice", actor: "test")
@@ -63,8 +63,8 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.seatStatus().active == 1)
     }
 
-    @Test func seatLimitIsExactWithOverage() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 10, policy: ["seats.yml": "seats: {overage_percent: 20}\n"])
+    @Test(arguments: Engine.allCases) func seatLimitIsExactWithOverage(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 10, policy: ["seats.yml": "seats: {overage_percent: 20}\n"])
         var granted = 0
         for i in 0..<15 {
             if try await gatehouse.authorizeLogin(login("github:user\(i)"), actor: "test").allow { granted += 1 }
@@ -79,15 +79,15 @@ struct PeopleServiceTests {
         #expect(status.warnings.contains { $0.contains("all 10 licensed seats are in use") })
     }
 
-    @Test func hundredthSeatYesHundredAndFirstNo() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 100)
+    @Test(arguments: Engine.allCases) func hundredthSeatYesHundredAndFirstNo(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 100)
         for i in 0..<100 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
         await #expect(throws: GatehouseError.self) { try await gatehouse.activateSeat(user: "github:u100", actor: "test") }
         #expect(try await gatehouse.seatStatus().active == 100)
     }
 
-    @Test func blockingReleasesTheSeatAndRefusesLogin() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense()
+    @Test(arguments: Engine.allCases) func blockingReleasesTheSeatAndRefusesLogin(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         _ = try await gatehouse.authorizeLogin(login("github:bob"), actor: "test")
         let blocked = try await gatehouse.setBlocked("github:bob", blocked: true, actor: "cli:admin")
         #expect(blocked.person.status == .blocked && blocked.person.seat == .none)
@@ -100,9 +100,9 @@ struct PeopleServiceTests {
         #expect(actions.filter { $0 == "person.status" }.count == 2)
     }
 
-    @Test func graceKeepsSeatsButGivesNoNewOnes() async throws {
+    @Test(arguments: Engine.allCases) func graceKeepsSeatsButGivesNoNewOnes(engine: Engine) async throws {
         let clock = TestClock(ts("2026-11-10T00:00:00Z"))
-        let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, clock: clock)
         _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "test")
         clock.set(ts("2027-11-05T00:00:00Z"))  // expired 2027-11-01, 14 grace days
         #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").allow)
@@ -112,8 +112,8 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").reason == .licenseExpired)
     }
 
-    @Test func uploadsNeedTheAuthorsSeatOnPrivateRepositories() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 1)
+    @Test(arguments: Engine.allCases) func uploadsNeedTheAuthorsSeatOnPrivateRepositories(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 1)
         let upload = { (author: String, isPrivate: Bool) in
             UploadRequest(owner: "acme", name: "api", isPrivate: isPrivate, author: IdentityRef.parse(author)!)
         }
@@ -125,9 +125,9 @@ struct PeopleServiceTests {
         #expect(!second.allow && second.reason == .authorHasNoSeat)
     }
 
-    @Test func idleSeatsAreReleasedBySystem() async throws {
+    @Test(arguments: Engine.allCases) func idleSeatsAreReleasedBySystem(engine: Engine) async throws {
         let clock = TestClock(ts("2026-11-10T00:00:00Z"))
-        let (_, gatehouse, _) = try await gatehouseWithLicense(policy: ["seats.yml": "seats: {deactivate_inactive_after_days: 30}\n"], clock: clock)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, policy: ["seats.yml": "seats: {deactivate_inactive_after_days: 30}\n"], clock: clock)
         _ = try await gatehouse.authorizeLogin(login("github:idle"), actor: "test")
         _ = try await gatehouse.authorizeLogin(login("github:busy"), actor: "test")
         clock.advance(days: 20)
@@ -143,8 +143,8 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.users(seat: nil, inactiveDays: 30).map(\.person.id) == released)
     }
 
-    @Test func denialsAreCountedByReason() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(policy: ["login.yml": "login: {deny: [\"github:mallory\"]}\n"])
+    @Test(arguments: Engine.allCases) func denialsAreCountedByReason(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, policy: ["login.yml": "login: {deny: [\"github:mallory\"]}\n"])
         for _ in 0..<3 { _ = try await gatehouse.authorizeLogin(login("github:mallory"), actor: "test") }
         try await gatehouse.flushBookkeeping()
         let counts = try await gatehouse.store.denialCounts(since: nil)
@@ -154,8 +154,8 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.auditEntries(AuditQuery(action: "person")).isEmpty)
     }
 
-    @Test func trueUpComparesThePeakWithTheLicense() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 10, policy: ["seats.yml": "seats: {overage_percent: 20}\n"])
+    @Test(arguments: Engine.allCases) func trueUpComparesThePeakWithTheLicense(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 10, policy: ["seats.yml": "seats: {overage_percent: 20}\n"])
         for i in 0..<12 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
         for i in 0..<5 { _ = try await gatehouse.deactivateSeat(user: "github:u\(i)", actor: "test") }
         let report = try await gatehouse.trueUp()
@@ -168,9 +168,9 @@ struct PeopleServiceTests {
 
 @Suite("Usage export")
 struct UsageExportTests {
-    @Test func dailySeriesFromRecordedHistory() async throws {
+    @Test(arguments: Engine.allCases) func dailySeriesFromRecordedHistory(engine: Engine) async throws {
         let clock = TestClock(ts("2026-11-02T09:00:00Z"))
-        let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, clock: clock)
         for i in 0..<3 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
         clock.set(ts("2026-11-02T15:00:00Z"))
         _ = try await gatehouse.deactivateSeat(user: "github:u0", actor: "test")

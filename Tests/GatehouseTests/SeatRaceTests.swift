@@ -12,8 +12,8 @@ import Testing
 struct SeatRaceTests {
     /// Hundreds of concurrent logins over real HTTP for fewer free seats: exactly as many
     /// seats as were free are granted, and the audit log has exactly those activations.
-    @Test func concurrentLoginsNeverOversubscribe() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 50)
+    @Test(arguments: Engine.allCases) func concurrentLoginsNeverOversubscribe(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 50)
         for i in 0..<30 { _ = try await gatehouse.activateSeat(user: "github:existing\(i)", actor: "test") }
         let token = try await gatehouse.createToken(name: "codecov", scope: .authorize, actor: "test").secret
         var logger = Logger(label: "race")

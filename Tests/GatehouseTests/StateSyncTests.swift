@@ -18,7 +18,7 @@ struct StateSyncTests {
 
         // A CLI process (its own store on the same file) blocks someone and revokes the token.
         let cli = Gatehouse(
-            store: try SQLiteStore(path: dir.file("gatehouse.db"), create: false), trustedKeys: vendor.trusted,
+            store: try SQLStore.sqlite(path: dir.file("gatehouse.db"), create: false), trustedKeys: vendor.trusted,
             instanceHost: "codecov.acme.internal", now: server.now)
         _ = try await cli.setBlocked("github:user3", blocked: true, actor: "cli:admin")
         try await cli.revokeToken(name: "codecov", actor: "cli:admin")

@@ -10,7 +10,7 @@ import Testing
 struct StoreTests {
     @Test func migrationsAreEmbeddedAndApplyOnce() async throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.file("g.db"), create: true)
+        let store = try SQLStore.sqlite(path: dir.file("g.db"), create: true)
         let known = EmbeddedMigration.all(for: "sqlite")
         #expect(known.first?.version == 1)
         #expect(known.first?.sql.contains("CREATE TABLE audit_log") == true)
@@ -24,14 +24,14 @@ struct StoreTests {
 
     @Test func missingDatabaseIsNotCreatedByReadCommands() throws {
         let dir = try TempDir()
-        let error = #expect(throws: StoreError.self) { try SQLiteStore(path: dir.file("absent.db"), create: false) }
+        let error = #expect(throws: StoreError.self) { try SQLStore.sqlite(path: dir.file("absent.db"), create: false) }
         #expect(error?.code == .notInitialised)
         #expect(!FileManager.default.fileExists(atPath: dir.file("absent.db")))
     }
 
     @Test func unmigratedDatabaseIsRefusedWithAHint() async throws {
         let dir = try TempDir()
-        _ = try SQLiteStore(path: dir.file("g.db"), create: true)
+        _ = try SQLStore.sqlite(path: dir.file("g.db"), create: true)
         var config = GatehouseConfiguration()
         config.database = "sqlite:" + dir.file("g.db")
         let error = await #expect(throws: GatehouseError.self) { try await Gatehouse.open(config) }
@@ -40,7 +40,7 @@ struct StoreTests {
 
     @Test func databaseNewerThanTheBinaryIsRefused() async throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.file("g.db"), create: true)
+        let store = try SQLStore.sqlite(path: dir.file("g.db"), create: true)
         _ = try await store.migrate(actor: "test", at: Date())
         try await DatabaseQueue(path: dir.file("g.db")).write {
             try $0.execute(sql: "INSERT INTO schema_migrations VALUES (99, 'from_the_future', 'x', '2030-01-01T00:00:00Z')")
@@ -53,7 +53,7 @@ struct StoreTests {
 
     @Test func editedMigrationIsRefused() async throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.file("g.db"), create: true)
+        let store = try SQLStore.sqlite(path: dir.file("g.db"), create: true)
         _ = try await store.migrate(actor: "test", at: Date())
         try await DatabaseQueue(path: dir.file("g.db")).write { try $0.execute(sql: "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1") }
         let error = await #expect(throws: StoreError.self) { try await store.schemaStatus() }
@@ -62,7 +62,7 @@ struct StoreTests {
 
     @Test func schemaEnforcesOneLicenseInForceAndChecks() async throws {
         let dir = try TempDir()
-        let store = try SQLiteStore(path: dir.file("g.db"), create: true)
+        let store = try SQLStore.sqlite(path: dir.file("g.db"), create: true)
         _ = try await store.migrate(actor: "test", at: Date())
         let queue = try DatabaseQueue(path: dir.file("g.db"))
         let insert = """

@@ -56,7 +56,7 @@ struct WebhookHTTPTests {
         let dir = try TempDir()
         let vendor = TestVendor()
         let clock = TestClock(ts("2026-11-10T00:00:00Z"))
-        let store = try SQLiteStore(path: dir.file("gatehouse.db"), create: true)
+        let store = try SQLStore.sqlite(path: dir.file("gatehouse.db"), create: true)
         let gatehouse = Gatehouse(
             store: store, trustedKeys: vendor.trusted, instanceHost: "codecov.acme.internal",
             webhooks: WebhookSecrets(github: Self.secret, gitlab: Self.gitlabToken), now: { clock.now })

@@ -22,9 +22,9 @@ public enum DatabaseLocation: Sendable, Equatable {
     public func open(create: Bool) throws(GatehouseError) -> any Store {
         switch self {
         case .sqlite(let path):
-            do { return try SQLiteStore(path: path, create: create) } catch { throw GatehouseError.from(error)! }
-        case .postgres:
-            throw GatehouseError(.unavailable, "unsupported_database", "PostgreSQL is not supported by this build yet; use sqlite:PATH")
+            do { return try SQLStore.sqlite(path: path, create: create) } catch { throw GatehouseError.from(error)! }
+        case .postgres(let url):
+            do { return try SQLStore.postgres(PostgresSettings(url: url)) } catch { throw GatehouseError.from(error)! }
         }
     }
 }

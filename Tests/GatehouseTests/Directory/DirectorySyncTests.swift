@@ -8,10 +8,10 @@ import Testing
 /// Directory sync against a real slapd started for each test.
 @Suite("Directory sync")
 struct DirectorySyncTests {
-    @Test("A first sync reads people, nested groups (cycle included), posix and unique-name groups")
-    func firstSync() async throws {
+    @Test("A first sync reads people, nested groups (cycle included), posix and unique-name groups", arguments: Engine.allCases)
+    func firstSync(engine: Engine) async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)
-        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: slapd.configuration())
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: slapd.configuration())
         let outcome = try await gatehouse.syncDirectory(actor: "test")
         #expect(outcome.plan.added.count == 7)
         #expect(outcome.plan.directoryGroups == 5)
@@ -39,12 +39,12 @@ struct DirectorySyncTests {
         #expect(try await gatehouse.store.auditHeadSeq() == head)
     }
 
-    @Test("Someone who leaves the directory loses the seat and every login; audited; back again, they may return")
-    func departure() async throws {
+    @Test("Someone who leaves the directory loses the seat and every login; audited; back again, they may return", arguments: Engine.allCases)
+    func departure(engine: Engine) async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)
         var config = slapd.configuration()
         config.maxRemovalPercent = 20
-        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: config)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: config)
         _ = try await gatehouse.syncDirectory(actor: "test")
         // alice logs in through GitHub: linked to her directory person by email, seat activated.
         let first = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
@@ -73,10 +73,10 @@ struct DirectorySyncTests {
         #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").allow)
     }
 
-    @Test("A sync that would remove more than max_removal_percent is refused, changes nothing, and says so; --force applies it")
-    func removalGuard() async throws {
+    @Test("A sync that would remove more than max_removal_percent is refused, changes nothing, and says so; --force applies it", arguments: Engine.allCases)
+    func removalGuard(engine: Engine) async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif + DirectoryFixture.many(13))  // 20 people
-        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: slapd.configuration())
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: slapd.configuration())
         _ = try await gatehouse.syncDirectory(actor: "test")
         // Two of twenty leave: 10%, allowed by the default limit.
         try slapd.modify((0..<2).map { String(format: "dn: uid=user%05d,ou=people,\(Slapd.suffix)\nchangetype: delete\n", $0) }.joined(separator: "\n"))
@@ -102,10 +102,10 @@ struct DirectorySyncTests {
         #expect(try await gatehouse.directoryStatus().state == .fresh)
     }
 
-    @Test("Existing logins are linked to directory people by email and by username template; seats are kept")
-    func linking() async throws {
+    @Test("Existing logins are linked to directory people by email and by username template; seats are kept", arguments: Engine.allCases)
+    func linking(engine: Engine) async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)
-        let (_, gatehouse, _) = try await gatehouseWithLicense(
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, 
             policy: ["identity.yml": "identity:\n  link_by: [email, template]\n  templates: {github: \"{uid}_acme\"}\n"],
             directory: slapd.configuration())
         let emu = try await gatehouse.authorizeLogin(login("github:dave_acme"), actor: "test")
@@ -124,10 +124,10 @@ struct DirectorySyncTests {
         #expect(later.personID == (try await gatehouse.user("ldap:eve").person.id))
     }
 
-    @Test("login.ldap.allowed_groups binds directory people on every provider; require_directory_person refuses outsiders")
-    func loginPolicy() async throws {
+    @Test("login.ldap.allowed_groups binds directory people on every provider; require_directory_person refuses outsiders", arguments: Engine.allCases)
+    func loginPolicy(engine: Engine) async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)
-        let (_, gatehouse, _) = try await gatehouseWithLicense(
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, 
             policy: [
                 "login.yml": "login:\n  ldap: {allowed_groups: [codecov-users]}\n",
                 "identity.yml": "identity:\n  link_by: [email]\n  require_directory_person: true\n",
@@ -152,12 +152,12 @@ struct DirectorySyncTests {
         #expect(try await gatehouse.authorizeLogin(login("gitlab:eve", email: "eve@acme.com"), actor: "test").allow)
     }
 
-    @Test("A renamed uid keeps the person (entryUUID); a recycled uid is a new person")
-    func renames() async throws {
+    @Test("A renamed uid keeps the person (entryUUID); a recycled uid is a new person", arguments: Engine.allCases)
+    func renames(engine: Engine) async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)
         var config = slapd.configuration()
         config.maxRemovalPercent = 50
-        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: config)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: config)
         _ = try await gatehouse.syncDirectory(actor: "test")
         let bob = try await gatehouse.activateSeat(user: "ldap:bob", actor: "test")
         try slapd.modify("dn: uid=bob,ou=people,\(Slapd.suffix)\nchangetype: modrdn\nnewrdn: uid=robert\ndeleteoldrdn: 1\n")

@@ -6,12 +6,12 @@ import GatehouseStorage
 
 /// A service with a license of `seats` seats in force and `policy` applied.
 func gatehouseWithLicense(
-    seats: Int64 = 200, policy: [String: String] = [:], clock: TestClock = TestClock(ts("2026-11-10T00:00:00Z")),
+    engine: Engine = .sqlite, seats: Int64 = 200, policy: [String: String] = [:], clock: TestClock = TestClock(ts("2026-11-10T00:00:00Z")),
     directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver()
 ) async throws -> (TempDir, Gatehouse, TestVendor) {
     let dir = try TempDir()
     let vendor = TestVendor()
-    let gatehouse = try await vendor.gatehouse(in: dir, clock: clock, directory: directory, resolver: resolver)
+    let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock, directory: directory, resolver: resolver)
     // The cheapest price that keeps the license at the 50,000 USD minimum.
     let price = max(25_000, (LicenseRules.minimumValueCents + seats - 1) / seats)
     _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms(seats: seats, price: price)), actor: "test")

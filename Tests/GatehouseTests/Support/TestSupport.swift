@@ -80,12 +80,12 @@ struct TestVendor: @unchecked Sendable {  // the key is immutable
         return LicenseFile(kid: kid ?? self.kid, payload: payload, signature: Array(signature)).armored
     }
 
-    /// A service over a fresh migrated SQLite database in `dir`.
+    /// A service over a fresh migrated database (SQLite in `dir` unless told otherwise).
     func gatehouse(
-        in dir: TempDir, clock: TestClock, name: String = "gatehouse.db", directory: DirectoryConfiguration? = nil,
+        in dir: TempDir, engine: Engine = .sqlite, clock: TestClock, name: String = "gatehouse.db", directory: DirectoryConfiguration? = nil,
         resolver: any EgressResolver = SystemResolver()
     ) async throws -> Gatehouse {
-        let store = try SQLiteStore(path: dir.file(name), create: true)
+        let store = try engine.newStore(in: dir, name: name)
         let gatehouse = Gatehouse(
             store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", directory: directory, resolver: resolver, now: { clock.now })
         _ = try await gatehouse.migrate(actor: "test")

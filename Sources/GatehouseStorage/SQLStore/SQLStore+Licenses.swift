@@ -1,49 +1,44 @@
 import Foundation
-import GRDB
 import GatehouseDomain
 
-extension SQLiteStore {
+extension SQLStore {
     public func licenseInForce() async throws -> StoredLicense? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM licenses WHERE in_force = 1").map(SQLiteStore.license) }
+        try await read { db in try db.row("SELECT * FROM licenses WHERE in_force = 1").map(SQLStore.license) }
     }
 
     public func installLicense(_ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date) async throws {
         try await write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM licenses WHERE license_id = ?", arguments: [license.licenseID]) == true {
+            if try db.value(as: Bool.self, "SELECT 1 FROM licenses WHERE license_id = ?", [license.licenseID]) == true {
                 throw StoreError(.conflict, "license \(license.licenseID) is already installed")
             }
-            try db.execute(sql: "UPDATE licenses SET in_force = 0 WHERE in_force = 1")
-            try db.execute(
-                sql: """
+            try db.execute("UPDATE licenses SET in_force = 0 WHERE in_force = 1")
+            try db.execute("""
                     INSERT INTO licenses (license_id, licensee, kid, seats, seat_price_cents, currency, starts_at, expires_at,
                         term_starts_at, supersedes, file_text, installed_at, installed_by, in_force)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                    """,
-                arguments: [
+                    """, [
                     license.licenseID, license.licensee, license.kid, license.seats, license.seatPriceCents, license.currency,
                     UTC.format(license.startsAt), UTC.format(license.expiresAt), UTC.format(license.termStartsAt),
                     license.supersedes, license.fileText, UTC.format(license.installedAt, milliseconds: true), license.installedBy,
                 ])
             if let record = proration {
                 let p = record.proration
-                try db.execute(
-                    sql: """
+                try db.execute("""
                         INSERT INTO prorations (license_id, supersedes, added_seats, effective_date, term_days, remaining_days,
                             seat_price_cents, amount_cents, currency, recorded_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
+                        """, [
                         record.licenseID, record.supersedes, p.addedSeats, UTC.formatDay(p.effectiveDate), p.termDays,
                         p.remainingDays, p.seatPriceCents, p.amountCents, p.currency, UTC.format(record.recordedAt, milliseconds: true),
                     ])
             }
-            try SQLiteStore.appendAudit(db, audit, at: at)
+            try SQLStore.appendAudit(db, audit, at: at)
         }
     }
 
     public func prorations() async throws -> [ProrationRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM prorations ORDER BY id").map { row in
+            try db.rows("SELECT * FROM prorations ORDER BY id").map { row in
                 ProrationRecord(
                     licenseID: row["license_id"], supersedes: row["supersedes"],
                     proration: Proration(
@@ -55,7 +50,7 @@ extension SQLiteStore {
         }
     }
 
-    static func license(_ row: Row) -> StoredLicense {
+    static func license(_ row: SQLRow) -> StoredLicense {
         func time(_ column: String) -> Date { UTC.parseTimestamp(row[column]) ?? .distantPast }
         return StoredLicense(
             licenseID: row["license_id"], licensee: row["licensee"], kid: row["kid"], seats: row["seats"],

@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 import GatehouseDomain
 
-extension SQLiteStore {
+extension SQLStore {
     public func directoryPeople() async throws -> StoredDirectory {
         try await read { db in
-            StoredDirectory(people: try SQLiteStore.fetchDirectoryPeople(db), auditSeq: try SQLiteStore.auditHead(db))
+            StoredDirectory(people: try SQLStore.fetchDirectoryPeople(db), auditSeq: try SQLStore.auditHead(db))
         }
     }
 
@@ -13,23 +12,23 @@ extension SQLiteStore {
         prefetched: StoredDirectory?, actor: String, at: Date, _ decide: @escaping @Sendable ([StoredDirectoryPerson]) throws -> DirectoryPlan
     ) async throws -> DirectoryPlan {
         try await write { db in
-            let current = try prefetched.flatMap { $0.auditSeq == (try SQLiteStore.auditHead(db)) ? $0.people : nil }
-            let plan = try decide(try current ?? SQLiteStore.fetchDirectoryPeople(db))
+            let current = try prefetched.flatMap { $0.auditSeq == (try SQLStore.auditHead(db)) ? $0.people : nil }
+            let plan = try decide(try current ?? SQLStore.fetchDirectoryPeople(db))
             guard plan.refusal == nil else { return plan }
             let applier = DirectoryApplier(db: db, actor: actor, at: at)
             try applier.apply(plan)
-            try SQLiteStore.recordDirectoryState(db, at: at, success: true, error: nil, people: plan.directoryPeople, groups: plan.directoryGroups)
+            try SQLStore.recordDirectoryState(db, at: at, success: true, error: nil, people: plan.directoryPeople, groups: plan.directoryGroups)
             return plan
         }
     }
 
     public func recordDirectoryFailure(_ message: String, at: Date) async throws {
-        try await write { db in try SQLiteStore.recordDirectoryState(db, at: at, success: false, error: message, people: nil, groups: nil) }
+        try await write { db in try SQLStore.recordDirectoryState(db, at: at, success: false, error: message, people: nil, groups: nil) }
     }
 
     public func directorySyncState() async throws -> DirectorySyncState? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM directory_sync WHERE id = 1").map { row in
+            try db.row("SELECT * FROM directory_sync WHERE id = 1").map { row in
                 DirectorySyncState(
                     lastAttemptAt: UTC.parseTimestamp(row["last_attempt_at"]) ?? .distantPast,
                     lastSuccessAt: (row["last_success_at"] as String?).flatMap(UTC.parseTimestamp), lastError: row["last_error"],
@@ -38,18 +37,14 @@ extension SQLiteStore {
         }
     }
 
-    static func fetchDirectoryPeople(_ db: Database) throws -> [StoredDirectoryPerson] {
+    static func fetchDirectoryPeople(_ db: any SQLSession) throws -> [StoredDirectoryPerson] {
         var groups: [Int64: Set<String>] = [:]
-        let memberships = try Row.fetchCursor(
-            db,
-            sql: """
+        let memberships = try db.rows("""
                 SELECT m.identity_id, m.name FROM memberships m JOIN identities i ON i.id = m.identity_id
                 WHERE i.provider = 'ldap' AND m.source = 'ldap' AND m.kind = 'group' AND m.present = 1
                 """)
-        while let row = try memberships.next() { groups[row[0], default: []].insert(row[1]) }
-        return try Row.fetchAll(
-            db,
-            sql: """
+        for row in memberships { groups[row[0], default: []].insert(row[1]) }
+        return try db.rows("""
                 SELECT i.id, i.username, i.external_id, i.email, p.id AS person_id, p.name, p.email AS person_email, p.status
                 FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = 'ldap' ORDER BY i.id
                 """
@@ -61,29 +56,28 @@ extension SQLiteStore {
         }
     }
 
-    static func recordDirectoryState(_ db: Database, at: Date, success: Bool, error: String?, people: Int?, groups: Int?) throws {
+    static func recordDirectoryState(_ db: any SQLSession, at: Date, success: Bool, error: String?, people: Int?, groups: Int?) throws {
         let stamp = UTC.format(at, milliseconds: true)
-        try db.execute(
-            sql: """
+        try db.execute("""
                 INSERT INTO directory_sync (id, last_attempt_at, last_success_at, last_error, people, groups_count)
                 VALUES (1, ?, ?, ?, COALESCE(?, 0), COALESCE(?, 0))
                 ON CONFLICT (id) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
                     last_success_at = COALESCE(excluded.last_success_at, directory_sync.last_success_at),
                     last_error = excluded.last_error,
                     people = COALESCE(?, directory_sync.people), groups_count = COALESCE(?, directory_sync.groups_count)
-                """, arguments: [stamp, success ? stamp : nil, error, people, groups, people, groups])
+                """, [stamp, success ? stamp : nil, error, people, groups, people, groups])
     }
 }
 
 /// Writes one directory plan inside the caller's transaction, with prepared statements reused
 /// and the audit head written once, across the thousands of rows of a first sync.
 struct DirectoryApplier {
-    let db: Database
+    let db: any SQLSession
     let actor: String
     let at: Date
     let stamp: String
 
-    init(db: Database, actor: String, at: Date) {
+    init(db: any SQLSession, actor: String, at: Date) {
         self.db = db
         self.actor = actor
         self.at = at
@@ -95,10 +89,10 @@ struct DirectoryApplier {
         // A first sync writes tens of megabytes in one transaction: with the default 2 MB page
         // cache, SQLite would spill and re-read pages many times over. (Kept for this writer
         // connection: the next large sync benefits too.)
-        if plan.added.count + plan.memberships.count > 1000 { try db.execute(sql: "PRAGMA cache_size = -65536") }
+        if db.dialect == .sqlite, plan.added.count + plan.memberships.count > 1000 { try db.execute("PRAGMA cache_size = -65536") }
         // Departures first, through the ordinary seat release (it appends to the chain itself).
         for person in plan.left { try leave(person) }
-        var audit = try SQLiteStore.AuditBatch(db)
+        var audit = try SQLStore.AuditBatch(db)
         for update in plan.updated { try self.update(update, &audit) }
         var rows = try NewRows(db)
         if !plan.added.isEmpty {
@@ -117,35 +111,32 @@ struct DirectoryApplier {
     }
 
     func leave(_ person: StoredDirectoryPerson) throws {
-        _ = try SQLiteStore.releaseSeat(db, person.personID, actor: actor, reason: "left the directory", at: at)
-        try db.cachedStatement(sql: "UPDATE persons SET status = 'left_directory' WHERE id = ?").execute(arguments: [person.personID])
-        try SQLiteStore.appendAudit(
+        _ = try SQLStore.releaseSeat(db, person.personID, actor: actor, reason: "left the directory", at: at)
+        try db.execute("UPDATE persons SET status = 'left_directory' WHERE id = ?", [person.personID])
+        try SQLStore.appendAudit(
             db,
             AuditDraft(actor: actor, action: "directory.person.leave", subject: person.personID, details: [
                 "identity": .string("ldap:" + person.uid), "from": .string(person.status.rawValue),
             ]), at: at)
     }
 
-    func update(_ update: DirectoryPlan.Update, _ audit: inout SQLiteStore.AuditBatch) throws {
+    func update(_ update: DirectoryPlan.Update, _ audit: inout SQLStore.AuditBatch) throws {
         let p = update.person
-        try db.cachedStatement(sql: "UPDATE identities SET username = ?, username_key = ?, external_id = ?, email = ? WHERE id = ?")
-            .execute(arguments: [p.uid, p.uid.lowercased(), p.externalID ?? update.stored.externalID, p.email, update.stored.identityID])
-        try db.cachedStatement(
-            sql: "UPDATE persons SET name = ?, email = ?, status = CASE WHEN status = 'left_directory' THEN 'active' ELSE status END WHERE id = ?"
-        ).execute(arguments: [p.name, p.email, update.stored.personID])
+        try db.execute("UPDATE identities SET username = ?, username_key = ?, external_id = ?, email = ? WHERE id = ?", [p.uid, p.uid.lowercased(), p.externalID ?? update.stored.externalID, p.email, update.stored.identityID])
+        try db.execute("UPDATE persons SET name = ?, email = ?, status = CASE WHEN status = 'left_directory' THEN 'active' ELSE status END WHERE id = ?"
+        , [p.name, p.email, update.stored.personID])
         audit.append(
             AuditDraft(actor: actor, action: "directory.person.update", subject: update.stored.personID, details: [
                 "identity": .string("ldap:" + p.uid), "changes": .array(update.changes.map { .string($0) }),
             ]), at: at)
     }
 
-    func add(_ addition: DirectoryPlan.Addition, _ targets: inout LinkTargets, _ audit: inout SQLiteStore.AuditBatch, _ rows: inout NewRows) throws {
+    func add(_ addition: DirectoryPlan.Addition, _ targets: inout LinkTargets, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows) throws {
         let p = addition.person
         // A recycled uid: the identity of the person who held it before is moved aside.
         if let old = addition.recycles {
             let aside = old.uid + "~" + (old.externalID ?? "old")
-            try db.cachedStatement(sql: "UPDATE identities SET username = ?, username_key = ? WHERE id = ?")
-                .execute(arguments: [aside, aside.lowercased(), old.identityID])
+            try db.execute("UPDATE identities SET username = ?, username_key = ? WHERE id = ?", [aside, aside.lowercased(), old.identityID])
             audit.append(
                 AuditDraft(actor: actor, action: "identity.update", subject: "ldap:" + p.uid, details: ["username": .string(aside), "reason": "uid recycled"]),
                 at: at)
@@ -154,7 +145,7 @@ struct DirectoryApplier {
         let personID = existing ?? addition.newPersonID
         if existing != nil {
             // The directory is the truth about who the person is.
-            try db.cachedStatement(sql: "UPDATE persons SET name = ?, email = ? WHERE id = ?").execute(arguments: [p.name, p.email, personID])
+            try db.execute("UPDATE persons SET name = ?, email = ? WHERE id = ?", [p.name, p.email, personID])
         } else {
             rows.person(id: personID, name: p.name, email: p.email)
         }
@@ -167,8 +158,8 @@ struct DirectoryApplier {
             ]), at: at)
     }
 
-    func setGroups(_ change: DirectoryPlan.MembershipChange, _ audit: inout SQLiteStore.AuditBatch, _ rows: inout NewRows) throws {
-        try db.cachedStatement(sql: "DELETE FROM memberships WHERE identity_id = ? AND source = 'ldap'").execute(arguments: [change.identityID])
+    func setGroups(_ change: DirectoryPlan.MembershipChange, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows) throws {
+        try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = 'ldap'", [change.identityID])
         rows.groups(change.identityID, change.groups)
         audit.append(
             AuditDraft(actor: actor, action: "directory.membership", subject: change.personID, details: [
@@ -189,8 +180,8 @@ struct NewRows {
     private var memberships: [JSONValue] = []
     private var nextIdentityID: Int64
 
-    init(_ db: Database) throws {
-        nextIdentityID = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM identities") ?? 0) + 1
+    init(_ db: any SQLSession) throws {
+        nextIdentityID = (try db.value(as: Int64.self, "SELECT MAX(id) FROM identities") ?? 0) + 1
     }
 
     mutating func person(id: String, name: String, email: String?) {
@@ -209,25 +200,22 @@ struct NewRows {
     }
 
     /// Persons, then identities, then memberships: each refers to the one before.
-    func insert(_ db: Database, stamp: String) throws {
+    func insert(_ db: any SQLSession, stamp: String) throws {
         if !persons.isEmpty {
-            try db.execute(
-                sql: "INSERT INTO persons (id, name, email, created_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM json_each(?)",
-                arguments: [stamp, JSONValue.array(persons).canonicalText])
+            try db.execute("INSERT INTO persons (id, name, email, created_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM \(db.dialect.jsonArrayElements)", [stamp, JSONValue.array(persons).canonicalText])
         }
         if !identities.isEmpty {
-            try db.execute(
-                sql: """
+            try db.execute("""
                     INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
-                    SELECT value ->> 0, 'ldap', value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM json_each(?)
-                    """, arguments: [stamp, JSONValue.array(identities).canonicalText])
+                    SELECT CAST(value ->> 0 AS BIGINT), 'ldap', value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM \(db.dialect.jsonArrayElements)
+                    """, [stamp, JSONValue.array(identities).canonicalText])
+            try db.idsWereSet(table: "identities")
         }
         if !memberships.isEmpty {
-            try db.execute(
-                sql: """
+            try db.execute("""
                     INSERT INTO memberships (identity_id, kind, name, source, updated_at)
-                    SELECT value ->> 0, 'group', value ->> 1, 'ldap', ? FROM json_each(?)
-                    """, arguments: [stamp, JSONValue.array(memberships).canonicalText])
+                    SELECT CAST(value ->> 0 AS BIGINT), 'group', value ->> 1, 'ldap', ? FROM \(db.dialect.jsonArrayElements)
+                    """, [stamp, JSONValue.array(memberships).canonicalText])
         }
     }
 }
@@ -240,18 +228,15 @@ struct LinkTargets {
     /// Persons already joined by an addition of this sync (one directory person each).
     private var claimed = Set<String>()
 
-    init(_ db: Database, _ additions: [DirectoryPlan.Addition]) throws {
+    init(_ db: any SQLSession, _ additions: [DirectoryPlan.Addition]) throws {
         guard additions.contains(where: { $0.linkEmail != nil || !$0.linkIdentities.isEmpty }) else { return }
         let outside = "NOT EXISTS (SELECT 1 FROM identities d WHERE d.person_id = persons.id AND d.provider = 'ldap')"
         // Seat holders first, then the oldest: the person kept when several match.
-        for row in try Row.fetchAll(
-            db, sql: "SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC")
+        for row in try db.rows("SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC")
         {
             byEmail[row["email"]] = row["id"]
         }
-        for row in try Row.fetchAll(
-            db,
-            sql: """
+        for row in try db.rows("""
                 SELECT identities.provider || ':' || identities.username_key AS key, persons.id AS id FROM identities
                 JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> 'ldap' AND \(outside)
                 """)

@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import GatehouseDomain
 
-extension SQLiteStore {
+extension SQLStore {
     static let createBookkeeping = """
         CREATE TABLE IF NOT EXISTS schema_migrations (
             version    INTEGER PRIMARY KEY,
@@ -14,16 +13,16 @@ extension SQLiteStore {
 
     public func schemaStatus() async throws -> SchemaStatus {
         let known = EmbeddedMigration.all(for: engine)
-        return try await read { db in try SQLiteStore.status(db, known: known) }
+        return try await read { db in try SQLStore.status(db, known: known) }
     }
 
     /// Reads applied migrations and refuses a schema this binary cannot run on: one migrated
     /// by a newer gatehouse, or whose applied migrations were edited after the fact.
-    static func status(_ db: Database, known: [EmbeddedMigration]) throws -> SchemaStatus {
+    static func status(_ db: any SQLSession, known: [EmbeddedMigration]) throws -> SchemaStatus {
         guard try db.tableExists("schema_migrations") else {
             return SchemaStatus(applied: [], known: known.map(\.version))
         }
-        let rows = try Row.fetchAll(db, sql: "SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+        let rows = try db.rows("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
         let newest = known.last?.version ?? 0
         var applied: [Int] = []
         for row in rows {
@@ -44,19 +43,17 @@ extension SQLiteStore {
     public func migrate(actor: String, at: Date) async throws -> [Int] {
         let known = EmbeddedMigration.all(for: engine)
         return try await write { db in
-            try db.execute(sql: SQLiteStore.createBookkeeping)
-            let status = try SQLiteStore.status(db, known: known)
+            try db.execute(SQLStore.createBookkeeping)
+            let status = try SQLStore.status(db, known: known)
             let pending = known.filter { status.pending.contains($0.version) }
             guard !pending.isEmpty else { return [] }
             let stamp = UTC.format(at, milliseconds: true)
             for migration in pending {
-                try db.execute(sql: migration.sql)
-                try db.execute(
-                    sql: "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
-                    arguments: [migration.version, migration.name, sha256Hex(migration.sql), stamp])
+                try db.executeScript(migration.sql)
+                try db.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)", [migration.version, migration.name, sha256Hex(migration.sql), stamp])
             }
             let versions = pending.map(\.version)
-            try SQLiteStore.appendAudit(
+            try SQLStore.appendAudit(
                 db,
                 AuditDraft(
                     actor: actor, action: "schema.migrate", subject: "\(self.engine) schema",

@@ -1,48 +1,47 @@
 import Foundation
-import GRDB
 import GatehouseDomain
 
-extension SQLiteStore {
+extension SQLStore {
     public func peopleSnapshot() async throws -> PeopleSnapshot {
         try await read { db in
             PeopleSnapshot(
-                persons: try Row.fetchAll(db, sql: "SELECT * FROM persons").map(SQLiteStore.person),
-                identities: try Row.fetchAll(db, sql: "SELECT * FROM identities").compactMap(SQLiteStore.identity),
-                memberships: try Row.fetchAll(db, sql: "SELECT * FROM memberships").compactMap(SQLiteStore.membership),
-                auditSeq: try SQLiteStore.auditHead(db))
+                persons: try db.rows("SELECT * FROM persons").map(SQLStore.person),
+                identities: try db.rows("SELECT * FROM identities").compactMap(SQLStore.identity),
+                memberships: try db.rows("SELECT * FROM memberships").compactMap(SQLStore.membership),
+                auditSeq: try SQLStore.auditHead(db))
         }
     }
 
     public func auditHeadSeq() async throws -> Int64 {
-        try await read { db in try SQLiteStore.auditHead(db) }
+        try await read { db in try SQLStore.auditHead(db) }
     }
 
     public func person(id: String) async throws -> PersonRecord? {
-        try await read { db in try SQLiteStore.fetchPerson(db, id) }
+        try await read { db in try SQLStore.fetchPerson(db, id) }
     }
 
     public func identities(personID: String) async throws -> [IdentityRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM identities WHERE person_id = ? ORDER BY provider, username_key", arguments: [personID])
-                .compactMap(SQLiteStore.identity)
+            try db.rows("SELECT * FROM identities WHERE person_id = ? ORDER BY provider, username_key", [personID])
+                .compactMap(SQLStore.identity)
         }
     }
 
     public func identity(_ ref: IdentityRef) async throws -> IdentityRecord? {
-        try await read { db in try SQLiteStore.fetchIdentity(db, ref) }
+        try await read { db in try SQLStore.fetchIdentity(db, ref) }
     }
 
     public func memberships(identityID: Int64) async throws -> [MembershipRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM memberships WHERE identity_id = ? ORDER BY kind, name", arguments: [identityID])
-                .compactMap(SQLiteStore.membership)
+            try db.rows("SELECT * FROM memberships WHERE identity_id = ? ORDER BY kind, name", [identityID])
+                .compactMap(SQLStore.membership)
         }
     }
 
     public func persons(seat: SeatState?, notSeenSince: Date?) async throws -> [PersonRecord] {
         try await read { db in
             var conditions: [String] = []
-            var arguments: StatementArguments = []
+            var arguments: [(any SQLBindable)?] = []
             if let seat {
                 conditions.append("seat = ?")
                 arguments += [seat.rawValue]
@@ -53,7 +52,7 @@ extension SQLiteStore {
                 arguments += [UTC.format(since, milliseconds: true)]
             }
             let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM persons\(filter) ORDER BY created_at, id", arguments: arguments).map(SQLiteStore.person)
+            return try db.rows("SELECT * FROM persons\(filter) ORDER BY created_at, id", arguments).map(SQLStore.person)
         }
     }
 
@@ -61,7 +60,7 @@ extension SQLiteStore {
 
     public func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord) {
         try await write { db in
-            let (person, record) = try SQLiteStore.insertIdentity(db, identity, actor: actor, at: at)
+            let (person, record) = try SQLStore.insertIdentity(db, identity, actor: actor, at: at)
             return (person, record)
         }
     }
@@ -77,25 +76,25 @@ extension SQLiteStore {
                 new = identity
                 personID = identity.linkTo ?? identity.newPersonID
             }
-            let active = try SQLiteStore.activeSeats(db)
-            var person = new?.linkTo == nil && new != nil ? nil : try SQLiteStore.fetchPerson(db, personID)
+            let active = try SQLStore.activeSeats(db)
+            var person = new?.linkTo == nil && new != nil ? nil : try SQLStore.fetchPerson(db, personID)
             if new == nil || new?.linkTo != nil {
                 guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
                 guard existing.status == .active else { return ActivationResult(outcome: .ineligible(existing.status), person: existing, activeSeats: active) }
                 if existing.seat == .active {
                     // A new login of someone who already holds a seat: link it, no second seat.
-                    if let new { identity = try SQLiteStore.insertIdentity(db, new, actor: actor, at: at).1 }
+                    if let new { identity = try SQLStore.insertIdentity(db, new, actor: actor, at: at).1 }
                     return ActivationResult(outcome: .alreadyActive, person: existing, identity: identity, activeSeats: active)
                 }
             }
             guard active < limit else { return ActivationResult(outcome: .noSeatAvailable, person: person, activeSeats: active) }
             if let new {
-                (person, identity) = try SQLiteStore.insertIdentity(db, new, actor: actor, at: at)
+                (person, identity) = try SQLStore.insertIdentity(db, new, actor: actor, at: at)
             }
             guard person != nil else { throw StoreError(.notFound, "no person \(personID)") }
-            try db.execute(sql: "UPDATE persons SET seat = 'active' WHERE id = ?", arguments: [personID])
-            try SQLiteStore.insertSeatEvent(db, personID, "activate", activeAfter: active + 1, actor: actor, reason: reason, at: at)
-            try SQLiteStore.appendAudit(
+            try db.execute("UPDATE persons SET seat = 'active' WHERE id = ?", [personID])
+            try SQLStore.insertSeatEvent(db, personID, "activate", activeAfter: active + 1, actor: actor, reason: reason, at: at)
+            try SQLStore.appendAudit(
                 db,
                 AuditDraft(
                     actor: actor, action: "seat.activate", subject: personID,
@@ -106,16 +105,16 @@ extension SQLiteStore {
     }
 
     public func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool {
-        try await write { db in try SQLiteStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
+        try await write { db in try SQLStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
     }
 
     public func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> PersonRecord {
         try await write { db in
-            guard var person = try SQLiteStore.fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
+            guard var person = try SQLStore.fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
             guard person.status != status else { return person }
-            if status != .active { _ = try SQLiteStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
-            try db.execute(sql: "UPDATE persons SET status = ? WHERE id = ?", arguments: [status.rawValue, personID])
-            try SQLiteStore.appendAudit(
+            if status != .active { _ = try SQLStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
+            try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
+            try SQLStore.appendAudit(
                 db,
                 AuditDraft(actor: actor, action: "person.status", subject: personID, details: [
                     "from": .string(person.status.rawValue), "to": .string(status.rawValue), "reason": .string(reason),
@@ -128,45 +127,43 @@ extension SQLiteStore {
 
     public func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> IdentityRecord {
         try await write { db in
-            guard try SQLiteStore.fetchPerson(db, personID) != nil else { throw StoreError(.notFound, "no person \(personID)") }
-            if let existing = try SQLiteStore.fetchIdentity(db, ref) {
+            guard try SQLStore.fetchPerson(db, personID) != nil else { throw StoreError(.notFound, "no person \(personID)") }
+            if let existing = try SQLStore.fetchIdentity(db, ref) {
                 guard existing.personID != personID else { return existing }
-                try db.execute(sql: "UPDATE identities SET person_id = ? WHERE id = ?", arguments: [personID, existing.id])
-                try SQLiteStore.appendAudit(
+                try db.execute("UPDATE identities SET person_id = ? WHERE id = ?", [personID, existing.id])
+                try SQLStore.appendAudit(
                     db, AuditDraft(actor: actor, action: "identity.link", subject: ref.description, details: [
                         "person": .string(personID), "from_person": .string(existing.personID),
                     ]), at: at)
                 // One person, one seat: a person left without identities gives its seat back.
-                try SQLiteStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
+                try SQLStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
                 var moved = existing
                 moved.personID = personID
                 return moved
             }
             let new = NewIdentity(ref: ref, externalID: nil, email: nil, linkTo: personID, newPersonID: personID)
-            return try SQLiteStore.insertIdentity(db, new, actor: actor, at: at).1
+            return try SQLStore.insertIdentity(db, new, actor: actor, at: at).1
         }
     }
 
     public func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws {
         try await write { db in
-            guard let existing = try SQLiteStore.fetchIdentity(db, ref) else { throw StoreError(.notFound, "no identity \(ref)") }
-            try db.execute(sql: "DELETE FROM identities WHERE id = ?", arguments: [existing.id])
-            try SQLiteStore.appendAudit(
+            guard let existing = try SQLStore.fetchIdentity(db, ref) else { throw StoreError(.notFound, "no identity \(ref)") }
+            try db.execute("DELETE FROM identities WHERE id = ?", [existing.id])
+            try SQLStore.appendAudit(
                 db, AuditDraft(actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)]),
                 at: at)
-            try SQLiteStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
+            try SQLStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
         }
     }
 
     public func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws {
         try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM identities WHERE id = ?", arguments: [id]), let old = SQLiteStore.identity(row) else {
+            guard let row = try db.row("SELECT * FROM identities WHERE id = ?", [id]), let old = SQLStore.identity(row) else {
                 throw StoreError(.notFound, "no identity \(id)")
             }
-            try db.execute(
-                sql: "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
-                arguments: [username, username.lowercased(), externalID, id])
-            try SQLiteStore.appendAudit(
+            try db.execute("UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?", [username, username.lowercased(), externalID, id])
+            try SQLStore.appendAudit(
                 db, AuditDraft(actor: actor, action: "identity.update", subject: old.ref.description, details: [
                     "username": .string(username), "person": .string(old.personID), "external_id": .optional(externalID),
                 ]), at: at)
@@ -178,18 +175,16 @@ extension SQLiteStore {
     ) async throws {
         try await write { db in
             let current = Set(
-                try Row.fetchAll(db, sql: "SELECT * FROM memberships WHERE identity_id = ? AND source = ?", arguments: [identityID, source.rawValue])
-                    .compactMap(SQLiteStore.membership))
+                try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
+                    .compactMap(SQLStore.membership))
             guard current != memberships else { return }
-            try db.execute(sql: "DELETE FROM memberships WHERE identity_id = ? AND source = ?", arguments: [identityID, source.rawValue])
+            try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
             let stamp = UTC.format(at, milliseconds: true)
             for m in memberships {
-                try db.execute(
-                    sql: "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
+                try db.execute("INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)", [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
             }
             func names(_ set: Set<MembershipRecord>) -> JSONValue { .array(set.map { .string($0.kind.rawValue + ":" + $0.name) }.sorted { $0.canonicalText < $1.canonicalText }) }
-            try SQLiteStore.appendAudit(
+            try SQLStore.appendAudit(
                 db, AuditDraft(actor: actor, action: "membership.update", subject: "identity \(identityID)", details: [
                     "source": .string(source.rawValue), "added": names(memberships.subtracting(current)), "removed": names(current.subtracting(memberships)),
                 ]), at: at)
@@ -199,17 +194,16 @@ extension SQLiteStore {
     public func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, actor: String, at: Date) async throws -> Bool {
         try await write { db in
             let stamp = UTC.format(at, milliseconds: true)
-            try db.execute(
-                sql: "INSERT INTO webhook_deliveries (provider, delivery_id, event, outcome, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                arguments: [delivery.provider, delivery.id, delivery.event, delivery.outcome, stamp])
-            guard db.changesCount == 1 else { return false }
+            let recorded = try db.execute(
+                "INSERT INTO webhook_deliveries (provider, delivery_id, event, outcome, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [delivery.provider, delivery.id, delivery.event, delivery.outcome, stamp])
+            guard recorded == 1 else { return false }
             guard let m = change else { return true }
-            try db.execute(
-                sql: """
+            try db.execute("""
                     INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
                     ON CONFLICT (identity_id, kind, name, source) DO UPDATE SET present = excluded.present, updated_at = excluded.updated_at
-                    """, arguments: [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
-            try SQLiteStore.appendAudit(
+                    """, [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
+            try SQLStore.appendAudit(
                 db, AuditDraft(actor: actor, action: m.present ? "membership.add" : "membership.remove", subject: "identity \(m.identityID)", details: [
                     "kind": .string(m.kind.rawValue), "name": .string(m.name), "source": "webhook", "delivery": .string(delivery.id),
                     "event": .string(delivery.event),
@@ -222,9 +216,7 @@ extension SQLiteStore {
         guard !times.isEmpty else { return }
         try await write { db in
             for (id, time) in times {
-                try db.execute(
-                    sql: "UPDATE persons SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
-                    arguments: [UTC.format(time, milliseconds: true), id, UTC.format(time, milliseconds: true)])
+                try db.execute("UPDATE persons SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)", [UTC.format(time, milliseconds: true), id, UTC.format(time, milliseconds: true)])
             }
         }
     }
@@ -233,36 +225,30 @@ extension SQLiteStore {
         guard !batch.isEmpty else { return }
         try await write { db in
             for entry in batch.recent.suffix(keep) {
-                try db.execute(
-                    sql: "INSERT INTO recent_denials (at, kind, reason, subject) VALUES (?, ?, ?, ?)",
-                    arguments: [UTC.format(entry.at, milliseconds: true), entry.kind, entry.reason, entry.subject])
+                try db.execute("INSERT INTO recent_denials (at, kind, reason, subject) VALUES (?, ?, ?, ?)", [UTC.format(entry.at, milliseconds: true), entry.kind, entry.reason, entry.subject])
             }
-            try db.execute(
-                sql: "DELETE FROM recent_denials WHERE id <= (SELECT id FROM recent_denials ORDER BY id DESC LIMIT 1 OFFSET ?)", arguments: [keep])
+            try db.execute("DELETE FROM recent_denials WHERE id <= (SELECT id FROM recent_denials ORDER BY id DESC LIMIT 1 OFFSET ?)", [keep])
             for (key, count) in batch.counts {
-                try db.execute(
-                    sql: """
+                try db.execute("""
                         INSERT INTO denial_counts (day, kind, reason, count) VALUES (?, ?, ?, ?)
                         ON CONFLICT (day, kind, reason) DO UPDATE SET count = denial_counts.count + excluded.count
-                        """, arguments: [key.day, key.kind, key.reason, count])
+                        """, [key.day, key.kind, key.reason, count])
             }
             for (key, count) in batch.byDestination {
-                try db.execute(
-                    sql: """
+                try db.execute("""
                         INSERT INTO egress_denials (day, destination, reason, count)
                         SELECT ?1, CASE WHEN EXISTS (SELECT 1 FROM egress_denials WHERE day = ?1 AND destination = ?2)
                                           OR (SELECT COUNT(DISTINCT destination) FROM egress_denials WHERE day = ?1) < ?5
                                         THEN ?2 ELSE ?6 END, ?3, ?4
                         ON CONFLICT (day, destination, reason) DO UPDATE SET count = egress_denials.count + excluded.count
-                        """,
-                    arguments: [key.day, key.destination, key.reason, count, EgressDenialKey.destinationsPerDay, EgressDenialKey.otherDestinations])
+                        """, [key.day, key.destination, key.reason, count, EgressDenialKey.destinationsPerDay, EgressDenialKey.otherDestinations])
             }
         }
     }
 
     public func recentDenials(limit: Int) async throws -> [DenialEntry] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM recent_denials ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+            try db.rows("SELECT * FROM recent_denials ORDER BY id DESC LIMIT ?", [limit]).map { row in
                 DenialEntry(at: UTC.parseTimestamp(row["at"]) ?? .distantPast, kind: row["kind"], reason: row["reason"], subject: row["subject"])
             }
         }
@@ -271,7 +257,7 @@ extension SQLiteStore {
     public func denialCounts(since: String?) async throws -> [DenialKey: Int64] {
         try await read { db in
             var result: [DenialKey: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM denial_counts WHERE day >= ?", arguments: [since ?? ""]) {
+            for row in try db.rows("SELECT * FROM denial_counts WHERE day >= ?", [since ?? ""]) {
                 result[DenialKey(day: row["day"], kind: row["kind"], reason: row["reason"])] = row["count"]
             }
             return result
@@ -281,7 +267,7 @@ extension SQLiteStore {
     public func egressDenialCounts(since: String?) async throws -> [EgressDenialKey: Int64] {
         try await read { db in
             var result: [EgressDenialKey: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM egress_denials WHERE day >= ?", arguments: [since ?? ""]) {
+            for row in try db.rows("SELECT * FROM egress_denials WHERE day >= ?", [since ?? ""]) {
                 result[EgressDenialKey(day: row["day"], destination: row["destination"], reason: row["reason"])] = row["count"]
             }
             return result
@@ -291,48 +277,45 @@ extension SQLiteStore {
     public func seatEvents(since: Date) async throws -> (startActive: Int64, events: [(at: Date, activeAfter: Int64)]) {
         try await read { db in
             let stamp = UTC.format(since, milliseconds: true)
-            let start = try Int64.fetchOne(
-                db, sql: "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", arguments: [stamp]) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT at, active_after FROM seat_events WHERE at >= ? ORDER BY id", arguments: [stamp])
+            let start = try db.value(as: Int64.self, "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", [stamp]) ?? 0
+            let rows = try db.rows("SELECT at, active_after FROM seat_events WHERE at >= ? ORDER BY id", [stamp])
             return (start, rows.compactMap { row in (row["at"] as String?).flatMap(UTC.parseTimestamp).map { ($0, row["active_after"] as Int64) } })
         }
     }
 
     public func auditChainHead() async throws -> (seq: Int64, hash: String)? {
         try await read { db in
-            try SQLiteStore.storedAuditHead(db)
+            try SQLStore.storedAuditHead(db)
         }
     }
 
     public func seatUsage(since: Date) async throws -> SeatUsageRecord {
         try await read { db in
-            let active = try SQLiteStore.activeSeats(db)
+            let active = try SQLStore.activeSeats(db)
             let stamp = UTC.format(since, milliseconds: true)
-            let peakInPeriod = try Int64.fetchOne(db, sql: "SELECT MAX(active_after) FROM seat_events WHERE at >= ?", arguments: [stamp]) ?? 0
+            let peakInPeriod = try db.value(as: Int64.self, "SELECT MAX(active_after) FROM seat_events WHERE at >= ?", [stamp]) ?? 0
             // Seats held when the period began count toward its peak too.
-            let atStart = try Int64.fetchOne(
-                db, sql: "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", arguments: [stamp]) ?? 0
+            let atStart = try db.value(as: Int64.self, "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", [stamp]) ?? 0
             return SeatUsageRecord(active: active, peak: max(active, peakInPeriod, atStart))
         }
     }
 
     // MARK: row helpers
 
-    static func insertIdentity(_ db: Database, _ new: NewIdentity, actor: String, at: Date) throws -> (PersonRecord, IdentityRecord) {
+    static func insertIdentity(_ db: any SQLSession, _ new: NewIdentity, actor: String, at: Date) throws -> (PersonRecord, IdentityRecord) {
         let stamp = UTC.format(at, milliseconds: true)
         let personID = new.linkTo ?? new.newPersonID
         if new.linkTo == nil {
-            try db.execute(
-                sql: "INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [personID, new.ref.username, new.email, stamp])
+            try db.execute("INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [personID, new.ref.username, new.email, stamp])
             try appendAudit(
                 db, AuditDraft(actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)]), at: at)
         }
         guard let person = try fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
-        try db.execute(
-            sql: "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID, stamp])
-        let identity = IdentityRecord(id: db.lastInsertedRowID, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID)
+        let id = try db.value(
+            as: Int64.self,
+            "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID, stamp])
+        let identity = IdentityRecord(id: id ?? 0, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID)
         try appendAudit(
             db, AuditDraft(actor: actor, action: "identity.create", subject: new.ref.description, details: [
                 "person": .string(personID), "external_id": .optional(new.externalID), "linked": .bool(new.linkTo != nil),
@@ -340,10 +323,9 @@ extension SQLiteStore {
         return (person, identity)
     }
 
-    static func releaseSeat(_ db: Database, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
-        try db.execute(sql: "UPDATE persons SET seat = 'none' WHERE id = ? AND seat = 'active'", arguments: [personID])
-        guard db.changesCount == 1 else { return false }
-        let active = try SQLiteStore.activeSeats(db)
+    static func releaseSeat(_ db: any SQLSession, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
+        guard try db.execute("UPDATE persons SET seat = 'none' WHERE id = ? AND seat = 'active'", [personID]) == 1 else { return false }
+        let active = try SQLStore.activeSeats(db)
         try insertSeatEvent(db, personID, "deactivate", activeAfter: active, actor: actor, reason: reason, at: at)
         try appendAudit(
             db, AuditDraft(actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(active)]),
@@ -351,28 +333,25 @@ extension SQLiteStore {
         return true
     }
 
-    static func releaseSeatIfOrphaned(_ db: Database, _ personID: String, actor: String, at: Date) throws {
-        let remaining = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM identities WHERE person_id = ?", arguments: [personID]) ?? 0
+    static func releaseSeatIfOrphaned(_ db: any SQLSession, _ personID: String, actor: String, at: Date) throws {
+        let remaining = try db.value(as: Int.self, "SELECT COUNT(*) FROM identities WHERE person_id = ?", [personID]) ?? 0
         if remaining == 0 { _ = try releaseSeat(db, personID, actor: actor, reason: "no identities left", at: at) }
     }
 
-    static func insertSeatEvent(_ db: Database, _ personID: String, _ event: String, activeAfter: Int64, actor: String, reason: String, at: Date) throws {
-        try db.execute(
-            sql: "INSERT INTO seat_events (person_id, event, at, actor, reason, active_after) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [personID, event, UTC.format(at, milliseconds: true), actor, reason, activeAfter])
+    static func insertSeatEvent(_ db: any SQLSession, _ personID: String, _ event: String, activeAfter: Int64, actor: String, reason: String, at: Date) throws {
+        try db.execute("INSERT INTO seat_events (person_id, event, at, actor, reason, active_after) VALUES (?, ?, ?, ?, ?, ?)", [personID, event, UTC.format(at, milliseconds: true), actor, reason, activeAfter])
     }
 
-    static func fetchPerson(_ db: Database, _ id: String) throws -> PersonRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM persons WHERE id = ?", arguments: [id]).map(person)
+    static func fetchPerson(_ db: any SQLSession, _ id: String) throws -> PersonRecord? {
+        try db.row("SELECT * FROM persons WHERE id = ?", [id]).map(person)
     }
 
-    static func fetchIdentity(_ db: Database, _ ref: IdentityRef) throws -> IdentityRecord? {
-        try Row.fetchOne(
-            db, sql: "SELECT * FROM identities WHERE provider = ? AND username_key = ?", arguments: [ref.provider.rawValue, ref.username.lowercased()]
+    static func fetchIdentity(_ db: any SQLSession, _ ref: IdentityRef) throws -> IdentityRecord? {
+        try db.row("SELECT * FROM identities WHERE provider = ? AND username_key = ?", [ref.provider.rawValue, ref.username.lowercased()]
         ).flatMap(identity)
     }
 
-    static func person(_ row: Row) -> PersonRecord {
+    static func person(_ row: SQLRow) -> PersonRecord {
         PersonRecord(
             id: row["id"], name: row["name"], email: row["email"], role: Role(rawValue: row["role"]) ?? .user,
             status: PersonStatus(rawValue: row["status"]) ?? .blocked, seat: SeatState(rawValue: row["seat"]) ?? .none,
@@ -380,14 +359,14 @@ extension SQLiteStore {
             createdAt: UTC.parseTimestamp(row["created_at"]) ?? .distantPast)
     }
 
-    static func identity(_ row: Row) -> IdentityRecord? {
+    static func identity(_ row: SQLRow) -> IdentityRecord? {
         guard let provider = Provider(rawValue: row["provider"]) else { return nil }
         return IdentityRecord(
             id: row["id"], ref: IdentityRef(provider: provider, username: row["username"]), externalID: row["external_id"], email: row["email"],
             personID: row["person_id"])
     }
 
-    static func membership(_ row: Row) -> MembershipRecord? {
+    static func membership(_ row: SQLRow) -> MembershipRecord? {
         guard let kind = MembershipKind(rawValue: row["kind"]), let source = MembershipSource(rawValue: row["source"]) else { return nil }
         return MembershipRecord(identityID: row["identity_id"], kind: kind, name: row["name"], source: source, present: row["present"] as Bool)
     }

@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+
+/// The embedded engine: one SQLite file in WAL mode, so the CLI and a running server can use
+/// it at once (readers never block the writer). Write transactions are IMMEDIATE and wait
+/// up to 10 s for another process's write to finish.
+final class SQLiteBackend: SQLBackend {
+    let dialect = SQLDialect.sqlite
+    let path: String
+    let pool: DatabasePool
+
+    /// Opens the database at `path`. Without `create`, a missing file is an error that tells
+    /// the administrator to run `gatehouse migrate`, rather than a new empty database.
+    init(path: String, create: Bool) throws {
+        self.path = path
+        if !create, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError(.notInitialised, "no database at \(path): run `gatehouse migrate` to create it, or pass --database")
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.label = "gatehouse"
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError(.unavailable, "cannot open SQLite database \(path): \(SQLiteBackend.describe(error))")
+        }
+    }
+
+    var displayName: String { "sqlite:\(path)" }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return "\(error)"
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        do { return try await pool.read { db in try body(SQLiteSession(db: db)) } } catch let error as StoreError { throw error } catch {
+            throw StoreError(.unavailable, "database read failed: \(SQLiteBackend.describe(error))")
+        }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        do { return try await pool.write { db in try body(SQLiteSession(db: db)) } } catch let error as StoreError { throw error } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_CONSTRAINT
+        {
+            throw StoreError(.conflict, "the change conflicts with stored data: \(error.message ?? "constraint failed")")
+        } catch {
+            throw StoreError(.unavailable, "database write failed: \(SQLiteBackend.describe(error))")
+        }
+    }
+}
+
+/// A GRDB connection inside a transaction.
+struct SQLiteSession: SQLSession {
+    let db: Database
+    var dialect: SQLDialect { .sqlite }
+
+    func execute(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> Int {
+        try db.cachedStatement(sql: sql).execute(arguments: Self.arguments(arguments))
+        return db.changesCount
+    }
+
+    func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow] {
+        let statement = try db.cachedStatement(sql: sql)
+        let names = statement.columnNames
+        return try Row.fetchAll(statement, arguments: Self.arguments(arguments)).map { row in
+            SQLRow(names: names, values: (0..<row.count).map { index in
+                switch (row[index] as DatabaseValue).storage {
+                case .null: .null
+                case .int64(let int): .int(int)
+                case .double(let double): .text(String(double))
+                case .string(let text): .text(text)
+                case .blob(let data): .text(String(decoding: data, as: UTF8.self))
+                }
+            })
+        }
+    }
+
+    func tableExists(_ name: String) throws -> Bool { try db.tableExists(name) }
+
+    func executeScript(_ sql: String) throws { try db.execute(sql: sql) }
+
+    func idsWereSet(table: String) throws {}
+
+    static func arguments(_ values: [(any SQLBindable)?]) -> StatementArguments {
+        StatementArguments(values.sqlValues.map { value -> (any DatabaseValueConvertible)? in
+            switch value {
+            case .null: nil
+            case .int(let int): int
+            case .text(let text): text
+            }
+        })
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import GatehouseDomain
+
+/// Everything Gatehouse keeps, written once in SQL that both engines run: SQLite (embedded,
+/// one file) and PostgreSQL (several replicas on one database). The engine supplies
+/// transactions; the one place the spellings differ is `SQLDialect`.
+public final class SQLStore: Store {
+    public let engine: String
+    public let writeLog = AuditWriteLog()
+    let backend: any SQLBackend
+
+    init(backend: any SQLBackend) {
+        self.backend = backend
+        engine = backend.dialect.rawValue
+    }
+
+    /// Opens the SQLite database at `path`. Without `create`, a missing file is an error that
+    /// tells the administrator to run `gatehouse migrate`, rather than a new empty database.
+    public static func sqlite(path: String, create: Bool) throws -> SQLStore {
+        SQLStore(backend: try SQLiteBackend(path: path, create: create))
+    }
+
+    /// A PostgreSQL database: connections are made when first needed, so a server that is
+    /// down makes requests fail (and recover) rather than the store.
+    public static func postgres(_ settings: PostgresSettings) throws -> SQLStore {
+        SQLStore(backend: try PostgresBackend(settings))
+    }
+
+    /// Where the database is, without secrets.
+    public var location: String { backend.displayName }
+
+    /// Runs a read on one consistent snapshot.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await backend.read(body)
+    }
+
+    /// Runs a write transaction. The audit entries it appended are recorded in `writeLog` once
+    /// it commits (writers are exclusive, so the head before and after bound exactly this
+    /// transaction's entries).
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        let (value, before, after) = try await backend.write { db in
+            // Before the first migration there is no chain yet.
+            let before = try db.tableExists("audit_head") ? try SQLStore.auditHead(db) : 0
+            let value = try body(db)
+            let after = try db.tableExists("audit_head") ? try SQLStore.auditHead(db) : 0
+            return (value, before, after)
+        }
+        if after > before { writeLog.record((before + 1)...after) }
+        return value
+    }
+
+    public func ping() async throws {
+        _ = try await read { db in try db.value(as: Int.self, "SELECT 1") }
+    }
+
+    // MARK: clock
+
+    public func latestSeen() async throws -> Date? {
+        try await read { db in
+            try db.value(as: String.self, "SELECT latest_seen_at FROM clock WHERE id = 1").flatMap(UTC.parseTimestamp)
+        }
+    }
+
+    public func recordSeen(_ now: Date) async throws {
+        let text = UTC.format(now, milliseconds: true)
+        try await write { db in
+            try db.execute("""
+                    INSERT INTO clock (id, latest_seen_at) VALUES (1, ?)
+                    ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at
+                    WHERE excluded.latest_seen_at > clock.latest_seen_at
+                    """, [text])
+        }
+    }
+
+    // MARK: seats
+
+    public func activeSeatCount() async throws -> Int64 {
+        try await read { db in try SQLStore.activeSeats(db) }
+    }
+
+    /// Active seats, from the trigger-maintained counter (one row, however many seat holders).
+    static func activeSeats(_ db: any SQLSession) throws -> Int64 {
+        try db.value(as: Int64.self, "SELECT active FROM seat_counter WHERE id = 1") ?? 0
+    }
+
+    // MARK: audit
+
+    /// The recorded chain head: the latest entry's sequence number and hash (none before the first).
+    static func storedAuditHead(_ db: any SQLSession) throws -> (seq: Int64, hash: String)? {
+        try db.row("SELECT seq, hash FROM audit_head WHERE id = 1").map { (seq: $0["seq"], hash: $0["hash"]) }
+    }
+
+    /// The latest audit sequence number (0 before the first entry): the state version.
+    static func auditHead(_ db: any SQLSession) throws -> Int64 {
+        try storedAuditHead(db)?.seq ?? 0
+    }
+
+    static func writeAuditHead(_ db: any SQLSession, seq: Int64, hash: String) throws {
+        try db.execute("""
+                INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+                """
+        , [seq, hash])
+    }
+
+    /// Seals `draft` as the next entry of the chain inside the caller's transaction.
+    @discardableResult
+    static func appendAudit(_ db: any SQLSession, _ draft: AuditDraft, at: Date) throws -> AuditEntry {
+        let head = try storedAuditHead(db)
+        let entry = AuditChain.seal(draft, seq: (head?.seq ?? 0) + 1, at: at, prevHash: head?.hash ?? AuditChain.genesis)
+        try db.execute("INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
+        try writeAuditHead(db, seq: entry.seq, hash: entry.hash)
+        return entry
+    }
+
+    /// Appends many entries in one transaction: the head is read once, and the entries and the
+    /// head are written at `finish()` with one statement each. Nothing else may append to the
+    /// chain between its creation and `finish()`.
+    struct AuditBatch {
+        let db: any SQLSession
+        private(set) var seq: Int64
+        private(set) var hash: String
+        private var rows: [JSONValue] = []
+
+        init(_ db: any SQLSession) throws {
+            self.db = db
+            let head = try SQLStore.storedAuditHead(db)
+            seq = head?.seq ?? 0
+            hash = head?.hash ?? AuditChain.genesis
+        }
+
+        mutating func append(_ draft: AuditDraft, at: Date) {
+            let e = AuditChain.seal(draft, seq: seq + 1, at: at, prevHash: hash)
+            rows.append([.int(e.seq), .string(e.at), .string(e.actor), .string(e.action), .string(e.subject), .string(e.details), .string(e.prevHash), .string(e.hash)])
+            seq = e.seq
+            hash = e.hash
+        }
+
+        func finish() throws {
+            guard !rows.isEmpty else { return }
+            try db.execute("""
+                    INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
+                    SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM \(db.dialect.jsonArrayElements)
+                    """, [JSONValue.array(rows).canonicalText])
+            try SQLStore.writeAuditHead(db, seq: seq, hash: hash)
+        }
+    }
+
+    public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: [(any SQLBindable)?] = []
+            if let since = query.since {
+                conditions.append("at >= ?")
+                arguments += [UTC.format(since, milliseconds: true)]
+            }
+            if let until = query.until {
+                conditions.append("at < ?")
+                arguments += [UTC.format(until, milliseconds: true)]
+            }
+            if let action = query.action {
+                conditions.append("(action = ? OR action LIKE ? ESCAPE '\\')")
+                let escaped = action.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                arguments += [action, escaped + ".%"]
+            }
+            var sql = "SELECT * FROM audit_log"
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            if let limit = query.limit {
+                sql = "SELECT * FROM (\(sql) ORDER BY seq DESC LIMIT \(max(0, limit))) AS latest"
+            }
+            sql += " ORDER BY seq"
+            return try db.rows(sql, arguments).map(SQLStore.auditEntry)
+        }
+    }
+
+    public func verifyAudit() async throws -> AuditVerifier {
+        try await read { db in
+            var verifier = AuditVerifier()
+            for row in try db.rows("SELECT * FROM audit_log ORDER BY seq") {
+                if !verifier.feed(SQLStore.auditEntry(row)) { break }
+            }
+            verifier.finish(head: try SQLStore.storedAuditHead(db))
+            return verifier
+        }
+    }
+
+    static func auditEntry(_ row: SQLRow) -> AuditEntry {
+        AuditEntry(
+            seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], subject: row["subject"],
+            details: row["details"], prevHash: row["prev_hash"], hash: row["hash"])
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import GatehouseStorage
+import Synchronization
+import Testing
+
+/// A throwaway PostgreSQL cluster: `initdb` in a temporary directory, started on a free
+/// loopback port as the unprivileged `postgres` user (PostgreSQL refuses to run as root), and
+/// removed when the test process exits. Tests share one cluster and each gets a database of
+/// its own; a test that stops the server makes a cluster of its own.
+final class PostgresCluster: Sendable {
+    let directory: String
+    let port: Int
+    let bin: String
+    let owner: String?
+    private let running = Mutex(true)
+
+    private static let counter = Atomic<Int>(0)
+    private static let clusters = Mutex<[PostgresCluster]>([])
+    private static let cleanup: Void = {
+        atexit {
+            for cluster in PostgresCluster.clusters.withLock({ $0 }) { cluster.destroy() }
+        }
+    }()
+
+    /// The cluster shared by the tests of this process.
+    static let shared = Result { try PostgresCluster() }
+
+    /// The directory holding initdb, pg_ctl and postgres (Debian keeps them out of PATH).
+    static func binaries() throws -> String {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            let bin = "/usr/lib/postgresql/\(version)/bin"
+            if FileManager.default.isExecutableFile(atPath: bin + "/initdb") { return bin }
+        }
+        let initdb = try requireProgram("initdb", package: "postgresql")
+        return (initdb as NSString).deletingLastPathComponent
+    }
+
+    init() throws {
+        _ = Self.cleanup
+        bin = try Self.binaries()
+        _ = try requireProgram("psql", package: "postgresql-client")
+        // A directory of its own under /tmp (the test's TempDir is private to root).
+        var template = Array("/tmp/gatehouse-pg-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw CocoaError(.fileWriteUnknown) }
+        directory = String(cString: made)
+        if geteuid() == 0 {
+            // The Debian package creates the postgres user.
+            guard getpwnam("postgres") != nil else {
+                throw MissingProgram(message: "no postgres user to run PostgreSQL as: run `make test-deps` or `apt-get install postgresql`")
+            }
+            owner = "postgres"
+            try run("/bin/chown", ["postgres:postgres", directory])
+        } else {
+            owner = nil
+        }
+        port = try freeLoopbackPort()
+        Self.clusters.withLock { $0.append(self) }
+        let initdb = try asOwner(bin + "/initdb", ["-D", directory + "/data", "-U", "gatehouse", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+        guard initdb.status == 0 else { throw ClusterFailed(message: "initdb failed: \(initdb.stderr)") }
+        try start()
+    }
+
+    /// Runs a PostgreSQL program as the cluster's owner.
+    @discardableResult
+    func asOwner(_ program: String, _ arguments: [String]) throws -> ProcessResult {
+        if let owner { return try run("/usr/sbin/runuser", ["-u", owner, "--", program] + arguments) }
+        return try run(program, arguments)
+    }
+
+    func start() throws {
+        let options = "-p \(port) -h 127.0.0.1 -k \(directory) -c fsync=off -c max_connections=200"
+        // pg_ctl leaves a server running that inherits its descriptors, so Foundation's
+        // Process (which watches a descriptor the server keeps open) would never see pg_ctl
+        // exit: spawn it with posix_spawn, output to a file, and wait for it with waitpid.
+        let pgctl = [bin + "/pg_ctl", "start", "-w", "-t", "30", "-D", directory + "/data", "-l", directory + "/log", "-o", options]
+        let status = try spawnAndWait(owner.map { ["/usr/sbin/runuser", "-u", $0, "--"] + pgctl } ?? pgctl, output: directory + "/pg_ctl.out")
+        guard status == 0 else {
+            let log = (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? ""
+            throw ClusterFailed(message: "PostgreSQL did not start (pg_ctl exit \(status)): \(log.suffix(2000))")
+        }
+        running.withLock { $0 = true }
+    }
+
+    /// Stops the server at once (open connections are cut, as when a database host restarts).
+    func stop() throws {
+        try asOwner(bin + "/pg_ctl", ["stop", "-w", "-m", "fast", "-D", directory + "/data"])
+        running.withLock { $0 = false }
+    }
+
+    private func destroy() {
+        if running.withLock({ $0 }) { _ = try? asOwner(bin + "/pg_ctl", ["stop", "-m", "immediate", "-D", directory + "/data"]) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs SQL as the superuser on the `postgres` database.
+    @discardableResult
+    func psql(_ sql: String, database: String = "postgres") throws -> String {
+        let result = try run("/usr/bin/env", ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "gatehouse", "-d", database, "-c", sql])
+        guard result.status == 0 else { throw ClusterFailed(message: "psql failed: \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A new empty database; its URL.
+    func createDatabase() throws -> String {
+        let name = "t\(Self.counter.wrappingAdd(1, ordering: .relaxed).oldValue)_\(getpid())"
+        try psql("CREATE DATABASE \(name)")
+        return url(name)
+    }
+
+    func url(_ database: String) -> String { "postgres://gatehouse@127.0.0.1:\(port)/\(database)?sslmode=disable" }
+}
+
+/// Runs a program with stdin from /dev/null and stdout/stderr to `output`; its exit status.
+func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var pid: pid_t = 0
+    let cArgs = argv.map { strdup($0) } + [nil]
+    defer { for arg in cArgs { free(arg) } }
+    let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+    guard spawned == 0 else { throw ClusterFailed(message: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    return (status >> 8) & 0xff
+}
+
+struct ClusterFailed: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// The engines the storage conformance tests run against.
+enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, empty database of this engine: a file in `dir`, or a new database on the
+    /// shared cluster. Its `--database` text.
+    func newDatabase(in dir: TempDir, name: String = "gatehouse.db") throws -> String {
+        switch self {
+        case .sqlite: return "sqlite:" + dir.file(name)
+        case .postgres: return try PostgresCluster.shared.get().createDatabase()
+        }
+    }
+
+    /// A store over a fresh database.
+    func newStore(in dir: TempDir, name: String = "gatehouse.db") throws -> SQLStore {
+        switch self {
+        case .sqlite: return try SQLStore.sqlite(path: dir.file(name), create: true)
+        case .postgres: return try SQLStore.postgres(PostgresSettings(url: newDatabase(in: dir)))
+        }
+    }
+}
