@@ -1,6 +1,8 @@
+import Foundation
 import GatehouseDirectory
 import GatehouseDomain
 import GatehouseService
+import GatehouseStorage
 import Logging
 import ServiceLifecycle
 
@@ -32,11 +34,24 @@ struct PeriodicService: Service {
 }
 
 extension Gatehouse {
+    /// Runs a periodic job only while this replica holds its lease: with several replicas on
+    /// one database, one runs it at a time. The lease outlasts two intervals, so the holder
+    /// keeps it by running; if the holder stops, another replica takes the job over then.
+    func exclusively(_ job: String, every interval: Duration, logger: Logger, _ work: @escaping @Sendable () async throws -> Void) -> PeriodicService {
+        PeriodicService(name: job, interval: interval, logger: logger) {
+            let now = self.now()
+            let lease = Double(interval.components.seconds) * 2 + 5
+            guard try await self.store.claimJob(job, holder: self.replicaID, until: now.addingTimeInterval(lease), at: now) else { return }
+            try await work()
+        }
+    }
+
     /// The long-running parts beside the HTTP server.
     func backgroundServices(logger: Logger) -> [any Service] {
         var services: [any Service] = [
-            // A change made by a CLI command or another replica reaches memory within a second.
-            PeriodicService(name: "state sync", interval: .seconds(1), logger: logger) { try await self.syncIfChanged() },
+            // A change made by a CLI command or another replica reaches memory within a second
+            // (the check is one small read of the audit head).
+            PeriodicService(name: "state sync", interval: .milliseconds(250), logger: logger) { try await self.syncIfChanged() },
             // Last-seen times and denial counts are written in batches (and at shutdown).
             PeriodicService(name: "bookkeeping", interval: .seconds(5), logger: logger, work: { try await self.flushBookkeeping() }) {
                 try await self.flushBookkeeping()
@@ -44,7 +59,7 @@ extension Gatehouse {
             // The latest time seen, so that a clock set back is detected.
             PeriodicService(name: "clock", interval: .seconds(60), logger: logger) { try await self.observeClock() },
             // Idle seats go back to the pool (policy `deactivate_inactive_after_days`).
-            PeriodicService(name: "inactivity sweep", interval: .seconds(3600), logger: logger) {
+            exclusively("inactivity sweep", every: .seconds(3600), logger: logger) {
                 let released = try await self.sweepInactiveSeats()
                 if !released.isEmpty { logger.info("released idle seats", metadata: ["count": "\(released.count)"]) }
             },
@@ -53,7 +68,7 @@ extension Gatehouse {
             // The directory is read every `sync_interval`; a failed read changes nothing
             // (decisions go on from the last good sync) and is logged and shown by readyz.
             services.append(
-                PeriodicService(name: "directory sync", interval: .seconds(settings.syncInterval), logger: logger) {
+                exclusively("directory sync", every: .seconds(settings.syncInterval), logger: logger) {
                     let outcome = try await self.syncDirectory(actor: "system")
                     if !outcome.plan.isEmpty {
                         logger.info(

@@ -24,6 +24,8 @@ public final class Gatehouse: Sendable {
     public let resolver: any EgressResolver
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
+    /// This process among the replicas sharing a database (holder of periodic-job leases).
+    public let replicaID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
 
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),

@@ -37,6 +37,11 @@ public protocol Store: PeopleStore, DirectoryStore {
     /// Deletes a token; `StoreError.notFound` if there is none by that name.
     func revokeToken(name: String, audit: AuditDraft, at: Date) async throws
 
+    /// Takes or renews the lease on a periodic job for `holder` until `until`; `false` while
+    /// another holder's lease has not expired. Several replicas on one database run each job
+    /// on one replica at a time this way (bookkeeping, not audited).
+    func claimJob(_ job: String, holder: String, until: Date, at: Date) async throws -> Bool
+
     /// Audit entries in sequence order.
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
     /// Recomputes the whole chain.

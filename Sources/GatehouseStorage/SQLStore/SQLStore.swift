@@ -72,6 +72,19 @@ public final class SQLStore: Store {
         }
     }
 
+    // MARK: periodic jobs
+
+    public func claimJob(_ job: String, holder: String, until: Date, at: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                """
+                INSERT INTO job_leases (job, holder, expires_at) VALUES (?, ?, ?)
+                ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                WHERE job_leases.holder = excluded.holder OR job_leases.expires_at <= ?
+                """, [job, holder, UTC.format(until, milliseconds: true), UTC.format(at, milliseconds: true)]) == 1
+        }
+    }
+
     // MARK: seats
 
     public func activeSeatCount() async throws -> Int64 {

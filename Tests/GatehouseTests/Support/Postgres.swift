@@ -70,9 +70,9 @@ final class PostgresCluster: Sendable {
 
     func start() throws {
         let options = "-p \(port) -h 127.0.0.1 -k \(directory) -c fsync=off -c max_connections=200"
-        // pg_ctl leaves a server running that inherits its descriptors, so Foundation's
+        // pg_ctl leaves a server running that would inherit its descriptors, so Foundation's
         // Process (which watches a descriptor the server keeps open) would never see pg_ctl
-        // exit: spawn it with posix_spawn, output to a file, and wait for it with waitpid.
+        // exit: spawn it with posix_spawn, only stdin/stdout/stderr, and wait with waitpid.
         let pgctl = [bin + "/pg_ctl", "start", "-w", "-t", "30", "-D", directory + "/data", "-l", directory + "/log", "-o", options]
         let status = try spawnAndWait(owner.map { ["/usr/sbin/runuser", "-u", $0, "--"] + pgctl } ?? pgctl, output: directory + "/pg_ctl.out")
         guard status == 0 else {
@@ -119,6 +119,14 @@ func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    // Nothing else is inherited: the server lives on, and a descriptor of this process it
+    // kept open (another test's pipe to its child) would never reach end-of-file.
+    // (glibc ≥ 2.34 has it, but Swift's Glibc module does not export it.)
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+        throw ClusterFailed(message: "this C library has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later is needed)")
+    }
+    _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
     var pid: pid_t = 0
     let cArgs = argv.map { strdup($0) } + [nil]
     defer { for arg in cArgs { free(arg) } }

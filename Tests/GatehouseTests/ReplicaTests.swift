@@ -1,0 +1,241 @@
+import Foundation
+import GatehouseDomain
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A real `gatehouse serve` process; its log is drained on a thread of its own.
+final class Replica: Sendable {
+    let process: Process
+    private let log = Mutex("")
+    private let url = Mutex("")
+
+    private init(process: Process, reading reader: FileHandle) {
+        self.process = process
+        Thread { [self] in
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                self.log.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
+            }
+        }.start()
+    }
+
+    var base: String { url.withLock { $0 } }
+    var output: String { log.withLock { $0 } }
+
+    static func start(in dir: TempDir, environment: [String: String]) async throws -> Replica {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gatehouseBinary)
+        process.arguments = ["serve", "--port", "0", "--egress-port", "0"]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let replica = Replica(process: process, reading: pipe.fileHandleForReading)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning {
+            if let found = replica.output.firstMatch(of: /url=(http:\/\/127\.0\.0\.1:\d+)/)?.1 {
+                replica.url.withLock { $0 = String(found) }
+                return replica
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw ClusterFailed(message: "gatehouse serve did not start: \(replica.output)")
+    }
+
+    func kill(_ signal: Int32 = SIGKILL) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+        process.waitUntilExit()
+    }
+
+    /// POSTs JSON; the status and the parsed body (status 0 when the connection failed).
+    func post(_ path: String, token: String, _ body: String) async -> (Int, JSONValue?) {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.timeoutInterval = 30
+        do {
+            let (data, response) = try await Replica.session.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, try? JSONValue.parse(Array(data)))
+        } catch {
+            return (0, nil)
+        }
+    }
+
+    func login(_ user: String, token: String) async -> (Int, JSONValue?) {
+        await post("/v1/authorize/login", token: token, "{\"provider\":\"github\",\"username\":\"\(user)\"}")
+    }
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 32
+        return URLSession(configuration: configuration)
+    }()
+}
+
+/// One PostgreSQL database with a license and tokens, and the command line pointed at it.
+struct ReplicaSetup {
+    let cli: CLI
+    let database: String
+    let authorize: String
+    let admin: String
+
+    init(seats: Int, cluster: PostgresCluster? = nil) throws {
+        cli = try CLI()
+        database = try (cluster ?? PostgresCluster.shared.get()).createDatabase()
+        let publicPEM = try cli("license", "keygen", "--out", "vendor.pem", "--kid", "v2").expectSuccess().stdout
+        _ = try cli.dir.write("vendor.pub.pem", publicPEM)
+        _ = try cli.dir.write(
+            "gatehouse.yml",
+            "instance_url: https://codecov.acme.internal\ndatabase: \(database)\nlicense:\n  public_keys:\n    - {kid: v2, pem_file: vendor.pub.pem}\n")
+        let terms = CLITests.currentTerms.replacingOccurrences(of: "\"seats\":200", with: "\"seats\":\(seats)")
+            .replacingOccurrences(of: "\"seat_price_cents\":25000", with: "\"seat_price_cents\":\(max(25_000, 5_000_000 / seats + 1))")
+        _ = try cli.dir.write("terms.json", terms)
+        try cli("license", "sign", "--key", "vendor.pem", "--kid", "v2", "--terms", "terms.json", "--out", "acme.lic").expectSuccess()
+        try cli("migrate").expectSuccess()
+        try cli("license", "install", "acme.lic").expectSuccess()
+        authorize = try cli("tokens", "create", "--name", "codecov", "--scope", "authorize").expectSuccess().stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        admin = try cli("tokens", "create", "--name", "ops", "--scope", "admin").expectSuccess().stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func replica() async throws -> Replica { try await Replica.start(in: cli.dir, environment: cli.environment) }
+
+    func auditActions(_ action: String) throws -> Int {
+        let list = try JSONValue.parse(cli("audit", "list", "--json", "--action", action).expectSuccess().stdout)
+        if case .array(let entries) = list { return entries.count }
+        return -1
+    }
+}
+
+@Suite("Several replicas on one PostgreSQL database", .serialized)
+struct ReplicaTests {
+    @Test("Replicas started together apply the migrations once")
+    func migrationsOnce() async throws {
+        let cli = try CLI()
+        let database = try PostgresCluster.shared.get().createDatabase()
+        let results = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+            for _ in 0..<3 { group.addTask { try cli("migrate", "--database", database) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.stderr))")
+        #expect(results.filter { $0.stdout.contains("applied migrations") }.count == 1, "\(results.map(\.stdout))")
+        let audit = try JSONValue.parse(cli("audit", "list", "--json", "--database", database).expectSuccess().stdout)
+        guard case .array(let entries) = audit else { Issue.record("no entries: \(audit)"); return }
+        #expect(entries.count == 1)
+        #expect(entries.first?["action"] == "schema.migrate")
+    }
+
+    @Test("The seat race split across two replicas: never more seats than free, one audit chain")
+    func raceAcrossReplicas() async throws {
+        let setup = try ReplicaSetup(seats: 20)
+        let a = try await setup.replica(), b = try await setup.replica()
+        defer { a.kill(SIGTERM); b.kill(SIGTERM) }
+        // 150 people, each logging in twice at once, once through each replica.
+        let requests = (0..<300).map { ($0 % 2 == 0 ? a : b, "racer\($0 / 2)") }.shuffled()
+        let results = await withTaskGroup(of: (String, Int, JSONValue?).self) { group in
+            for (replica, user) in requests {
+                group.addTask {
+                    let (status, body) = await replica.login(user, token: setup.authorize)
+                    return (user, status, body)
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.1 == 200 }, "statuses: \(Set(results.map(\.1)))")
+        let allowed = Set(results.filter { $0.2?["allow"] == true }.map(\.0))
+        #expect(allowed.count == 20)
+        #expect(Set(results.filter { $0.2?["allow"] == false }.compactMap { $0.2?["reason"] }) == ["no_seat_available"])
+        for user in allowed {
+            #expect(Set(results.filter { $0.0 == user && $0.2?["allow"] == true }.compactMap { $0.2?["person"] }).count == 1)
+        }
+        #expect(try setup.auditActions("seat.activate") == 20)
+        try setup.cli("audit", "verify").expectSuccess()
+    }
+
+    @Test("A change made elsewhere reaches every replica's decisions within a second")
+    func changesPropagate() async throws {
+        let setup = try ReplicaSetup(seats: 20)
+        let a = try await setup.replica(), b = try await setup.replica()
+        defer { a.kill(SIGTERM); b.kill(SIGTERM) }
+        #expect(await a.login("alice", token: setup.authorize).1?["allow"] == true)
+        #expect(await b.login("alice", token: setup.authorize).1?["allow"] == true)
+        try setup.cli("users", "block", "github:alice").expectSuccess()
+        let blockedAt = Date()
+        var seen: [Double] = []
+        for replica in [a, b] {
+            while Date().timeIntervalSince(blockedAt) < 5 {
+                if await replica.login("alice", token: setup.authorize).1?["reason"] == "user_blocked" { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            seen.append(Date().timeIntervalSince(blockedAt))
+        }
+        #expect(seen.allSatisfy { $0 < 1 }, "seen after \(seen) s")
+        // A seat released through one replica is free on the other at once.
+        let (status, _) = await a.post("/v1/seats/github:bob/activate", token: setup.admin, "{}")
+        #expect(status == 200)
+        #expect(await b.login("bob", token: setup.authorize).1?["allow"] == true)
+    }
+
+    @Test("A replica killed mid-load: every acknowledged activation is kept and the audit chain verifies")
+    func killedMidLoad() async throws {
+        let setup = try ReplicaSetup(seats: 400)
+        let a = try await setup.replica(), b = try await setup.replica()
+        defer { b.kill(SIGTERM) }
+        let acked = await withTaskGroup(of: String?.self) { group in
+            for i in 0..<300 {
+                group.addTask {
+                    let replica = i % 2 == 0 ? a : b
+                    let (status, body) = await replica.login("load\(i)", token: setup.authorize)
+                    return status == 200 && body?["allow"] == true ? "github:load\(i)" : nil
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(300))
+                a.kill(SIGKILL)
+                return nil
+            }
+            return await group.reduce(into: Set<String>()) { if let user = $1 { $0.insert(user) } }
+        }
+        let users = try JSONValue.parse(setup.cli("users", "list", "--seat", "active", "--json").expectSuccess().stdout)
+        let seated = Set(users.canonicalText.matches(of: /github:load\d+/).map { String($0.output) })
+        #expect(acked.count > 0)
+        #expect(acked.isSubset(of: seated), "lost: \(acked.subtracting(seated).sorted().prefix(5))")
+        try setup.cli("audit", "verify").expectSuccess()
+    }
+
+    @Test("The database restarted mid-load: requests fail cleanly with 503 and recover without restarting gatehouse")
+    func databaseRestart() async throws {
+        let cluster = try PostgresCluster()
+        let setup = try ReplicaSetup(seats: 400, cluster: cluster)
+        let a = try await setup.replica()
+        defer { a.kill(SIGTERM) }
+        #expect(await a.login("before", token: setup.authorize).1?["allow"] == true)
+        try cluster.stop()
+        let (down, body) = await a.login("during", token: setup.authorize)
+        #expect(down == 503, "\(down) \(body?.canonicalText ?? "")")
+        #expect(body?["error"]?["code"] == "database_unavailable")
+        // Someone already seated is still answered from memory.
+        #expect(await a.login("before", token: setup.authorize).0 == 200)
+        try cluster.start()
+        var recovered = false
+        let deadline = Date().addingTimeInterval(20)
+        while !recovered, Date() < deadline {
+            recovered = await a.login("during", token: setup.authorize).1?["allow"] == true
+            if !recovered { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(recovered)
+        #expect(a.process.isRunning)
+        try setup.cli("audit", "verify").expectSuccess()
+    }
+}
