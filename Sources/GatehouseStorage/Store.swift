@@ -7,6 +7,8 @@ import GatehouseDomain
 public protocol Store: PeopleStore, DirectoryStore {
     /// `sqlite` or `postgres`: selects the migrations in `migrations/<engine>/`.
     var engine: String { get }
+    /// Where the database is, without secrets (for messages and logs).
+    var location: String { get }
     /// Audit entries committed through this store object (this process).
     var writeLog: AuditWriteLog { get }
 

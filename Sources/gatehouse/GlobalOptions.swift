@@ -33,7 +33,9 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The audit actor for changes made from this shell: `cli:<os user>`.
-    var actor: String {
+    var actor: String { Self.osActor }
+
+    static var osActor: String {
         if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return "cli:" + String(cString: name) }
         return "cli:uid\(geteuid())"
     }

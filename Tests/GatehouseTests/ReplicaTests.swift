@@ -239,3 +239,53 @@ struct ReplicaTests {
         try setup.cli("audit", "verify").expectSuccess()
     }
 }
+
+@Suite("Moving between engines", .serialized)
+struct DatabaseCopyTests {
+    @Test("db copy moves SQLite to PostgreSQL (and back) with the audit chain verified; a non-empty target is refused")
+    func sqliteToPostgresAndBack() async throws {
+        let cli = try CLI()
+        try cli.setUp(terms: CLITests.currentTerms)
+        try cli("seats", "activate", "github:alice").expectSuccess()
+        try cli("seats", "activate", "gitlab:bob").expectSuccess()
+        try cli("users", "block", "gitlab:bob").expectSuccess()
+        try cli("tokens", "create", "--name", "codecov", "--scope", "authorize").expectSuccess()
+        let postgres = try PostgresCluster.shared.get().createDatabase()
+
+        let copied = try cli("db", "copy", "--from", "sqlite:gatehouse.db", "--to", postgres).expectSuccess()
+        #expect(copied.stdout.contains("intact"), "\(copied.stdout)")
+        #expect(copied.stderr.contains("copied 2 rows of persons"), "\(copied.stderr)")
+        try cli("audit", "verify", "--database", postgres).expectSuccess()
+        // The same people, seats, license and tokens on both; the copy says where it came from.
+        for command in [["users", "list", "--json"], ["seats", "status", "--json"], ["tokens", "list", "--json"], ["license", "status", "--json"]] {
+            let copy = try run(gatehouseBinary, command + ["--database", postgres], cwd: cli.dir.path, environment: cli.environment).stdout
+            #expect(copy == (try run(gatehouseBinary, command, cwd: cli.dir.path, environment: cli.environment).stdout), "\(command)")
+        }
+        let last = try JSONValue.parse(cli("audit", "list", "--json", "--database", postgres, "--limit", "1").stdout)
+        guard case .array(let entries) = last else { Issue.record("\(last)"); return }
+        #expect(entries.first?["action"] == "database.copy")
+        // A Gatehouse on the copy keeps working: a new person gets a seat.
+        try cli("seats", "activate", "github:carol", "--database", postgres).expectSuccess()
+
+        // Into a database that has a schema: refused, nothing changes.
+        let before = try cli("audit", "list", "--json", "--database", postgres).stdout
+        try cli("db", "copy", "--from", "sqlite:gatehouse.db", "--to", postgres).expectCleanFailure("already has a schema")
+        #expect(try cli("audit", "list", "--json", "--database", postgres).stdout == before)
+
+        // And back into a new SQLite file.
+        try cli("db", "copy", "--from", postgres, "--to", "sqlite:back.db").expectSuccess()
+        try cli("audit", "verify", "--database", "sqlite:back.db").expectSuccess()
+        #expect(try cli("users", "list", "--json", "--database", "sqlite:back.db").stdout.contains("github:carol"))
+    }
+
+    @Test("A PostgreSQL password never appears in output or errors")
+    func passwordNotShown() throws {
+        let cli = try CLI()
+        let port = try freeLoopbackPort()
+        let url = "postgres://gatehouse:hunter2secret@127.0.0.1:\(port)/x?sslmode=disable"
+        let result = try cli("migrate", "--database", url)
+        result.expectCleanFailure("cannot connect to PostgreSQL")
+        #expect(!result.stderr.contains("hunter2secret"))
+        try cli("migrate", "--database", "postgres://gatehouse:hunter2secret@127.0.0.1/x?sslmode=maybe").expectCleanFailure("sslmode must be one of")
+    }
+}

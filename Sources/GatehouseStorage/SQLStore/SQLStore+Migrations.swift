@@ -40,19 +40,27 @@ extension SQLStore {
         return SchemaStatus(applied: applied, known: known.map(\.version))
     }
 
-    public func migrate(actor: String, at: Date) async throws -> [Int] {
+    /// Applies the pending migrations inside the caller's transaction (which, holding the
+    /// write lock, makes replicas starting together apply them once); the versions applied.
+    static func applyMigrations(_ db: any SQLSession, engine: String, at: Date) throws -> [Int] {
         let known = EmbeddedMigration.all(for: engine)
-        return try await write { db in
-            try db.execute(SQLStore.createBookkeeping)
-            let status = try SQLStore.status(db, known: known)
-            let pending = known.filter { status.pending.contains($0.version) }
-            guard !pending.isEmpty else { return [] }
-            let stamp = UTC.format(at, milliseconds: true)
-            for migration in pending {
-                try db.executeScript(migration.sql)
-                try db.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)", [migration.version, migration.name, sha256Hex(migration.sql), stamp])
-            }
-            let versions = pending.map(\.version)
+        try db.execute(SQLStore.createBookkeeping)
+        let status = try SQLStore.status(db, known: known)
+        let pending = known.filter { status.pending.contains($0.version) }
+        let stamp = UTC.format(at, milliseconds: true)
+        for migration in pending {
+            try db.executeScript(migration.sql)
+            try db.execute(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
+                [migration.version, migration.name, sha256Hex(migration.sql), stamp])
+        }
+        return pending.map(\.version)
+    }
+
+    public func migrate(actor: String, at: Date) async throws -> [Int] {
+        try await write { db in
+            let versions = try SQLStore.applyMigrations(db, engine: self.engine, at: at)
+            guard !versions.isEmpty else { return [] }
             try SQLStore.appendAudit(
                 db,
                 AuditDraft(

@@ -15,9 +15,9 @@ struct MigrateCommand: AsyncParsableCommand {
         let applied = try await gatehouse.migrate(actor: global.actor)
         let status = try await gatehouse.store.schemaStatus()
         global.emit(
-            ["applied": .array(applied.map { .integer($0) }), "schema_version": .integer(status.applied.max() ?? 0), "database": .string(config.database)],
+            ["applied": .array(applied.map { .integer($0) }), "schema_version": .integer(status.applied.max() ?? 0), "database": .string(gatehouse.store.location)],
             text: applied.isEmpty
-                ? "database \(config.database) is up to date (schema version \(status.applied.max() ?? 0))"
-                : "applied migration\(applied.count == 1 ? "" : "s") \(applied.map(String.init).joined(separator: ", ")) to \(config.database)")
+                ? "database \(gatehouse.store.location) is up to date (schema version \(status.applied.max() ?? 0))"
+                : "applied migration\(applied.count == 1 ? "" : "s") \(applied.map(String.init).joined(separator: ", ")) to \(gatehouse.store.location)")
     }
 }
