@@ -97,7 +97,8 @@ struct ReplicaSetup {
         _ = try cli.dir.write("vendor.pub.pem", publicPEM)
         _ = try cli.dir.write(
             "gatehouse.yml",
-            "instance_url: https://codecov.acme.internal\ndatabase: \(database)\nlicense:\n  public_keys:\n    - {kid: v2, pem_file: vendor.pub.pem}\n")
+            "instance_url: https://codecov.acme.internal\ndatabase: \(database)\nlicense:\n  public_keys:\n    - {kid: v2, pem_file: vendor.pub.pem}\n"
+        )
         let terms = CLITests.currentTerms.replacingOccurrences(of: "\"seats\":200", with: "\"seats\":\(seats)")
             .replacingOccurrences(of: "\"seat_price_cents\":25000", with: "\"seat_price_cents\":\(max(25_000, 5_000_000 / seats + 1))")
         _ = try cli.dir.write("terms.json", terms)
@@ -106,7 +107,8 @@ struct ReplicaSetup {
         try cli("license", "install", "acme.lic").expectSuccess()
         authorize = try cli("tokens", "create", "--name", "codecov", "--scope", "authorize").expectSuccess().stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        admin = try cli("tokens", "create", "--name", "ops", "--scope", "admin").expectSuccess().stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        admin = try cli("tokens", "create", "--name", "ops", "--scope", "admin").expectSuccess().stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     func replica() async throws -> Replica { try await Replica.start(in: cli.dir, environment: cli.environment) }
@@ -257,7 +259,9 @@ struct DatabaseCopyTests {
         #expect(copied.stderr.contains("copied 2 rows of persons"), "\(copied.stderr)")
         try cli("audit", "verify", "--database", postgres).expectSuccess()
         // The same people, seats, license and tokens on both; the copy says where it came from.
-        for command in [["users", "list", "--json"], ["seats", "status", "--json"], ["tokens", "list", "--json"], ["license", "status", "--json"]] {
+        for command in [
+            ["users", "list", "--json"], ["seats", "status", "--json"], ["tokens", "list", "--json"], ["license", "status", "--json"],
+        ] {
             let copy = try run(gatehouseBinary, command + ["--database", postgres], cwd: cli.dir.path, environment: cli.environment).stdout
             #expect(copy == (try run(gatehouseBinary, command, cwd: cli.dir.path, environment: cli.environment).stdout), "\(command)")
         }
@@ -286,6 +290,7 @@ struct DatabaseCopyTests {
         let result = try cli("migrate", "--database", url)
         result.expectCleanFailure("cannot connect to PostgreSQL")
         #expect(!result.stderr.contains("hunter2secret"))
-        try cli("migrate", "--database", "postgres://gatehouse:hunter2secret@127.0.0.1/x?sslmode=maybe").expectCleanFailure("sslmode must be one of")
+        try cli("migrate", "--database", "postgres://gatehouse:hunter2secret@127.0.0.1/x?sslmode=maybe").expectCleanFailure(
+            "sslmode must be one of")
     }
 }

@@ -32,7 +32,8 @@ public struct PostgresSettings: Sendable, Equatable {
     /// Parses a URL; every problem is named.
     public init(url text: String) throws {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql" else {
-            throw StoreError(.unavailable, "not a PostgreSQL URL (postgres://user:password@host:port/database): \(PostgresSettings.redact(text))")
+            throw StoreError(
+                .unavailable, "not a PostgreSQL URL (postgres://user:password@host:port/database): \(PostgresSettings.redact(text))")
         }
         guard let host = url.host, !host.isEmpty else { throw StoreError(.unavailable, "the PostgreSQL URL names no host") }
         self.host = host
@@ -47,7 +48,9 @@ public struct PostgresSettings: Sendable, Equatable {
             case "sslmode":
                 guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
                     throw StoreError(
-                        .unavailable, "sslmode must be one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(item.value ?? "nothing")")
+                        .unavailable,
+                        "sslmode must be one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(item.value ?? "nothing")"
+                    )
                 }
                 tls = mode
             case "sslrootcert": rootCertificate = item.value
@@ -80,11 +83,13 @@ public struct PostgresSettings: Sendable, Equatable {
             if let root = rootCertificate { config.trustRoots = .file(root) }
             let context: NIOSSLContext
             do { context = try NIOSSLContext(configuration: config) } catch {
-                throw StoreError(.unavailable, "cannot set up TLS for PostgreSQL (sslrootcert \(rootCertificate ?? "system roots")): \(error)")
+                throw StoreError(
+                    .unavailable, "cannot set up TLS for PostgreSQL (sslrootcert \(rootCertificate ?? "system roots")): \(error)")
             }
             tlsSetting = tls == .prefer ? .prefer(context) : .require(context)
         }
-        var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)
         configuration.options.connectTimeout = .seconds(5)
         if tls == .verifyFull { configuration.options.tlsServerName = host }
         // A statement or a lock wait that takes longer is refused rather than left hanging.
@@ -246,7 +251,9 @@ struct PostgresSession: SQLSession {
     }
 
     func tableExists(_ name: String) throws -> Bool {
-        try value(as: Int64.self, "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?", [name]) != nil
+        try value(
+            as: Int64.self, "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?", [name])
+            != nil
     }
 
     /// The extended protocol takes one statement at a time: the script is split at top-level
@@ -319,7 +326,8 @@ struct PostgresSession: SQLSession {
     static func value(_ cell: PostgresCell) -> SQLValue {
         guard cell.bytes != nil else { return .null }
         switch cell.dataType {
-        case .int2, .int4, .int8, .bool: return (try? cell.decode(Int64.self)).map(SQLValue.int) ?? ((try? cell.decode(Bool.self)).map { .int($0 ? 1 : 0) } ?? .null)
+        case .int2, .int4, .int8, .bool:
+            return (try? cell.decode(Int64.self)).map(SQLValue.int) ?? ((try? cell.decode(Bool.self)).map { .int($0 ? 1 : 0) } ?? .null)
         default: return (try? cell.decode(String.self)).map(SQLValue.text) ?? .null
         }
     }

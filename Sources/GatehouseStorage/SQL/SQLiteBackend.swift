@@ -40,7 +40,8 @@ final class SQLiteBackend: SQLBackend {
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
-        do { return try await pool.write { db in try body(SQLiteSession(db: db)) } } catch let error as StoreError { throw error } catch let error as DatabaseError
+        do { return try await pool.write { db in try body(SQLiteSession(db: db)) } } catch let error as StoreError { throw error } catch let
+            error as DatabaseError
             where error.resultCode == .SQLITE_CONSTRAINT
         {
             throw StoreError(.conflict, "the change conflicts with stored data: \(error.message ?? "constraint failed")")
@@ -64,15 +65,17 @@ struct SQLiteSession: SQLSession {
         let statement = try db.cachedStatement(sql: sql)
         let names = statement.columnNames
         return try Row.fetchAll(statement, arguments: Self.arguments(arguments)).map { row in
-            SQLRow(names: names, values: (0..<row.count).map { index in
-                switch (row[index] as DatabaseValue).storage {
-                case .null: .null
-                case .int64(let int): .int(int)
-                case .double(let double): .text(String(double))
-                case .string(let text): .text(text)
-                case .blob(let data): .text(String(decoding: data, as: UTF8.self))
-                }
-            })
+            SQLRow(
+                names: names,
+                values: (0..<row.count).map { index in
+                    switch (row[index] as DatabaseValue).storage {
+                    case .null: .null
+                    case .int64(let int): .int(int)
+                    case .double(let double): .text(String(double))
+                    case .string(let text): .text(text)
+                    case .blob(let data): .text(String(decoding: data, as: UTF8.self))
+                    }
+                })
         }
     }
 
@@ -83,12 +86,13 @@ struct SQLiteSession: SQLSession {
     func idsWereSet(table: String) throws {}
 
     static func arguments(_ values: [(any SQLBindable)?]) -> StatementArguments {
-        StatementArguments(values.sqlValues.map { value -> (any DatabaseValueConvertible)? in
-            switch value {
-            case .null: nil
-            case .int(let int): int
-            case .text(let text): text
-            }
-        })
+        StatementArguments(
+            values.sqlValues.map { value -> (any DatabaseValueConvertible)? in
+                switch value {
+                case .null: nil
+                case .int(let int): int
+                case .text(let text): text
+                }
+            })
     }
 }

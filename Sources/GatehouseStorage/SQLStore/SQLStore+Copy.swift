@@ -27,7 +27,8 @@ extension SQLStore {
     /// target's schema is created, every row is copied in one write transaction (nothing is
     /// left half-copied), a `database.copy` entry is appended to the chain, and the copy is
     /// verified: the chain recomputed, the source's head found in it, row counts and seats equal.
-    public func copy(to target: SQLStore, actor: String, at: Date, progress: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws
+    public func copy(to target: SQLStore, actor: String, at: Date, progress: @escaping @Sendable (String, Int) -> Void = { _, _ in })
+        async throws
         -> DatabaseCopyReport
     {
         let status = try await schemaStatus()
@@ -44,7 +45,8 @@ extension SQLStore {
         let source = location
         let counts = try await target.write { db in
             if try db.tableExists("schema_migrations") || db.tableExists("audit_log") {
-                throw StoreError(.conflict, "\(target.location) already has a schema: db copy needs an empty database (it creates the schema itself)")
+                throw StoreError(
+                    .conflict, "\(target.location) already has a schema: db copy needs an empty database (it creates the schema itself)")
             }
             _ = try SQLStore.applyMigrations(db, engine: target.engine, at: at)
             var counts: [(String, Int)] = []
@@ -60,10 +62,12 @@ extension SQLStore {
             }
             try SQLStore.appendAudit(
                 db,
-                AuditDraft(actor: actor, action: "database.copy", subject: "\(target.engine) database", details: [
-                    "from": .string(source), "rows": .int(Int64(counts.reduce(0) { $0 + $1.1 })),
-                    "source_head_seq": .int(sourceHead?.seq ?? 0),
-                ]), at: at)
+                AuditDraft(
+                    actor: actor, action: "database.copy", subject: "\(target.engine) database",
+                    details: [
+                        "from": .string(source), "rows": .int(Int64(counts.reduce(0) { $0 + $1.1 })),
+                        "source_head_seq": .int(sourceHead?.seq ?? 0),
+                    ]), at: at)
             return counts
         }
         let audit = try await target.verifyAudit()
@@ -85,7 +89,9 @@ extension SQLStore {
         while start < rows.count {
             let batch = rows[start..<min(rows.count, start + perStatement)]
             let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES " + Array(repeating: tuple, count: batch.count).joined(separator: ", ")
+            let sql =
+                "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                + Array(repeating: tuple, count: batch.count).joined(separator: ", ")
             try db.execute(sql, batch.flatMap { row in row.columns.map { $0.value as (any SQLBindable)? } })
             start += perStatement
         }

@@ -9,7 +9,8 @@ extension SQLStore {
     }
 
     public func applyDirectorySync(
-        prefetched: StoredDirectory?, actor: String, at: Date, _ decide: @escaping @Sendable ([StoredDirectoryPerson]) throws -> DirectoryPlan
+        prefetched: StoredDirectory?, actor: String, at: Date,
+        _ decide: @escaping @Sendable ([StoredDirectoryPerson]) throws -> DirectoryPlan
     ) async throws -> DirectoryPlan {
         try await write { db in
             let current = try prefetched.flatMap { $0.auditSeq == (try SQLStore.auditHead(db)) ? $0.people : nil }
@@ -17,7 +18,8 @@ extension SQLStore {
             guard plan.refusal == nil else { return plan }
             let applier = DirectoryApplier(db: db, actor: actor, at: at)
             try applier.apply(plan)
-            try SQLStore.recordDirectoryState(db, at: at, success: true, error: nil, people: plan.directoryPeople, groups: plan.directoryGroups)
+            try SQLStore.recordDirectoryState(
+                db, at: at, success: true, error: nil, people: plan.directoryPeople, groups: plan.directoryGroups)
             return plan
         }
     }
@@ -39,18 +41,21 @@ extension SQLStore {
 
     static func fetchDirectoryPeople(_ db: any SQLSession) throws -> [StoredDirectoryPerson] {
         var groups: [Int64: Set<String>] = [:]
-        let memberships = try db.rows("""
-                SELECT m.identity_id, m.name FROM memberships m JOIN identities i ON i.id = m.identity_id
-                WHERE i.provider = 'ldap' AND m.source = 'ldap' AND m.kind = 'group' AND m.present = 1
-                """)
+        let memberships = try db.rows(
+            """
+            SELECT m.identity_id, m.name FROM memberships m JOIN identities i ON i.id = m.identity_id
+            WHERE i.provider = 'ldap' AND m.source = 'ldap' AND m.kind = 'group' AND m.present = 1
+            """)
         for row in memberships { groups[row[0], default: []].insert(row[1]) }
-        return try db.rows("""
-                SELECT i.id, i.username, i.external_id, i.email, p.id AS person_id, p.name, p.email AS person_email, p.status
-                FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = 'ldap' ORDER BY i.id
-                """
+        return try db.rows(
+            """
+            SELECT i.id, i.username, i.external_id, i.email, p.id AS person_id, p.name, p.email AS person_email, p.status
+            FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = 'ldap' ORDER BY i.id
+            """
         ).map { row in
             StoredDirectoryPerson(
-                identityID: row["id"], uid: row["username"], externalID: row["external_id"], email: row["email"], personID: row["person_id"],
+                identityID: row["id"], uid: row["username"], externalID: row["external_id"], email: row["email"],
+                personID: row["person_id"],
                 personName: row["name"], personEmail: row["person_email"], status: PersonStatus(rawValue: row["status"]) ?? .blocked,
                 groups: groups[row["id"]] ?? [])
         }
@@ -58,14 +63,15 @@ extension SQLStore {
 
     static func recordDirectoryState(_ db: any SQLSession, at: Date, success: Bool, error: String?, people: Int?, groups: Int?) throws {
         let stamp = UTC.format(at, milliseconds: true)
-        try db.execute("""
-                INSERT INTO directory_sync (id, last_attempt_at, last_success_at, last_error, people, groups_count)
-                VALUES (1, ?, ?, ?, COALESCE(?, 0), COALESCE(?, 0))
-                ON CONFLICT (id) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
-                    last_success_at = COALESCE(excluded.last_success_at, directory_sync.last_success_at),
-                    last_error = excluded.last_error,
-                    people = COALESCE(?, directory_sync.people), groups_count = COALESCE(?, directory_sync.groups_count)
-                """, [stamp, success ? stamp : nil, error, people, groups, people, groups])
+        try db.execute(
+            """
+            INSERT INTO directory_sync (id, last_attempt_at, last_success_at, last_error, people, groups_count)
+            VALUES (1, ?, ?, ?, COALESCE(?, 0), COALESCE(?, 0))
+            ON CONFLICT (id) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
+                last_success_at = COALESCE(excluded.last_success_at, directory_sync.last_success_at),
+                last_error = excluded.last_error,
+                people = COALESCE(?, directory_sync.people), groups_count = COALESCE(?, directory_sync.groups_count)
+            """, [stamp, success ? stamp : nil, error, people, groups, people, groups])
     }
 }
 
@@ -102,11 +108,14 @@ struct DirectoryApplier {
         for change in plan.memberships { try setGroups(change, &audit, &rows) }
         try rows.insert(db, stamp: stamp)
         audit.append(
-            AuditDraft(actor: actor, action: "directory.sync", subject: "ldap", details: [
-                "added": .int(Int64(plan.added.count)), "updated": .int(Int64(plan.updated.count)), "left": .int(Int64(plan.left.count)),
-                "memberships_changed": .int(Int64(plan.memberships.count)), "people": .int(Int64(plan.directoryPeople)),
-                "groups": .int(Int64(plan.directoryGroups)),
-            ]), at: at)
+            AuditDraft(
+                actor: actor, action: "directory.sync", subject: "ldap",
+                details: [
+                    "added": .int(Int64(plan.added.count)), "updated": .int(Int64(plan.updated.count)),
+                    "left": .int(Int64(plan.left.count)),
+                    "memberships_changed": .int(Int64(plan.memberships.count)), "people": .int(Int64(plan.directoryPeople)),
+                    "groups": .int(Int64(plan.directoryGroups)),
+                ]), at: at)
         try audit.finish()
     }
 
@@ -115,30 +124,42 @@ struct DirectoryApplier {
         try db.execute("UPDATE persons SET status = 'left_directory' WHERE id = ?", [person.personID])
         try SQLStore.appendAudit(
             db,
-            AuditDraft(actor: actor, action: "directory.person.leave", subject: person.personID, details: [
-                "identity": .string("ldap:" + person.uid), "from": .string(person.status.rawValue),
-            ]), at: at)
+            AuditDraft(
+                actor: actor, action: "directory.person.leave", subject: person.personID,
+                details: [
+                    "identity": .string("ldap:" + person.uid), "from": .string(person.status.rawValue),
+                ]), at: at)
     }
 
     func update(_ update: DirectoryPlan.Update, _ audit: inout SQLStore.AuditBatch) throws {
         let p = update.person
-        try db.execute("UPDATE identities SET username = ?, username_key = ?, external_id = ?, email = ? WHERE id = ?", [p.uid, p.uid.lowercased(), p.externalID ?? update.stored.externalID, p.email, update.stored.identityID])
-        try db.execute("UPDATE persons SET name = ?, email = ?, status = CASE WHEN status = 'left_directory' THEN 'active' ELSE status END WHERE id = ?"
-        , [p.name, p.email, update.stored.personID])
+        try db.execute(
+            "UPDATE identities SET username = ?, username_key = ?, external_id = ?, email = ? WHERE id = ?",
+            [p.uid, p.uid.lowercased(), p.externalID ?? update.stored.externalID, p.email, update.stored.identityID])
+        try db.execute(
+            "UPDATE persons SET name = ?, email = ?, status = CASE WHEN status = 'left_directory' THEN 'active' ELSE status END WHERE id = ?",
+            [p.name, p.email, update.stored.personID])
         audit.append(
-            AuditDraft(actor: actor, action: "directory.person.update", subject: update.stored.personID, details: [
-                "identity": .string("ldap:" + p.uid), "changes": .array(update.changes.map { .string($0) }),
-            ]), at: at)
+            AuditDraft(
+                actor: actor, action: "directory.person.update", subject: update.stored.personID,
+                details: [
+                    "identity": .string("ldap:" + p.uid), "changes": .array(update.changes.map { .string($0) }),
+                ]), at: at)
     }
 
-    func add(_ addition: DirectoryPlan.Addition, _ targets: inout LinkTargets, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows) throws {
+    func add(_ addition: DirectoryPlan.Addition, _ targets: inout LinkTargets, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows)
+        throws
+    {
         let p = addition.person
         // A recycled uid: the identity of the person who held it before is moved aside.
         if let old = addition.recycles {
             let aside = old.uid + "~" + (old.externalID ?? "old")
-            try db.execute("UPDATE identities SET username = ?, username_key = ? WHERE id = ?", [aside, aside.lowercased(), old.identityID])
+            try db.execute(
+                "UPDATE identities SET username = ?, username_key = ? WHERE id = ?", [aside, aside.lowercased(), old.identityID])
             audit.append(
-                AuditDraft(actor: actor, action: "identity.update", subject: "ldap:" + p.uid, details: ["username": .string(aside), "reason": "uid recycled"]),
+                AuditDraft(
+                    actor: actor, action: "identity.update", subject: "ldap:" + p.uid,
+                    details: ["username": .string(aside), "reason": "uid recycled"]),
                 at: at)
         }
         let existing = targets.person(for: addition)
@@ -152,20 +173,24 @@ struct DirectoryApplier {
         let identityID = rows.identity(p, personID: personID)
         rows.groups(identityID, p.groups)
         audit.append(
-            AuditDraft(actor: actor, action: "directory.person.add", subject: personID, details: [
-                "identity": .string("ldap:" + p.uid), "email": .optional(p.email), "linked": .bool(existing != nil),
-                "groups": .array(p.groups.sorted().map { .string($0) }),
-            ]), at: at)
+            AuditDraft(
+                actor: actor, action: "directory.person.add", subject: personID,
+                details: [
+                    "identity": .string("ldap:" + p.uid), "email": .optional(p.email), "linked": .bool(existing != nil),
+                    "groups": .array(p.groups.sorted().map { .string($0) }),
+                ]), at: at)
     }
 
     func setGroups(_ change: DirectoryPlan.MembershipChange, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows) throws {
         try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = 'ldap'", [change.identityID])
         rows.groups(change.identityID, change.groups)
         audit.append(
-            AuditDraft(actor: actor, action: "directory.membership", subject: change.personID, details: [
-                "identity": .string("ldap:" + change.uid), "added": .array(change.added.sorted().map { .string($0) }),
-                "removed": .array(change.removed.sorted().map { .string($0) }),
-            ]), at: at)
+            AuditDraft(
+                actor: actor, action: "directory.membership", subject: change.personID,
+                details: [
+                    "identity": .string("ldap:" + change.uid), "added": .array(change.added.sorted().map { .string($0) }),
+                    "removed": .array(change.removed.sorted().map { .string($0) }),
+                ]), at: at)
     }
 
 }
@@ -191,7 +216,9 @@ struct NewRows {
     mutating func identity(_ p: DirectoryPerson, personID: String) -> Int64 {
         let id = nextIdentityID
         nextIdentityID += 1
-        identities.append([.int(id), .string(p.uid), .string(p.uid.lowercased()), .optional(p.externalID), .optional(p.email), .string(personID)])
+        identities.append([
+            .int(id), .string(p.uid), .string(p.uid.lowercased()), .optional(p.externalID), .optional(p.email), .string(personID),
+        ])
         return id
     }
 
@@ -202,20 +229,24 @@ struct NewRows {
     /// Persons, then identities, then memberships: each refers to the one before.
     func insert(_ db: any SQLSession, stamp: String) throws {
         if !persons.isEmpty {
-            try db.execute("INSERT INTO persons (id, name, email, created_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM \(db.dialect.jsonArrayElements)", [stamp, JSONValue.array(persons).canonicalText])
+            try db.execute(
+                "INSERT INTO persons (id, name, email, created_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM \(db.dialect.jsonArrayElements)",
+                [stamp, JSONValue.array(persons).canonicalText])
         }
         if !identities.isEmpty {
-            try db.execute("""
-                    INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
-                    SELECT CAST(value ->> 0 AS BIGINT), 'ldap', value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM \(db.dialect.jsonArrayElements)
-                    """, [stamp, JSONValue.array(identities).canonicalText])
+            try db.execute(
+                """
+                INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
+                SELECT CAST(value ->> 0 AS BIGINT), 'ldap', value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM \(db.dialect.jsonArrayElements)
+                """, [stamp, JSONValue.array(identities).canonicalText])
             try db.idsWereSet(table: "identities")
         }
         if !memberships.isEmpty {
-            try db.execute("""
-                    INSERT INTO memberships (identity_id, kind, name, source, updated_at)
-                    SELECT CAST(value ->> 0 AS BIGINT), 'group', value ->> 1, 'ldap', ? FROM \(db.dialect.jsonArrayElements)
-                    """, [stamp, JSONValue.array(memberships).canonicalText])
+            try db.execute(
+                """
+                INSERT INTO memberships (identity_id, kind, name, source, updated_at)
+                SELECT CAST(value ->> 0 AS BIGINT), 'group', value ->> 1, 'ldap', ? FROM \(db.dialect.jsonArrayElements)
+                """, [stamp, JSONValue.array(memberships).canonicalText])
         }
     }
 }
@@ -232,14 +263,16 @@ struct LinkTargets {
         guard additions.contains(where: { $0.linkEmail != nil || !$0.linkIdentities.isEmpty }) else { return }
         let outside = "NOT EXISTS (SELECT 1 FROM identities d WHERE d.person_id = persons.id AND d.provider = 'ldap')"
         // Seat holders first, then the oldest: the person kept when several match.
-        for row in try db.rows("SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC")
-        {
+        for row in try db.rows(
+            "SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC"
+        ) {
             byEmail[row["email"]] = row["id"]
         }
-        for row in try db.rows("""
-                SELECT identities.provider || ':' || identities.username_key AS key, persons.id AS id FROM identities
-                JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> 'ldap' AND \(outside)
-                """)
+        for row in try db.rows(
+            """
+            SELECT identities.provider || ':' || identities.username_key AS key, persons.id AS id FROM identities
+            JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> 'ldap' AND \(outside)
+            """)
         {
             byIdentity[row["key"]] = row["id"]
         }

@@ -12,22 +12,26 @@ extension SQLStore {
                 throw StoreError(.conflict, "license \(license.licenseID) is already installed")
             }
             try db.execute("UPDATE licenses SET in_force = 0 WHERE in_force = 1")
-            try db.execute("""
-                    INSERT INTO licenses (license_id, licensee, kid, seats, seat_price_cents, currency, starts_at, expires_at,
-                        term_starts_at, supersedes, file_text, installed_at, installed_by, in_force)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                    """, [
+            try db.execute(
+                """
+                INSERT INTO licenses (license_id, licensee, kid, seats, seat_price_cents, currency, starts_at, expires_at,
+                    term_starts_at, supersedes, file_text, installed_at, installed_by, in_force)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                """,
+                [
                     license.licenseID, license.licensee, license.kid, license.seats, license.seatPriceCents, license.currency,
                     UTC.format(license.startsAt), UTC.format(license.expiresAt), UTC.format(license.termStartsAt),
                     license.supersedes, license.fileText, UTC.format(license.installedAt, milliseconds: true), license.installedBy,
                 ])
             if let record = proration {
                 let p = record.proration
-                try db.execute("""
-                        INSERT INTO prorations (license_id, supersedes, added_seats, effective_date, term_days, remaining_days,
-                            seat_price_cents, amount_cents, currency, recorded_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, [
+                try db.execute(
+                    """
+                    INSERT INTO prorations (license_id, supersedes, added_seats, effective_date, term_days, remaining_days,
+                        seat_price_cents, amount_cents, currency, recorded_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
                         record.licenseID, record.supersedes, p.addedSeats, UTC.formatDay(p.effectiveDate), p.termDays,
                         p.remainingDays, p.seatPriceCents, p.amountCents, p.currency, UTC.format(record.recordedAt, milliseconds: true),
                     ])

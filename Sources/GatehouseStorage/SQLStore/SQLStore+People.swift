@@ -80,7 +80,9 @@ extension SQLStore {
             var person = new?.linkTo == nil && new != nil ? nil : try SQLStore.fetchPerson(db, personID)
             if new == nil || new?.linkTo != nil {
                 guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
-                guard existing.status == .active else { return ActivationResult(outcome: .ineligible(existing.status), person: existing, activeSeats: active) }
+                guard existing.status == .active else {
+                    return ActivationResult(outcome: .ineligible(existing.status), person: existing, activeSeats: active)
+                }
                 if existing.seat == .active {
                     // A new login of someone who already holds a seat: link it, no second seat.
                     if let new { identity = try SQLStore.insertIdentity(db, new, actor: actor, at: at).1 }
@@ -116,9 +118,11 @@ extension SQLStore {
             try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
             try SQLStore.appendAudit(
                 db,
-                AuditDraft(actor: actor, action: "person.status", subject: personID, details: [
-                    "from": .string(person.status.rawValue), "to": .string(status.rawValue), "reason": .string(reason),
-                ]), at: at)
+                AuditDraft(
+                    actor: actor, action: "person.status", subject: personID,
+                    details: [
+                        "from": .string(person.status.rawValue), "to": .string(status.rawValue), "reason": .string(reason),
+                    ]), at: at)
             person.status = status
             if status != .active { person.seat = .none }
             return person
@@ -132,9 +136,12 @@ extension SQLStore {
                 guard existing.personID != personID else { return existing }
                 try db.execute("UPDATE identities SET person_id = ? WHERE id = ?", [personID, existing.id])
                 try SQLStore.appendAudit(
-                    db, AuditDraft(actor: actor, action: "identity.link", subject: ref.description, details: [
-                        "person": .string(personID), "from_person": .string(existing.personID),
-                    ]), at: at)
+                    db,
+                    AuditDraft(
+                        actor: actor, action: "identity.link", subject: ref.description,
+                        details: [
+                            "person": .string(personID), "from_person": .string(existing.personID),
+                        ]), at: at)
                 // One person, one seat: a person left without identities gives its seat back.
                 try SQLStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
                 var moved = existing
@@ -151,7 +158,9 @@ extension SQLStore {
             guard let existing = try SQLStore.fetchIdentity(db, ref) else { throw StoreError(.notFound, "no identity \(ref)") }
             try db.execute("DELETE FROM identities WHERE id = ?", [existing.id])
             try SQLStore.appendAudit(
-                db, AuditDraft(actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)]),
+                db,
+                AuditDraft(
+                    actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)]),
                 at: at)
             try SQLStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
         }
@@ -162,11 +171,16 @@ extension SQLStore {
             guard let row = try db.row("SELECT * FROM identities WHERE id = ?", [id]), let old = SQLStore.identity(row) else {
                 throw StoreError(.notFound, "no identity \(id)")
             }
-            try db.execute("UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?", [username, username.lowercased(), externalID, id])
+            try db.execute(
+                "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
+                [username, username.lowercased(), externalID, id])
             try SQLStore.appendAudit(
-                db, AuditDraft(actor: actor, action: "identity.update", subject: old.ref.description, details: [
-                    "username": .string(username), "person": .string(old.personID), "external_id": .optional(externalID),
-                ]), at: at)
+                db,
+                AuditDraft(
+                    actor: actor, action: "identity.update", subject: old.ref.description,
+                    details: [
+                        "username": .string(username), "person": .string(old.personID), "external_id": .optional(externalID),
+                    ]), at: at)
         }
     }
 
@@ -181,13 +195,21 @@ extension SQLStore {
             try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
             let stamp = UTC.format(at, milliseconds: true)
             for m in memberships {
-                try db.execute("INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)", [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
+                try db.execute(
+                    "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
             }
-            func names(_ set: Set<MembershipRecord>) -> JSONValue { .array(set.map { .string($0.kind.rawValue + ":" + $0.name) }.sorted { $0.canonicalText < $1.canonicalText }) }
+            func names(_ set: Set<MembershipRecord>) -> JSONValue {
+                .array(set.map { .string($0.kind.rawValue + ":" + $0.name) }.sorted { $0.canonicalText < $1.canonicalText })
+            }
             try SQLStore.appendAudit(
-                db, AuditDraft(actor: actor, action: "membership.update", subject: "identity \(identityID)", details: [
-                    "source": .string(source.rawValue), "added": names(memberships.subtracting(current)), "removed": names(current.subtracting(memberships)),
-                ]), at: at)
+                db,
+                AuditDraft(
+                    actor: actor, action: "membership.update", subject: "identity \(identityID)",
+                    details: [
+                        "source": .string(source.rawValue), "added": names(memberships.subtracting(current)),
+                        "removed": names(current.subtracting(memberships)),
+                    ]), at: at)
         }
     }
 
@@ -199,15 +221,19 @@ extension SQLStore {
                 [delivery.provider, delivery.id, delivery.event, delivery.outcome, stamp])
             guard recorded == 1 else { return false }
             guard let m = change else { return true }
-            try db.execute("""
-                    INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
-                    ON CONFLICT (identity_id, kind, name, source) DO UPDATE SET present = excluded.present, updated_at = excluded.updated_at
-                    """, [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
+            try db.execute(
+                """
+                INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
+                ON CONFLICT (identity_id, kind, name, source) DO UPDATE SET present = excluded.present, updated_at = excluded.updated_at
+                """, [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
             try SQLStore.appendAudit(
-                db, AuditDraft(actor: actor, action: m.present ? "membership.add" : "membership.remove", subject: "identity \(m.identityID)", details: [
-                    "kind": .string(m.kind.rawValue), "name": .string(m.name), "source": "webhook", "delivery": .string(delivery.id),
-                    "event": .string(delivery.event),
-                ]), at: at)
+                db,
+                AuditDraft(
+                    actor: actor, action: m.present ? "membership.add" : "membership.remove", subject: "identity \(m.identityID)",
+                    details: [
+                        "kind": .string(m.kind.rawValue), "name": .string(m.name), "source": "webhook", "delivery": .string(delivery.id),
+                        "event": .string(delivery.event),
+                    ]), at: at)
             return true
         }
     }
@@ -216,7 +242,9 @@ extension SQLStore {
         guard !times.isEmpty else { return }
         try await write { db in
             for (id, time) in times {
-                try db.execute("UPDATE persons SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)", [UTC.format(time, milliseconds: true), id, UTC.format(time, milliseconds: true)])
+                try db.execute(
+                    "UPDATE persons SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
+                    [UTC.format(time, milliseconds: true), id, UTC.format(time, milliseconds: true)])
             }
         }
     }
@@ -225,23 +253,29 @@ extension SQLStore {
         guard !batch.isEmpty else { return }
         try await write { db in
             for entry in batch.recent.suffix(keep) {
-                try db.execute("INSERT INTO recent_denials (at, kind, reason, subject) VALUES (?, ?, ?, ?)", [UTC.format(entry.at, milliseconds: true), entry.kind, entry.reason, entry.subject])
+                try db.execute(
+                    "INSERT INTO recent_denials (at, kind, reason, subject) VALUES (?, ?, ?, ?)",
+                    [UTC.format(entry.at, milliseconds: true), entry.kind, entry.reason, entry.subject])
             }
-            try db.execute("DELETE FROM recent_denials WHERE id <= (SELECT id FROM recent_denials ORDER BY id DESC LIMIT 1 OFFSET ?)", [keep])
+            try db.execute(
+                "DELETE FROM recent_denials WHERE id <= (SELECT id FROM recent_denials ORDER BY id DESC LIMIT 1 OFFSET ?)", [keep])
             for (key, count) in batch.counts {
-                try db.execute("""
-                        INSERT INTO denial_counts (day, kind, reason, count) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (day, kind, reason) DO UPDATE SET count = denial_counts.count + excluded.count
-                        """, [key.day, key.kind, key.reason, count])
+                try db.execute(
+                    """
+                    INSERT INTO denial_counts (day, kind, reason, count) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (day, kind, reason) DO UPDATE SET count = denial_counts.count + excluded.count
+                    """, [key.day, key.kind, key.reason, count])
             }
             for (key, count) in batch.byDestination {
-                try db.execute("""
-                        INSERT INTO egress_denials (day, destination, reason, count)
-                        SELECT ?1, CASE WHEN EXISTS (SELECT 1 FROM egress_denials WHERE day = ?1 AND destination = ?2)
-                                          OR (SELECT COUNT(DISTINCT destination) FROM egress_denials WHERE day = ?1) < ?5
-                                        THEN ?2 ELSE ?6 END, ?3, ?4
-                        ON CONFLICT (day, destination, reason) DO UPDATE SET count = egress_denials.count + excluded.count
-                        """, [key.day, key.destination, key.reason, count, EgressDenialKey.destinationsPerDay, EgressDenialKey.otherDestinations])
+                try db.execute(
+                    """
+                    INSERT INTO egress_denials (day, destination, reason, count)
+                    SELECT ?1, CASE WHEN EXISTS (SELECT 1 FROM egress_denials WHERE day = ?1 AND destination = ?2)
+                                      OR (SELECT COUNT(DISTINCT destination) FROM egress_denials WHERE day = ?1) < ?5
+                                    THEN ?2 ELSE ?6 END, ?3, ?4
+                    ON CONFLICT (day, destination, reason) DO UPDATE SET count = egress_denials.count + excluded.count
+                    """,
+                    [key.day, key.destination, key.reason, count, EgressDenialKey.destinationsPerDay, EgressDenialKey.otherDestinations])
             }
         }
     }
@@ -249,7 +283,8 @@ extension SQLStore {
     public func recentDenials(limit: Int) async throws -> [DenialEntry] {
         try await read { db in
             try db.rows("SELECT * FROM recent_denials ORDER BY id DESC LIMIT ?", [limit]).map { row in
-                DenialEntry(at: UTC.parseTimestamp(row["at"]) ?? .distantPast, kind: row["kind"], reason: row["reason"], subject: row["subject"])
+                DenialEntry(
+                    at: UTC.parseTimestamp(row["at"]) ?? .distantPast, kind: row["kind"], reason: row["reason"], subject: row["subject"])
             }
         }
     }
@@ -277,9 +312,13 @@ extension SQLStore {
     public func seatEvents(since: Date) async throws -> (startActive: Int64, events: [(at: Date, activeAfter: Int64)]) {
         try await read { db in
             let stamp = UTC.format(since, milliseconds: true)
-            let start = try db.value(as: Int64.self, "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", [stamp]) ?? 0
+            let start =
+                try db.value(as: Int64.self, "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", [stamp]) ?? 0
             let rows = try db.rows("SELECT at, active_after FROM seat_events WHERE at >= ? ORDER BY id", [stamp])
-            return (start, rows.compactMap { row in (row["at"] as String?).flatMap(UTC.parseTimestamp).map { ($0, row["active_after"] as Int64) } })
+            return (
+                start,
+                rows.compactMap { row in (row["at"] as String?).flatMap(UTC.parseTimestamp).map { ($0, row["active_after"] as Int64) } }
+            )
         }
     }
 
@@ -295,7 +334,8 @@ extension SQLStore {
             let stamp = UTC.format(since, milliseconds: true)
             let peakInPeriod = try db.value(as: Int64.self, "SELECT MAX(active_after) FROM seat_events WHERE at >= ?", [stamp]) ?? 0
             // Seats held when the period began count toward its peak too.
-            let atStart = try db.value(as: Int64.self, "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", [stamp]) ?? 0
+            let atStart =
+                try db.value(as: Int64.self, "SELECT active_after FROM seat_events WHERE at < ? ORDER BY id DESC LIMIT 1", [stamp]) ?? 0
             return SeatUsageRecord(active: active, peak: max(active, peakInPeriod, atStart))
         }
     }
@@ -306,9 +346,12 @@ extension SQLStore {
         let stamp = UTC.format(at, milliseconds: true)
         let personID = new.linkTo ?? new.newPersonID
         if new.linkTo == nil {
-            try db.execute("INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [personID, new.ref.username, new.email, stamp])
+            try db.execute(
+                "INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [personID, new.ref.username, new.email, stamp])
             try appendAudit(
-                db, AuditDraft(actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)]), at: at)
+                db,
+                AuditDraft(actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)]),
+                at: at)
         }
         guard let person = try fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
         let id = try db.value(
@@ -317,9 +360,12 @@ extension SQLStore {
             [new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID, stamp])
         let identity = IdentityRecord(id: id ?? 0, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID)
         try appendAudit(
-            db, AuditDraft(actor: actor, action: "identity.create", subject: new.ref.description, details: [
-                "person": .string(personID), "external_id": .optional(new.externalID), "linked": .bool(new.linkTo != nil),
-            ]), at: at)
+            db,
+            AuditDraft(
+                actor: actor, action: "identity.create", subject: new.ref.description,
+                details: [
+                    "person": .string(personID), "external_id": .optional(new.externalID), "linked": .bool(new.linkTo != nil),
+                ]), at: at)
         return (person, identity)
     }
 
@@ -328,7 +374,10 @@ extension SQLStore {
         let active = try SQLStore.activeSeats(db)
         try insertSeatEvent(db, personID, "deactivate", activeAfter: active, actor: actor, reason: reason, at: at)
         try appendAudit(
-            db, AuditDraft(actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(active)]),
+            db,
+            AuditDraft(
+                actor: actor, action: "seat.deactivate", subject: personID,
+                details: ["reason": .string(reason), "active_after": .int(active)]),
             at: at)
         return true
     }
@@ -338,8 +387,12 @@ extension SQLStore {
         if remaining == 0 { _ = try releaseSeat(db, personID, actor: actor, reason: "no identities left", at: at) }
     }
 
-    static func insertSeatEvent(_ db: any SQLSession, _ personID: String, _ event: String, activeAfter: Int64, actor: String, reason: String, at: Date) throws {
-        try db.execute("INSERT INTO seat_events (person_id, event, at, actor, reason, active_after) VALUES (?, ?, ?, ?, ?, ?)", [personID, event, UTC.format(at, milliseconds: true), actor, reason, activeAfter])
+    static func insertSeatEvent(
+        _ db: any SQLSession, _ personID: String, _ event: String, activeAfter: Int64, actor: String, reason: String, at: Date
+    ) throws {
+        try db.execute(
+            "INSERT INTO seat_events (person_id, event, at, actor, reason, active_after) VALUES (?, ?, ?, ?, ?, ?)",
+            [personID, event, UTC.format(at, milliseconds: true), actor, reason, activeAfter])
     }
 
     static func fetchPerson(_ db: any SQLSession, _ id: String) throws -> PersonRecord? {
@@ -347,7 +400,8 @@ extension SQLStore {
     }
 
     static func fetchIdentity(_ db: any SQLSession, _ ref: IdentityRef) throws -> IdentityRecord? {
-        try db.row("SELECT * FROM identities WHERE provider = ? AND username_key = ?", [ref.provider.rawValue, ref.username.lowercased()]
+        try db.row(
+            "SELECT * FROM identities WHERE provider = ? AND username_key = ?", [ref.provider.rawValue, ref.username.lowercased()]
         ).flatMap(identity)
     }
 
@@ -362,12 +416,14 @@ extension SQLStore {
     static func identity(_ row: SQLRow) -> IdentityRecord? {
         guard let provider = Provider(rawValue: row["provider"]) else { return nil }
         return IdentityRecord(
-            id: row["id"], ref: IdentityRef(provider: provider, username: row["username"]), externalID: row["external_id"], email: row["email"],
+            id: row["id"], ref: IdentityRef(provider: provider, username: row["username"]), externalID: row["external_id"],
+            email: row["email"],
             personID: row["person_id"])
     }
 
     static func membership(_ row: SQLRow) -> MembershipRecord? {
         guard let kind = MembershipKind(rawValue: row["kind"]), let source = MembershipSource(rawValue: row["source"]) else { return nil }
-        return MembershipRecord(identityID: row["identity_id"], kind: kind, name: row["name"], source: source, present: row["present"] as Bool)
+        return MembershipRecord(
+            identityID: row["identity_id"], kind: kind, name: row["name"], source: source, present: row["present"] as Bool)
     }
 }

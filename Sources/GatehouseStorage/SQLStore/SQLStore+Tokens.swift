@@ -7,7 +7,9 @@ extension SQLStore {
             if try db.value(as: Bool.self, "SELECT 1 FROM tokens WHERE name = ?", [token.name]) == true {
                 throw StoreError(.conflict, "a token named \(token.name) already exists")
             }
-            try db.execute("INSERT INTO tokens (name, scope, hash, last_four, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)", [
+            try db.execute(
+                "INSERT INTO tokens (name, scope, hash, last_four, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                [
                     token.name, token.scope.rawValue, token.hash, token.lastFour, UTC.format(token.createdAt, milliseconds: true),
                     token.createdBy,
                 ])
@@ -27,7 +29,9 @@ extension SQLStore {
 
     public func revokeToken(name: String, audit: AuditDraft, at: Date) async throws {
         try await write { db in
-            guard try db.execute("DELETE FROM tokens WHERE name = ?", [name]) == 1 else { throw StoreError(.notFound, "no token named \(name)") }
+            guard try db.execute("DELETE FROM tokens WHERE name = ?", [name]) == 1 else {
+                throw StoreError(.notFound, "no token named \(name)")
+            }
             try SQLStore.appendAudit(db, audit, at: at)
         }
     }

@@ -64,11 +64,12 @@ public final class SQLStore: Store {
     public func recordSeen(_ now: Date) async throws {
         let text = UTC.format(now, milliseconds: true)
         try await write { db in
-            try db.execute("""
-                    INSERT INTO clock (id, latest_seen_at) VALUES (1, ?)
-                    ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at
-                    WHERE excluded.latest_seen_at > clock.latest_seen_at
-                    """, [text])
+            try db.execute(
+                """
+                INSERT INTO clock (id, latest_seen_at) VALUES (1, ?)
+                ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at
+                WHERE excluded.latest_seen_at > clock.latest_seen_at
+                """, [text])
         }
     }
 
@@ -109,11 +110,11 @@ public final class SQLStore: Store {
     }
 
     static func writeAuditHead(_ db: any SQLSession, seq: Int64, hash: String) throws {
-        try db.execute("""
-                INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-                """
-        , [seq, hash])
+        try db.execute(
+            """
+            INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+            """, [seq, hash])
     }
 
     /// Seals `draft` as the next entry of the chain inside the caller's transaction.
@@ -121,7 +122,9 @@ public final class SQLStore: Store {
     static func appendAudit(_ db: any SQLSession, _ draft: AuditDraft, at: Date) throws -> AuditEntry {
         let head = try storedAuditHead(db)
         let entry = AuditChain.seal(draft, seq: (head?.seq ?? 0) + 1, at: at, prevHash: head?.hash ?? AuditChain.genesis)
-        try db.execute("INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
+        try db.execute(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
         try writeAuditHead(db, seq: entry.seq, hash: entry.hash)
         return entry
     }
@@ -144,17 +147,21 @@ public final class SQLStore: Store {
 
         mutating func append(_ draft: AuditDraft, at: Date) {
             let e = AuditChain.seal(draft, seq: seq + 1, at: at, prevHash: hash)
-            rows.append([.int(e.seq), .string(e.at), .string(e.actor), .string(e.action), .string(e.subject), .string(e.details), .string(e.prevHash), .string(e.hash)])
+            rows.append([
+                .int(e.seq), .string(e.at), .string(e.actor), .string(e.action), .string(e.subject), .string(e.details),
+                .string(e.prevHash), .string(e.hash),
+            ])
             seq = e.seq
             hash = e.hash
         }
 
         func finish() throws {
             guard !rows.isEmpty else { return }
-            try db.execute("""
-                    INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
-                    SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM \(db.dialect.jsonArrayElements)
-                    """, [JSONValue.array(rows).canonicalText])
+            try db.execute(
+                """
+                INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
+                SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM \(db.dialect.jsonArrayElements)
+                """, [JSONValue.array(rows).canonicalText])
             try SQLStore.writeAuditHead(db, seq: seq, hash: hash)
         }
     }
@@ -173,7 +180,8 @@ public final class SQLStore: Store {
             }
             if let action = query.action {
                 conditions.append("(action = ? OR action LIKE ? ESCAPE '\\')")
-                let escaped = action.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                let escaped = action.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_")
                 arguments += [action, escaped + ".%"]
             }
             var sql = "SELECT * FROM audit_log"

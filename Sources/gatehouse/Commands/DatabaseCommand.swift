@@ -24,7 +24,8 @@ struct DatabaseCommand: AsyncParsableCommand {
         func run() async throws {
             let source = try DatabaseLocation(from).open(create: false)
             if case .sqlite(let path) = try DatabaseLocation(to), FileManager.default.fileExists(atPath: path) {
-                throw GatehouseError(.conflict, "target_exists", "\(path) exists: db copy writes a new database (remove it, or name another file)")
+                throw GatehouseError(
+                    .conflict, "target_exists", "\(path) exists: db copy writes a new database (remove it, or name another file)")
             }
             let target = try DatabaseLocation(to).open(create: true)
             guard let sourceStore = source as? SQLStore, let targetStore = target as? SQLStore else {
@@ -42,7 +43,9 @@ struct DatabaseCommand: AsyncParsableCommand {
                 "tables": .object(Dictionary(uniqueKeysWithValues: report.rows.map { ($0.table, JSONValue.int(Int64($0.count))) })),
                 "audit_entries": .int(Int64(report.audit.entries)), "audit_ok": .bool(report.audit.ok),
             ]
-            if json { Output.line(value.prettyText) } else {
+            if json {
+                Output.line(value.prettyText)
+            } else {
                 Output.line(
                     "copied \(total) rows from \(source.location) to \(target.location); audit chain verified: \(report.audit.entries) entries"
                         + (report.audit.ok ? ", intact" : " — BROKEN: \(report.audit.problem ?? "")"))

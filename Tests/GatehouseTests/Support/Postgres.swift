@@ -56,7 +56,8 @@ final class PostgresCluster: Sendable {
         }
         port = try freeLoopbackPort()
         Self.clusters.withLock { $0.append(self) }
-        let initdb = try asOwner(bin + "/initdb", ["-D", directory + "/data", "-U", "gatehouse", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+        let initdb = try asOwner(
+            bin + "/initdb", ["-D", directory + "/data", "-U", "gatehouse", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
         guard initdb.status == 0 else { throw ClusterFailed(message: "initdb failed: \(initdb.stderr)") }
         try start()
     }
@@ -74,7 +75,8 @@ final class PostgresCluster: Sendable {
         // Process (which watches a descriptor the server keeps open) would never see pg_ctl
         // exit: spawn it with posix_spawn, only stdin/stdout/stderr, and wait with waitpid.
         let pgctl = [bin + "/pg_ctl", "start", "-w", "-t", "30", "-D", directory + "/data", "-l", directory + "/log", "-o", options]
-        let status = try spawnAndWait(owner.map { ["/usr/sbin/runuser", "-u", $0, "--"] + pgctl } ?? pgctl, output: directory + "/pg_ctl.out")
+        let status = try spawnAndWait(
+            owner.map { ["/usr/sbin/runuser", "-u", $0, "--"] + pgctl } ?? pgctl, output: directory + "/pg_ctl.out")
         guard status == 0 else {
             let log = (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? ""
             throw ClusterFailed(message: "PostgreSQL did not start (pg_ctl exit \(status)): \(log.suffix(2000))")
@@ -96,7 +98,12 @@ final class PostgresCluster: Sendable {
     /// Runs SQL as the superuser on the `postgres` database.
     @discardableResult
     func psql(_ sql: String, database: String = "postgres") throws -> String {
-        let result = try run("/usr/bin/env", ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "gatehouse", "-d", database, "-c", sql])
+        let result = try run(
+            "/usr/bin/env",
+            [
+                "psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "gatehouse", "-d",
+                database, "-c", sql,
+            ])
         guard result.status == 0 else { throw ClusterFailed(message: "psql failed: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
