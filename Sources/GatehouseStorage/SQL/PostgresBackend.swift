@@ -326,8 +326,8 @@ struct PostgresSession: SQLSession {
     static func value(_ cell: PostgresCell) -> SQLValue {
         guard cell.bytes != nil else { return .null }
         switch cell.dataType {
-        case .int2, .int4, .int8, .bool:
-            return (try? cell.decode(Int64.self)).map(SQLValue.int) ?? ((try? cell.decode(Bool.self)).map { .int($0 ? 1 : 0) } ?? .null)
+        case .int2, .int4, .int8: return (try? cell.decode(Int64.self)).map(SQLValue.int) ?? .null
+        case .bool: return (try? cell.decode(Bool.self)).map { .int($0 ? 1 : 0) } ?? .null
         default: return (try? cell.decode(String.self)).map(SQLValue.text) ?? .null
         }
     }

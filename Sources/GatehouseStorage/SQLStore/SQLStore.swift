@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseDomain
+import Synchronization
 
 /// Everything Gatehouse keeps, written once in SQL that both engines run: SQLite (embedded,
 /// one file) and PostgreSQL (several replicas on one database). The engine supplies
@@ -8,6 +9,9 @@ public final class SQLStore: Store {
     public let engine: String
     public let writeLog = AuditWriteLog()
     let backend: any SQLBackend
+    /// Whether the audit chain's tables are known to exist (they never go away once made), so
+    /// that a write does not ask the catalog twice per transaction.
+    private let chainExists = Atomic<Bool>(false)
 
     init(backend: any SQLBackend) {
         self.backend = backend
@@ -38,13 +42,17 @@ public final class SQLStore: Store {
     /// it commits (writers are exclusive, so the head before and after bound exactly this
     /// transaction's entries).
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
-        let (value, before, after) = try await backend.write { db in
+        let known = chainExists.load(ordering: .relaxed)
+        let (value, before, after, exists) = try await backend.write { db in
             // Before the first migration there is no chain yet.
-            let before = try db.tableExists("audit_head") ? try SQLStore.auditHead(db) : 0
+            let existed = try known || db.tableExists("audit_head")
+            let before = existed ? try SQLStore.auditHead(db) : 0
             let value = try body(db)
-            let after = try db.tableExists("audit_head") ? try SQLStore.auditHead(db) : 0
-            return (value, before, after)
+            let exists = try existed || db.tableExists("audit_head")
+            let after = exists ? try SQLStore.auditHead(db) : 0
+            return (value, before, after, exists)
         }
+        if exists, !known { chainExists.store(true, ordering: .relaxed) }
         if after > before { writeLog.record((before + 1)...after) }
         return value
     }
