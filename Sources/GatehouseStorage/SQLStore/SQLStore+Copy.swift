@@ -7,8 +7,6 @@ public struct DatabaseCopyReport: Sendable {
     public var rows: [(table: String, count: Int)]
     /// The audit chain of the copy, verified after the copy (including the `database.copy` entry).
     public var audit: AuditVerifier
-    /// The source's chain head, found again in the copy.
-    public var sourceHead: (seq: Int64, hash: String)?
 }
 
 extension SQLStore {
@@ -77,7 +75,7 @@ extension SQLStore {
                 throw StoreError(.conflict, "the copy's audit entry \(head.seq) does not match the source's head")
             }
         }
-        return DatabaseCopyReport(rows: counts, audit: audit, sourceHead: sourceHead)
+        return DatabaseCopyReport(rows: counts, audit: audit)
     }
 
     /// Inserts rows in multi-row statements (a few hundred rows per round trip).
