@@ -1,8 +1,6 @@
-import Foundation
 import GatehouseDirectory
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 import Logging
 import ServiceLifecycle
 
@@ -34,14 +32,10 @@ struct PeriodicService: Service {
 }
 
 extension Gatehouse {
-    /// Runs a periodic job only while this replica holds its lease: with several replicas on
-    /// one database, one runs it at a time. The lease outlasts two intervals, so the holder
-    /// keeps it by running; if the holder stops, another replica takes the job over then.
+    /// Runs a periodic job only while this replica holds its lease (one replica at a time).
     func exclusively(_ job: String, every interval: Duration, logger: Logger, _ work: @escaping @Sendable () async throws -> Void) -> PeriodicService {
         PeriodicService(name: job, interval: interval, logger: logger) {
-            let now = self.now()
-            let lease = Double(interval.components.seconds) * 2 + 5
-            guard try await self.store.claimJob(job, holder: self.replicaID, until: now.addingTimeInterval(lease), at: now) else { return }
+            guard try await self.claimJob(job, every: interval) else { return }
             try await work()
         }
     }

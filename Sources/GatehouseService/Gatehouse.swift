@@ -24,8 +24,13 @@ public final class Gatehouse: Sendable {
     public let resolver: any EgressResolver
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
-    /// This process among the replicas sharing a database (holder of periodic-job leases).
-    public let replicaID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
+    /// This process among the replicas sharing a database (holder of periodic-job leases):
+    /// host name (gethostname, no lookup), process id and a random part.
+    public let replicaID: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "host"
+        return "\(host)/\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
+    }()
 
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),

@@ -24,11 +24,41 @@ struct StateSyncTests {
         try await cli.revokeToken(name: "codecov", actor: "cli:admin")
         // Until the server syncs it answers from memory…
         #expect(try await server.authorizeLogin(login("github:user3"), actor: "test").allow)
-        // …and the next sync (every second in `serve`) picks the changes up.
+        // …and the next sync (every 250 ms in `serve`) picks the changes up.
         #expect(try await server.syncIfChanged() == true)
         #expect(try await server.authorizeLogin(login("github:user3"), actor: "test").reason == .userBlocked)
         #expect(try await server.authenticate(bearer: token) == nil)
         #expect(try await server.seatStatus().active == 19)
+    }
+
+    @Test("A periodic job runs on one replica at a time; a lease not renewed passes to another", arguments: Engine.allCases)
+    func jobLeaseHandover(engine: Engine) async throws {
+        let dir = try TempDir()
+        let clock = TestClock(ts("2026-11-10T00:00:00Z"))
+        let database = try engine.newDatabase(in: dir)
+        func replica() throws -> Gatehouse {
+            Gatehouse(store: try DatabaseLocation(database).open(create: true), trustedKeys: TrustedKeys([:]), instanceHost: nil, now: { clock.now })
+        }
+        let a = try replica(), b = try replica()
+        _ = try await a.migrate(actor: "test")
+        #expect(a.replicaID != b.replicaID)
+        // Both ask at once: exactly one gets the job.
+        async let first = a.claimJob("directory sync", every: .seconds(60))
+        async let second = b.claimJob("directory sync", every: .seconds(60))
+        let (claimedByA, claimedByB) = try await (first, second)
+        #expect(claimedByA != claimedByB)
+        let (holder, other) = claimedByA ? (a, b) : (b, a)
+        // The holder keeps it by running; the other is refused while the lease (2 × 60 s + 5 s) lasts.
+        clock.set(ts("2026-11-10T00:01:00Z"))
+        #expect(try await holder.claimJob("directory sync", every: .seconds(60)))
+        clock.set(ts("2026-11-10T00:03:00Z"))
+        #expect(try await other.claimJob("directory sync", every: .seconds(60)) == false)
+        // Another job is leased on its own.
+        #expect(try await other.claimJob("inactivity sweep", every: .seconds(3600)))
+        // The holder stops: once its last lease (00:01 + 125 s) runs out, the other takes over.
+        clock.set(ts("2026-11-10T00:03:06Z"))
+        #expect(try await other.claimJob("directory sync", every: .seconds(60)))
+        #expect(try await holder.claimJob("directory sync", every: .seconds(60)) == false)
     }
 }
 

@@ -76,4 +76,13 @@ extension Gatehouse {
             if let person = result.person { snapshot.index.upsert(person) }
         }
     }
+
+    /// Whether this replica runs the periodic job `job` now. With several replicas on one
+    /// database one runs it at a time: the lease lasts two intervals (and 5 s), so the holder
+    /// keeps it by running, and a holder that stops passes it on once the lease runs out.
+    public func claimJob(_ job: String, every interval: Duration) async throws -> Bool {
+        let now = now()
+        let lease = Double(interval.components.seconds) * 2 + 5
+        return try await store.claimJob(job, holder: replicaID, until: now.addingTimeInterval(lease), at: now)
+    }
 }
