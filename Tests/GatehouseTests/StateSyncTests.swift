@@ -31,6 +31,20 @@ struct StateSyncTests {
         #expect(try await server.seatStatus().active == 19)
     }
 
+    @Test("Someone another process just seated is let in by a replica that has not seen them yet, even with no seat free", arguments: Engine.allCases)
+    func staleReplicaFindsTheSeatHolder(engine: Engine) async throws {
+        let (_, a, vendor) = try await gatehouseWithLicense(engine: engine, seats: 1)
+        // A second process on the same database (the location names it, without a password).
+        let b = Gatehouse(store: try DatabaseLocation(a.store.location).open(create: false), trustedKeys: vendor.trusted, instanceHost: "codecov.acme.internal", now: a.now)
+        try await b.refresh()
+        // a seats alice (the only seat); b has not synced, so alice is new to b.
+        #expect(try await a.authorizeLogin(login("github:alice"), actor: "test").allow)
+        let seen = try await b.authorizeLogin(login("github:alice"), actor: "test")
+        #expect(seen.allow && seen.seat == .active, "\(seen)")
+        #expect(try await b.authorizeLogin(login("github:bob"), actor: "test").reason == .noSeatAvailable)
+        #expect(try await a.seatStatus().active == 1)
+    }
+
     @Test("A periodic job runs on one replica at a time; a lease not renewed passes to another", arguments: Engine.allCases)
     func jobLeaseHandover(engine: Engine) async throws {
         let dir = try TempDir()

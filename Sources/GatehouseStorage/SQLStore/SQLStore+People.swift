@@ -72,16 +72,23 @@ extension SQLStore {
             let personID: String
             switch target {
             case .person(let id): personID = id
-            case .newIdentity(let identity):
-                new = identity
-                personID = identity.linkTo ?? identity.newPersonID
+            case .newIdentity(let candidate):
+                if let existing = try SQLStore.fetchIdentity(db, candidate.ref) {
+                    // Created by another process (a replica, the CLI) since this one last read:
+                    // the seat is sought for that person, whether or not one is free.
+                    identity = existing
+                    personID = existing.personID
+                } else {
+                    new = candidate
+                    personID = candidate.linkTo ?? candidate.newPersonID
+                }
             }
             let active = try SQLStore.activeSeats(db)
             var person = new?.linkTo == nil && new != nil ? nil : try SQLStore.fetchPerson(db, personID)
             if new == nil || new?.linkTo != nil {
                 guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
                 guard existing.status == .active else {
-                    return ActivationResult(outcome: .ineligible(existing.status), person: existing, activeSeats: active)
+                    return ActivationResult(outcome: .ineligible(existing.status), person: existing, identity: identity, activeSeats: active)
                 }
                 if existing.seat == .active {
                     // A new login of someone who already holds a seat: link it, no second seat.
@@ -89,7 +96,7 @@ extension SQLStore {
                     return ActivationResult(outcome: .alreadyActive, person: existing, identity: identity, activeSeats: active)
                 }
             }
-            guard active < limit else { return ActivationResult(outcome: .noSeatAvailable, person: person, activeSeats: active) }
+            guard active < limit else { return ActivationResult(outcome: .noSeatAvailable, person: person, identity: identity, activeSeats: active) }
             if let new {
                 (person, identity) = try SQLStore.insertIdentity(db, new, actor: actor, at: at)
             }
