@@ -17,12 +17,14 @@ struct CLI {
     }
 
     /// A vendor key, a gatehouse.yml that trusts it, a migrated database and a license.
-    func setUp(terms: String = CLITests.terms) throws {
+    /// `database` (a URL) goes into gatehouse.yml; without it the default SQLite file is used.
+    func setUp(terms: String = CLITests.terms, database: String? = nil) throws {
         let publicPEM = try self("license", "keygen", "--out", "vendor.pem", "--kid", "v2").expectSuccess().stdout
         _ = try dir.write("vendor.pub.pem", publicPEM)
         _ = try dir.write(
             "gatehouse.yml",
-            "instance_url: https://codecov.acme.internal\nlicense:\n  public_keys:\n    - {kid: v2, pem_file: vendor.pub.pem}\n")
+            "instance_url: https://codecov.acme.internal\n" + (database.map { "database: \($0)\n" } ?? "")
+                + "license:\n  public_keys:\n    - {kid: v2, pem_file: vendor.pub.pem}\n")
         _ = try dir.write("terms.json", terms)
         try self("license", "sign", "--key", "vendor.pem", "--kid", "v2", "--terms", "terms.json", "--out", "acme.lic").expectSuccess()
         try self("migrate").expectSuccess()
@@ -62,6 +64,12 @@ struct CLITests {
          "seat_price_cents":25000,"currency":"USD","instance_url":"https://codecov.acme.internal",
          "grace_days":14,"supersedes":null}
         """
+
+    /// The SPEC example in force today, with `seats` seats at the cheapest price the minimum allows.
+    static func currentTerms(seats: Int64) -> String {
+        currentTerms.replacingOccurrences(of: "\"seats\":200", with: "\"seats\":\(seats)")
+            .replacingOccurrences(of: "\"seat_price_cents\":25000", with: "\"seat_price_cents\":\(TestVendor.price(seats: seats))")
+    }
 
     /// The license must be in force today for install to succeed: shift the SPEC example to now.
     static var currentTerms: String {

@@ -12,9 +12,8 @@ func gatehouseWithLicense(
     let dir = try TempDir()
     let vendor = TestVendor()
     let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock, directory: directory, resolver: resolver)
-    // The cheapest price that keeps the license at the 50,000 USD minimum.
-    let price = max(25_000, (LicenseRules.minimumValueCents + seats - 1) / seats)
-    _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms(seats: seats, price: price)), actor: "test")
+    _ = try await gatehouse.installLicense(
+        text: vendor.signUnchecked(TestVendor.terms(seats: seats, price: TestVendor.price(seats: seats))), actor: "test")
     if !policy.isEmpty {
         let policyDir = dir.file("policies")
         try FileManager.default.createDirectory(atPath: policyDir, withIntermediateDirectories: true)

@@ -62,11 +62,16 @@ final class PostgresCluster: Sendable {
         try start()
     }
 
+    /// A command line that runs as the cluster's owner.
+    func asOwner(_ argv: [String]) -> [String] {
+        owner.map { ["/usr/sbin/runuser", "-u", $0, "--"] + argv } ?? argv
+    }
+
     /// Runs a PostgreSQL program as the cluster's owner.
     @discardableResult
     func asOwner(_ program: String, _ arguments: [String]) throws -> ProcessResult {
-        if let owner { return try run("/usr/sbin/runuser", ["-u", owner, "--", program] + arguments) }
-        return try run(program, arguments)
+        let argv = asOwner([program] + arguments)
+        return try run(argv[0], Array(argv.dropFirst()))
     }
 
     func start() throws {
@@ -76,7 +81,7 @@ final class PostgresCluster: Sendable {
         // exit: spawn it with posix_spawn, only stdin/stdout/stderr, and wait with waitpid.
         let pgctl = [bin + "/pg_ctl", "start", "-w", "-t", "30", "-D", directory + "/data", "-l", directory + "/log", "-o", options]
         let status = try spawnAndWait(
-            owner.map { ["/usr/sbin/runuser", "-u", $0, "--"] + pgctl } ?? pgctl, output: directory + "/pg_ctl.out")
+            asOwner(pgctl), output: directory + "/pg_ctl.out")
         guard status == 0 else {
             let log = (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? ""
             throw ClusterFailed(message: "PostgreSQL did not start (pg_ctl exit \(status)): \(log.suffix(2000))")

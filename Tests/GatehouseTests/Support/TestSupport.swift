@@ -69,6 +69,9 @@ struct TestVendor: @unchecked Sendable {  // the key is immutable
             seatPriceCents: price, currency: "USD", instanceURL: instanceURL, graceDays: 14, supersedes: supersedes)
     }
 
+    /// The cheapest seat price (at least 250 USD) that keeps `seats` at the 50,000 USD minimum.
+    static func price(seats: Int64) -> Int64 { max(25_000, (LicenseRules.minimumValueCents + seats - 1) / seats) }
+
     /// Signs terms without checking the rules, so tests can build licenses that break them.
     func signUnchecked(_ terms: LicenseTerms) -> String {
         signRaw(Array(terms.json.canonicalText.utf8))
