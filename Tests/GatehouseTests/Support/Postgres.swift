@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseService
 import GatehouseStorage
 import Synchronization
 import Testing
@@ -169,11 +170,8 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
-    /// A store over a fresh database.
-    func newStore(in dir: TempDir, name: String = "gatehouse.db") throws -> SQLStore {
-        switch self {
-        case .sqlite: return try SQLStore.sqlite(path: dir.file(name), create: true)
-        case .postgres: return try SQLStore.postgres(PostgresSettings(url: newDatabase(in: dir)))
-        }
+    /// A store over a fresh database, opened as `--database` would open it.
+    func newStore(in dir: TempDir, name: String = "gatehouse.db") throws -> any Store {
+        try DatabaseLocation(newDatabase(in: dir, name: name)).open(create: true)
     }
 }
