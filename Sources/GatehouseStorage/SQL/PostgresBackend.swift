@@ -250,10 +250,8 @@ struct PostgresSession: SQLSession {
         }
     }
 
-    func tableExists(_ name: String) throws -> Bool {
-        try value(
-            as: Int64.self, "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?", [name])
-            != nil
+    func tables() throws -> Set<String> {
+        Set(try values(as: String.self, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"))
     }
 
     /// The extended protocol takes one statement at a time: the script is split at top-level

@@ -103,7 +103,8 @@ public protocol SQLSession {
     @discardableResult
     func execute(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> Int
     func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow]
-    func tableExists(_ name: String) throws -> Bool
+    /// The tables of the schema in use.
+    func tables() throws -> Set<String>
     /// Runs a script of several statements (a migration).
     func executeScript(_ sql: String) throws
     /// After rows were inserted with explicit ids into a table whose ids are otherwise
@@ -116,6 +117,8 @@ extension SQLSession {
     public func execute(_ sql: String) throws -> Int { try execute(sql, []) }
 
     public func rows(_ sql: String) throws -> [SQLRow] { try rows(sql, []) }
+
+    public func tableExists(_ name: String) throws -> Bool { try tables().contains(name) }
 
     public func row(_ sql: String, _ arguments: [(any SQLBindable)?] = []) throws -> SQLRow? {
         try rows(sql, arguments).first

@@ -79,7 +79,9 @@ struct SQLiteSession: SQLSession {
         }
     }
 
-    func tableExists(_ name: String) throws -> Bool { try db.tableExists(name) }
+    func tables() throws -> Set<String> {
+        Set(try values(as: String.self, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"))
+    }
 
     func executeScript(_ sql: String) throws { try db.execute(sql: sql) }
 
