@@ -91,7 +91,9 @@ public struct PostgresSettings: Sendable, Equatable {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)
         configuration.options.connectTimeout = .seconds(5)
-        if tls == .verifyFull { configuration.options.tlsServerName = host }
+        // The server's name is checked against the URL's host under verify-full: postgres-nio
+        // sends a name as SNI (and NIOSSL checks it); an IP address cannot be SNI, and NIOSSL
+        // then checks the certificate's IP addresses against the address connected to.
         // A statement or a lock wait that takes longer is refused rather than left hanging.
         configuration.options.additionalStartupParameters = [
             ("application_name", "gatehouse"), ("statement_timeout", "30000"), ("lock_timeout", "10000"),
@@ -194,7 +196,8 @@ final class PostgresBackend: SQLBackend {
                 on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: id, logger: logger
             ).wait()
         } catch {
-            throw StoreError(.unavailable, "cannot connect to PostgreSQL at \(settings.displayName): \(Self.describe(error))")
+            throw StoreError(
+                .unavailable, "cannot connect to PostgreSQL at \(settings.displayName): \(Self.describeConnectFailure(error, settings))")
         }
     }
 
@@ -216,6 +219,22 @@ final class PostgresBackend: SQLBackend {
     }
 
     /// The server's message, or what went wrong with the connection; never the bound values.
+    /// Why a connection could not be made, in the URL's terms where TLS is the reason.
+    static func describeConnectFailure(_ error: any Error, _ settings: PostgresSettings) -> String {
+        let roots = settings.rootCertificate.map { "the CA in \($0)" } ?? "the system's trusted CAs"
+        if let error = error as? PSQLError {
+            if error.code == .sslUnsupported { return "the server does not offer TLS, which sslmode=\(settings.tls.rawValue) requires" }
+            let underlying = error.underlying.map { "\($0)" } ?? ""
+            if underlying.contains("CERTIFICATE_VERIFY_FAILED") {
+                return "the server's TLS certificate is not signed by \(roots) (sslmode=\(settings.tls.rawValue))"
+            }
+            if underlying.contains("failedToValidateHostname") {
+                return "the server's TLS certificate does not name \(settings.host) (sslmode=verify-full)"
+            }
+        }
+        return describe(error)
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {

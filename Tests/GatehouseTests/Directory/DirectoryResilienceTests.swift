@@ -103,7 +103,7 @@ struct DirectoryResilienceTests {
     @Test("StartTLS and ldaps:// with a generated CA; a certificate from another CA is refused")
     func tls() async throws {
         let dir = try TempDir()
-        let tls = try Slapd.makeTLS(in: dir)
+        let tls = try TLS.make(in: dir)
         let slapd = try Slapd(ldif: DirectoryFixture.ldif, tls: tls)
 
         var startTLS = slapd.configuration()
@@ -120,7 +120,7 @@ struct DirectoryResilienceTests {
         let (_, overLDAPS, _) = try await gatehouseWithLicense(directory: ldaps)
         #expect(try await overLDAPS.testDirectory().probe?.groups == 5)
 
-        let other = try Slapd.makeTLS(in: try TempDir(), commonName: "Some Other CA")
+        let other = try TLS.make(in: try TempDir(), commonName: "Some Other CA")
         var untrusted = startTLS
         untrusted.caFile = other.caFile
         let (_, refused, _) = try await gatehouseWithLicense(directory: untrusted)

@@ -13,6 +13,8 @@ final class PostgresCluster: Sendable {
     let port: Int
     let bin: String
     let owner: String?
+    /// Whether the server speaks only TLS (`hostssl`; plain connections refused).
+    let tlsOnly: Bool
     private let running = Mutex(true)
 
     private static let counter = Atomic<Int>(0)
@@ -37,7 +39,8 @@ final class PostgresCluster: Sendable {
         return (initdb as NSString).deletingLastPathComponent
     }
 
-    init() throws {
+    /// - Parameter tls: a certificate to serve; the server then refuses connections without TLS.
+    init(tls: TLS? = nil) throws {
         _ = Self.cleanup
         bin = try Self.binaries()
         _ = try requireProgram("psql", package: "postgresql-client")
@@ -56,10 +59,12 @@ final class PostgresCluster: Sendable {
             owner = nil
         }
         port = try freeLoopbackPort()
+        tlsOnly = tls != nil
         Self.clusters.withLock { $0.append(self) }
         let initdb = try asOwner(
             bin + "/initdb", ["-D", directory + "/data", "-U", "gatehouse", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
         guard initdb.status == 0 else { throw ClusterFailed(message: "initdb failed: \(initdb.stderr)") }
+        if let tls { try serveTLS(tls) }
         try start()
     }
 
@@ -75,8 +80,21 @@ final class PostgresCluster: Sendable {
         return try run(argv[0], Array(argv.dropFirst()))
     }
 
+    /// Installs the certificate and key (PostgreSQL reads them as their owner, the key private)
+    /// and lets loopback clients in over TLS only.
+    private func serveTLS(_ tls: TLS) throws {
+        try FileManager.default.copyItem(atPath: tls.certFile, toPath: directory + "/server.pem")
+        try FileManager.default.copyItem(atPath: tls.keyFile, toPath: directory + "/server.key")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/server.key")
+        if let owner { try run("/bin/chown", ["\(owner):\(owner)", directory + "/server.pem", directory + "/server.key"]) }
+        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n"
+        let written = try run("/bin/sh", ["-c", "cat > \(directory)/data/pg_hba.conf"], stdin: hba)
+        guard written.status == 0 else { throw ClusterFailed(message: "cannot write pg_hba.conf: \(written.stderr)") }
+    }
+
     func start() throws {
-        let options = "-p \(port) -h 127.0.0.1 -k \(directory) -c fsync=off -c max_connections=200"
+        var options = "-p \(port) -h 127.0.0.1 -k \(directory) -c fsync=off -c max_connections=200"
+        if tlsOnly { options += " -c ssl=on -c ssl_cert_file=\(directory)/server.pem -c ssl_key_file=\(directory)/server.key" }
         // pg_ctl leaves a server running that would inherit its descriptors, so Foundation's
         // Process (which watches a descriptor the server keeps open) would never see pg_ctl
         // exit: spawn it with posix_spawn, only stdin/stdout/stderr, and wait with waitpid.

@@ -18,12 +18,6 @@ final class Slapd: @unchecked Sendable {  // the process handle is only touched 
     private let process: Process
 
     /// TLS files: a CA and a server certificate for 127.0.0.1/localhost, signed by it.
-    struct TLS {
-        var caFile: String
-        var certFile: String
-        var keyFile: String
-    }
-
     /// - Parameters:
     ///   - ldif: entries below the base entries (ou=people, ou=groups, ou=services and the
     ///     service account are always there).
@@ -149,23 +143,6 @@ final class Slapd: @unchecked Sendable {  // the process handle is only touched 
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-    }
-
-    /// Generates a CA and a server certificate for 127.0.0.1 with the real openssl CLI.
-    static func makeTLS(in dir: TempDir, commonName: String = "Gatehouse Test CA") throws -> TLS {
-        let openssl = try requireProgram("openssl", package: "openssl")
-        let ca = dir.file("ca.pem"), caKey = dir.file("ca.key"), key = dir.file("server.key"), csr = dir.file("server.csr"), cert = dir.file("server.pem")
-        let ext = try dir.write("san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
-        let steps: [[String]] = [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=\(commonName)"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
-        ]
-        for step in steps {
-            let result = try run(openssl, step)
-            guard result.status == 0 else { throw MissingProgram(message: "openssl \(step[0]) failed: \(result.stderr)") }
-        }
-        return TLS(caFile: ca, certFile: cert, keyFile: key)
     }
 }
 
