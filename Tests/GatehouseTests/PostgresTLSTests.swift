@@ -46,7 +46,8 @@ struct PostgresTLSTests {
         let base = "postgres://gatehouse@127.0.0.1:\(cluster.port)/tls?sslrootcert=\(tls.caFile)"
 
         try cli("migrate", "--database", "\(base)&sslmode=verify-ca").expectSuccess()
-        try cli("migrate", "--database", "\(base)&sslmode=verify-full").expectCleanFailure("the server's TLS certificate does not name 127.0.0.1")
+        try cli("migrate", "--database", "\(base)&sslmode=verify-full").expectCleanFailure(
+            "the server's TLS certificate does not name 127.0.0.1")
     }
 
     @Test("sslmode=require against a server without TLS is refused")

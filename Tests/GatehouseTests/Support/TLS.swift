@@ -9,9 +9,11 @@ struct TLS {
 
     /// Generates a CA and a server certificate whose subjectAltName is `names` (by default
     /// 127.0.0.1 and localhost).
-    static func make(in dir: TempDir, commonName: String = "Gatehouse Test CA", names: String = "IP:127.0.0.1,DNS:localhost") throws -> TLS {
+    static func make(in dir: TempDir, commonName: String = "Gatehouse Test CA", names: String = "IP:127.0.0.1,DNS:localhost") throws -> TLS
+    {
         let openssl = try requireProgram("openssl", package: "openssl")
-        let ca = dir.file("ca.pem"), caKey = dir.file("ca.key"), key = dir.file("server.key"), csr = dir.file("server.csr"), cert = dir.file("server.pem")
+        let ca = dir.file("ca.pem"), caKey = dir.file("ca.key"), key = dir.file("server.key"), csr = dir.file("server.csr"),
+            cert = dir.file("server.pem")
         let ext = try dir.write("san.ext", "subjectAltName=\(names)\nbasicConstraints=CA:FALSE\n")
         let steps: [[String]] = [
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=\(commonName)"],
