@@ -167,16 +167,18 @@ final class PostgresBackend: SQLBackend {
         defer { checkIn(connection, reusable: reusable) }
         let session = PostgresSession(connection: connection, logger: logger)
         do {
+            // Sent with the transaction's first statement that waits for an answer.
             if write {
-                try session.execute("BEGIN")
-                try session.execute("SELECT pg_advisory_xact_lock(?)", [PostgresBackend.writeLock])
+                try session.executeLater("BEGIN", [])
+                try session.executeLater("SELECT pg_advisory_xact_lock(?)", [PostgresBackend.writeLock])
             } else {
-                try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                try session.executeLater("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
             }
             let value = try body(session)
             try session.execute("COMMIT")
             return value
         } catch {
+            session.abandonPending()
             if connection.isClosed {
                 reusable = false
             } else {
@@ -248,13 +250,46 @@ final class PostgresBackend: SQLBackend {
 }
 
 /// A PostgreSQL connection inside a transaction, waited on from a pool thread.
+///
+/// Every wait for an answer costs two thread hand-offs (this thread to the event loop and
+/// back) on top of the round trip, so statements whose result is not needed are sent without
+/// waiting (`executeLater`); the connection runs its queue in order on the event loop, and the
+/// next statement that needs an answer first collects theirs, failing with the first failure.
 struct PostgresSession: SQLSession {
     let connection: PostgresConnection
     let logger: Logger
+    let chainHead = ChainHeadCache()
+    private let pending = Pending()
     var dialect: SQLDialect { .postgres }
+
+    /// Statements sent and not yet waited for, in the order they were sent.
+    private final class Pending: @unchecked Sendable {
+        var futures: [EventLoopFuture<PostgresQueryResult>] = []
+    }
 
     func execute(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> Int {
         try query(sql, arguments).metadata.rows ?? 0
+    }
+
+    func executeLater(_ sql: String, _ arguments: [(any SQLBindable)?]) throws {
+        pending.futures.append(send(sql, arguments))
+    }
+
+    /// Waits for the statements sent earlier; throws the first failure among them.
+    private func settle() throws {
+        let futures = pending.futures
+        pending.futures = []
+        var failure: (any Error)?
+        for future in futures {
+            do { _ = try future.wait() } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// After a failure: the statements still outstanding are waited for and their outcome
+    /// dropped (the transaction is rolled back next).
+    func abandonPending() {
+        try? settle()
     }
 
     func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow] {
@@ -328,6 +363,15 @@ struct PostgresSession: SQLSession {
     }
 
     private func query(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> PostgresQueryResult {
+        let answer = send(sql, arguments)
+        do { try settle() } catch {
+            _ = try? answer.wait()
+            throw error
+        }
+        return try answer.wait()
+    }
+
+    private func send(_ sql: String, _ arguments: [(any SQLBindable)?]) -> EventLoopFuture<PostgresQueryResult> {
         var bindings = PostgresBindings(capacity: arguments.count)
         for value in arguments.sqlValues {
             switch value {
@@ -337,7 +381,7 @@ struct PostgresSession: SQLSession {
             }
         }
         let text = arguments.isEmpty ? sql : Self.numberedPlaceholders(sql)
-        return try connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger).wait()
+        return connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
     }
 
     static func value(_ cell: PostgresCell) -> SQLValue {

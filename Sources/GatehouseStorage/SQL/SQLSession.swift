@@ -102,6 +102,15 @@ public protocol SQLSession {
     /// Runs a statement and returns the number of rows it changed.
     @discardableResult
     func execute(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> Int
+    /// Runs a statement whose result is not needed. PostgreSQL sends it without waiting for
+    /// the answer: the next statement that needs one waits for both, so a failure surfaces
+    /// there (or at COMMIT) and the transaction is rolled back as for any other failure.
+    /// Never for a statement whose failure the caller means to catch.
+    func executeLater(_ sql: String, _ arguments: [(any SQLBindable)?]) throws
+    /// The audit chain's head as this transaction last read or wrote it (see
+    /// `SQLStore.storedAuditHead`): a write transaction excludes every other writer, so the
+    /// head read once is known until this transaction changes it.
+    var chainHead: ChainHeadCache { get }
     func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow]
     /// The tables of the schema in use.
     func tables() throws -> Set<String>
@@ -110,6 +119,19 @@ public protocol SQLSession {
     /// After rows were inserted with explicit ids into a table whose ids are otherwise
     /// generated: PostgreSQL's identity sequence must move past them.
     func idsWereSet(table: String) throws
+}
+
+/// What one transaction knows of the audit chain's head: unknown until read, then the stored
+/// head (or none before the first entry). One transaction's session uses it from one thread.
+public final class ChainHeadCache: @unchecked Sendable {
+    enum State {
+        case unknown
+        case known((seq: Int64, hash: String)?)
+    }
+    var state = State.unknown
+    init() {}
+    /// After statements that changed audit_head other than through `SQLStore.writeAuditHead`.
+    func forget() { state = .unknown }
 }
 
 extension SQLSession {

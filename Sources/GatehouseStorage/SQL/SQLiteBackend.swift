@@ -54,11 +54,17 @@ final class SQLiteBackend: SQLBackend {
 /// A GRDB connection inside a transaction.
 struct SQLiteSession: SQLSession {
     let db: Database
+    let chainHead = ChainHeadCache()
     var dialect: SQLDialect { .sqlite }
 
     func execute(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> Int {
         try db.cachedStatement(sql: sql).execute(arguments: Self.arguments(arguments))
         return db.changesCount
+    }
+
+    /// SQLite runs in this process: nothing to gain from not waiting.
+    func executeLater(_ sql: String, _ arguments: [(any SQLBindable)?]) throws {
+        try execute(sql, arguments)
     }
 
     func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow] {

@@ -88,7 +88,8 @@ extension SQLStore {
             if new == nil || new?.linkTo != nil {
                 guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
                 guard existing.status == .active else {
-                    return ActivationResult(outcome: .ineligible(existing.status), person: existing, identity: identity, activeSeats: active)
+                    return ActivationResult(
+                        outcome: .ineligible(existing.status), person: existing, identity: identity, activeSeats: active)
                 }
                 if existing.seat == .active {
                     // A new login of someone who already holds a seat: link it, no second seat.
@@ -96,12 +97,14 @@ extension SQLStore {
                     return ActivationResult(outcome: .alreadyActive, person: existing, identity: identity, activeSeats: active)
                 }
             }
-            guard active < limit else { return ActivationResult(outcome: .noSeatAvailable, person: person, identity: identity, activeSeats: active) }
+            guard active < limit else {
+                return ActivationResult(outcome: .noSeatAvailable, person: person, identity: identity, activeSeats: active)
+            }
             if let new {
                 (person, identity) = try SQLStore.insertIdentity(db, new, actor: actor, at: at)
             }
             guard person != nil else { throw StoreError(.notFound, "no person \(personID)") }
-            try db.execute("UPDATE persons SET seat = 'active' WHERE id = ?", [personID])
+            try db.executeLater("UPDATE persons SET seat = 'active' WHERE id = ?", [personID])
             try SQLStore.insertSeatEvent(db, personID, "activate", activeAfter: active + 1, actor: actor, reason: reason, at: at)
             try SQLStore.appendAudit(
                 db,
@@ -199,10 +202,10 @@ extension SQLStore {
                 try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
                     .compactMap(SQLStore.membership))
             guard current != memberships else { return }
-            try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
+            try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
             let stamp = UTC.format(at, milliseconds: true)
             for m in memberships {
-                try db.execute(
+                try db.executeLater(
                     "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
                     [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
             }
@@ -249,7 +252,7 @@ extension SQLStore {
         guard !times.isEmpty else { return }
         try await write { db in
             for (id, time) in times {
-                try db.execute(
+                try db.executeLater(
                     "UPDATE persons SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
                     [UTC.format(time, milliseconds: true), id, UTC.format(time, milliseconds: true)])
             }
@@ -260,21 +263,21 @@ extension SQLStore {
         guard !batch.isEmpty else { return }
         try await write { db in
             for entry in batch.recent.suffix(keep) {
-                try db.execute(
+                try db.executeLater(
                     "INSERT INTO recent_denials (at, kind, reason, subject) VALUES (?, ?, ?, ?)",
                     [UTC.format(entry.at, milliseconds: true), entry.kind, entry.reason, entry.subject])
             }
-            try db.execute(
+            try db.executeLater(
                 "DELETE FROM recent_denials WHERE id <= (SELECT id FROM recent_denials ORDER BY id DESC LIMIT 1 OFFSET ?)", [keep])
             for (key, count) in batch.counts {
-                try db.execute(
+                try db.executeLater(
                     """
                     INSERT INTO denial_counts (day, kind, reason, count) VALUES (?, ?, ?, ?)
                     ON CONFLICT (day, kind, reason) DO UPDATE SET count = denial_counts.count + excluded.count
                     """, [key.day, key.kind, key.reason, count])
             }
             for (key, count) in batch.byDestination {
-                try db.execute(
+                try db.executeLater(
                     """
                     INSERT INTO egress_denials (day, destination, reason, count)
                     SELECT ?1, CASE WHEN EXISTS (SELECT 1 FROM egress_denials WHERE day = ?1 AND destination = ?2)
@@ -353,7 +356,7 @@ extension SQLStore {
         let stamp = UTC.format(at, milliseconds: true)
         let personID = new.linkTo ?? new.newPersonID
         if new.linkTo == nil {
-            try db.execute(
+            try db.executeLater(
                 "INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [personID, new.ref.username, new.email, stamp])
             try appendAudit(
                 db,
@@ -397,7 +400,7 @@ extension SQLStore {
     static func insertSeatEvent(
         _ db: any SQLSession, _ personID: String, _ event: String, activeAfter: Int64, actor: String, reason: String, at: Date
     ) throws {
-        try db.execute(
+        try db.executeLater(
             "INSERT INTO seat_events (person_id, event, at, actor, reason, active_after) VALUES (?, ?, ?, ?, ?, ?)",
             [personID, event, UTC.format(at, milliseconds: true), actor, reason, activeAfter])
     }

@@ -107,9 +107,13 @@ public final class SQLStore: Store {
 
     // MARK: audit
 
-    /// The recorded chain head: the latest entry's sequence number and hash (none before the first).
+    /// The recorded chain head: the latest entry's sequence number and hash (none before the
+    /// first). Read once per transaction, then known from what this transaction wrote.
     static func storedAuditHead(_ db: any SQLSession) throws -> (seq: Int64, hash: String)? {
-        try db.row("SELECT seq, hash FROM audit_head WHERE id = 1").map { (seq: $0["seq"], hash: $0["hash"]) }
+        if case .known(let head) = db.chainHead.state { return head }
+        let head = try db.row("SELECT seq, hash FROM audit_head WHERE id = 1").map { (seq: $0["seq"] as Int64, hash: $0["hash"] as String) }
+        db.chainHead.state = .known(head)
+        return head
     }
 
     /// The latest audit sequence number (0 before the first entry): the state version.
@@ -118,7 +122,8 @@ public final class SQLStore: Store {
     }
 
     static func writeAuditHead(_ db: any SQLSession, seq: Int64, hash: String) throws {
-        try db.execute(
+        db.chainHead.state = .known((seq, hash))
+        try db.executeLater(
             """
             INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
@@ -130,7 +135,7 @@ public final class SQLStore: Store {
     static func appendAudit(_ db: any SQLSession, _ draft: AuditDraft, at: Date) throws -> AuditEntry {
         let head = try storedAuditHead(db)
         let entry = AuditChain.seal(draft, seq: (head?.seq ?? 0) + 1, at: at, prevHash: head?.hash ?? AuditChain.genesis)
-        try db.execute(
+        try db.executeLater(
             "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
         try writeAuditHead(db, seq: entry.seq, hash: entry.hash)
