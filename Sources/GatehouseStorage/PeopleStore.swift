@@ -9,6 +9,12 @@ public protocol PeopleStore: Sendable {
     func peopleSnapshot() async throws -> PeopleSnapshot
     /// The sequence number of the latest audit entry: any change of state moves it.
     func auditHeadSeq() async throws -> Int64
+    /// What the audit entries after `seq` (at most `limit` of them) changed about people, when
+    /// every one is a change memory can take person by person — first logins, seats and
+    /// memberships: those people as stored now, with all their identities and memberships,
+    /// and the head they were read at. `nil` when any entry is of another kind (a policy, a
+    /// license, a block, a directory sync…) or there are more: then everything is reloaded.
+    func peopleChanges(after seq: Int64, limit: Int) async throws -> PeopleSnapshot?
 
     func person(id: String) async throws -> PersonRecord?
     func identities(personID: String) async throws -> [IdentityRecord]
@@ -32,7 +38,8 @@ public protocol PeopleStore: Sendable {
     /// Records a rename seen through the provider's stable id, or the stable id itself once known.
     func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws
     /// Replaces the memberships of one identity from one source.
-    func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date) async throws
+    func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date)
+        async throws
 
     /// Records a webhook delivery and the membership change it reports, in one transaction.
     /// Returns `false` (changing nothing) when the delivery id was handled before.

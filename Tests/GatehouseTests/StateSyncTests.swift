@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import GatehouseDomain
-import GatehouseService
 import GatehouseStorage
 import Testing
+
+@testable import GatehouseService
 
 @Suite("Memory follows the database")
 struct StateSyncTests {
@@ -31,11 +32,15 @@ struct StateSyncTests {
         #expect(try await server.seatStatus().active == 19)
     }
 
-    @Test("Someone another process just seated is let in by a replica that has not seen them yet, even with no seat free", arguments: Engine.allCases)
+    @Test(
+        "Someone another process just seated is let in by a replica that has not seen them yet, even with no seat free",
+        arguments: Engine.allCases)
     func staleReplicaFindsTheSeatHolder(engine: Engine) async throws {
         let (_, a, vendor) = try await gatehouseWithLicense(engine: engine, seats: 1)
         // A second process on the same database (the location names it, without a password).
-        let b = Gatehouse(store: try DatabaseLocation(a.store.location).open(create: false), trustedKeys: vendor.trusted, instanceHost: "codecov.acme.internal", now: a.now)
+        let b = Gatehouse(
+            store: try DatabaseLocation(a.store.location).open(create: false), trustedKeys: vendor.trusted,
+            instanceHost: "codecov.acme.internal", now: a.now)
         try await b.refresh()
         // a seats alice (the only seat); b has not synced, so alice is new to b.
         #expect(try await a.authorizeLogin(login("github:alice"), actor: "test").allow)
@@ -45,13 +50,64 @@ struct StateSyncTests {
         #expect(try await a.seatStatus().active == 1)
     }
 
+    @Test(
+        "Another replica's first logins, seat releases and memberships are read person by person, and memory ends as a full reload would",
+        arguments: Engine.allCases)
+    func changesReadPersonByPerson(engine: Engine) async throws {
+        let (_, a, vendor) = try await gatehouseWithLicense(engine: engine, seats: 50)
+        func replica() throws -> Gatehouse {
+            Gatehouse(
+                store: try DatabaseLocation(a.store.location).open(create: false), trustedKeys: vendor.trusted,
+                instanceHost: "codecov.acme.internal", now: a.now)
+        }
+        let b = try replica()
+        for i in 0..<5 { _ = try await a.authorizeLogin(login("github:early\(i)", orgs: ["acme"]), actor: "test") }
+        try await b.refresh()
+        let known = b.live.read { $0.index.auditSeq }
+
+        // Replica a's traffic: first logins (one linking a second account by email), a seat
+        // released, memberships changed.
+        for i in 0..<20 {
+            _ = try await a.authorizeLogin(
+                login("github:user\(i)", email: "user\(i)@acme.test", orgs: ["acme"], teams: ["acme/eng"]), actor: "test")
+        }
+        _ = try await a.authorizeLogin(login("gitlab:user3", email: "user3@acme.test", orgs: ["acme"]), actor: "test")
+        _ = try await a.deactivateSeat(user: "github:early1", actor: "test")
+        _ = try await a.authorizeLogin(login("github:early2", orgs: ["acme", "acme-labs"], teams: ["acme/ops"]), actor: "test")
+        #expect(try await a.store.peopleChanges(after: known, limit: 2_000) != nil)
+        #expect(try await a.store.peopleChanges(after: known, limit: 10) == nil)  // too many: reload everything
+
+        #expect(try await b.syncIfChanged())
+        let full = try replica()
+        try await full.refresh()
+        let (synced, reloaded) = (b.live.read { $0.index }, full.live.read { $0.index })
+        #expect(synced.auditSeq == reloaded.auditSeq)
+        #expect(synced.persons == reloaded.persons)
+        #expect(synced.identityByKey == reloaded.identityByKey)
+        #expect(synced.identityKeysByPerson == reloaded.identityKeysByPerson)
+        #expect(synced.identityByExternal == reloaded.identityByExternal)
+        #expect(synced.memberships == reloaded.memberships)
+        #expect(synced.personByEmail == reloaded.personByEmail)
+        #expect(synced.persons.count == 25)
+
+        // Anything else (here a block) is not followed person by person: everything is reloaded.
+        let head = b.live.read { $0.index.auditSeq }
+        _ = try await a.setBlocked("github:user4", blocked: true, actor: "test")
+        #expect(try await a.store.peopleChanges(after: head, limit: 2_000) == nil)
+        #expect(try await b.syncIfChanged())
+        #expect(
+            try await b.authorizeLogin(login("github:user4", orgs: ["acme"], teams: ["acme/eng"]), actor: "test").reason == .userBlocked)
+    }
+
     @Test("A periodic job runs on one replica at a time; a lease not renewed passes to another", arguments: Engine.allCases)
     func jobLeaseHandover(engine: Engine) async throws {
         let dir = try TempDir()
         let clock = TestClock(ts("2026-11-10T00:00:00Z"))
         let database = try engine.newDatabase(in: dir)
         func replica() throws -> Gatehouse {
-            Gatehouse(store: try DatabaseLocation(database).open(create: true), trustedKeys: TrustedKeys([:]), instanceHost: nil, now: { clock.now })
+            Gatehouse(
+                store: try DatabaseLocation(database).open(create: true), trustedKeys: TrustedKeys([:]), instanceHost: nil,
+                now: { clock.now })
         }
         let a = try replica(), b = try replica()
         _ = try await a.migrate(actor: "test")
@@ -86,12 +142,17 @@ struct BookkeepingTests {
         let queue = try DatabaseQueue(path: dir.file("gatehouse.db"))
         func counts() throws -> (Int64, Int64) {
             try queue.read { db in
-                (try Int64.fetchOne(db, sql: "SELECT active FROM seat_counter")!, try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'")!)
+                (
+                    try Int64.fetchOne(db, sql: "SELECT active FROM seat_counter")!,
+                    try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM persons WHERE seat = 'active'")!
+                )
             }
         }
         #expect(try counts() == (8, 8))
         // Even an edit behind Gatehouse's back keeps the counter exact (triggers).
-        try await queue.write { try $0.execute(sql: "UPDATE persons SET seat = 'none' WHERE rowid IN (SELECT rowid FROM persons WHERE seat = 'active' LIMIT 3)") }
+        try await queue.write {
+            try $0.execute(sql: "UPDATE persons SET seat = 'none' WHERE rowid IN (SELECT rowid FROM persons WHERE seat = 'active' LIMIT 3)")
+        }
         #expect(try counts() == (5, 5))
         #expect(try await gatehouse.seatStatus().active == 5)
     }
@@ -124,7 +185,9 @@ struct DenialFloodTests {
         let counts = try await gatehouse.store.denialCounts(since: nil)
         #expect(counts.count == 1)
         #expect(counts.values.first == 1_500)
-        let rows = try await DatabaseQueue(path: dir.file("gatehouse.db")).read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM recent_denials")! }
+        let rows = try await DatabaseQueue(path: dir.file("gatehouse.db")).read {
+            try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM recent_denials")!
+        }
         #expect(rows == 1_000)
         let newest = try await gatehouse.store.recentDenials(limit: 1)
         #expect(newest.first?.subject == "github:MALLORY")

@@ -24,6 +24,19 @@ public struct PeopleIndex: Sendable {
         auditSeq = snapshot.auditSeq
     }
 
+    /// Takes the stored state of some people (from `peopleChanges`): each person, all their
+    /// identities and all those identities' memberships replace what memory held for them.
+    public mutating func apply(_ changes: PeopleSnapshot) {
+        for person in changes.persons { upsert(person) }
+        var byIdentity: [Int64: Set<MembershipRecord>] = [:]
+        for m in changes.memberships { byIdentity[m.identityID, default: []].insert(m) }
+        for identity in changes.identities {
+            upsert(identity)
+            memberships[identity.id] = byIdentity[identity.id]
+        }
+        advance(to: changes.auditSeq)
+    }
+
     public func person(_ id: String) -> PersonRecord? { persons[id] }
     public func identity(_ ref: IdentityRef) -> IdentityRecord? { identityByKey[ref.key] }
     public func identity(provider: Provider, externalID: String) -> IdentityRecord? {
@@ -63,7 +76,8 @@ public struct PeopleIndex: Sendable {
             inDirectory = true
             for m in memberships[identity.id] ?? [] where m.kind == .group && m.present { groups.insert(m.name) }
         }
-        return PersonFacts(id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: inDirectory, directoryGroups: groups)
+        return PersonFacts(
+            id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: inDirectory, directoryGroups: groups)
     }
 
     // MARK: changes made by this process, applied as they commit
@@ -80,7 +94,9 @@ public struct PeopleIndex: Sendable {
         identityKeyByID[identity.id] = identity.ref.key
         identityKeysByPerson[identity.personID, default: []].insert(identity.ref.key)
         if let external = identity.externalID { identityByExternal[identity.ref.provider, default: [:]][external] = identity.ref.key }
-        if let email = identity.email?.lowercased(), !email.isEmpty, personByEmail[email] == nil { personByEmail[email] = identity.personID }
+        if let email = identity.email?.lowercased(), !email.isEmpty, personByEmail[email] == nil {
+            personByEmail[email] = identity.personID
+        }
     }
 
     public mutating func remove(identityID: Int64) {

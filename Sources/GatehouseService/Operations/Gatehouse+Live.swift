@@ -38,8 +38,8 @@ extension Gatehouse {
         if !live.isLoaded { try await refresh() }
     }
 
-    /// Reloads when any process (a CLI command, another replica) changed state: every change
-    /// moves the audit head. Returns whether it reloaded.
+    /// Catches up when any process (a CLI command, another replica) changed state: every
+    /// change moves the audit head. Returns whether it read anything.
     @discardableResult
     public func syncIfChanged() async throws -> Bool {
         let head = try await store.auditHeadSeq()
@@ -52,9 +52,21 @@ extension Gatehouse {
             live.update { $0.index.advance(to: head) }
             return false
         }
+        // First logins, seats and memberships changed elsewhere (another replica's traffic):
+        // only the people concerned are read again, not everyone.
+        if loaded, head > known, let changes = try await store.peopleChanges(after: known, limit: Self.changesReadPersonByPerson) {
+            live.update { $0.index.apply(changes) }
+            // As after a reload: a write of this process that raced with this read is
+            // trusted no more (the next sync reads the people it changed).
+            store.writeLog.clear()
+            return true
+        }
         try await refresh()
         return true
     }
+
+    /// Beyond this many audit entries to catch up on, reloading everything is simpler.
+    static let changesReadPersonByPerson = 2_000
 
     /// Writes buffered last-seen times and denial counts; on failure they are kept for the next try.
     public func flushBookkeeping() async throws {

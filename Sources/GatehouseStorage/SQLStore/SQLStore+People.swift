@@ -12,6 +12,54 @@ extension SQLStore {
         }
     }
 
+    /// The audit actions `peopleChanges` can follow person by person: what first logins, seat
+    /// changes and membership updates write. Any other action makes it answer `nil`.
+    static let personByPersonActions: Set<String> = [
+        "person.create", "identity.create", "seat.activate", "seat.deactivate", "membership.update",
+    ]
+
+    public func peopleChanges(after seq: Int64, limit: Int) async throws -> PeopleSnapshot? {
+        try await read { db in
+            let head = try SQLStore.auditHead(db)
+            guard head - seq <= Int64(limit), head >= seq else { return nil }
+            var personIDs: Set<String> = []
+            var identityIDs: Set<Int64> = []
+            for row in try db.rows("SELECT action, subject, details FROM audit_log WHERE seq > ? ORDER BY seq", [seq]) {
+                let action: String = row["action"], subject: String = row["subject"]
+                switch action {
+                case "person.create", "seat.activate", "seat.deactivate":
+                    personIDs.insert(subject)
+                case "identity.create":
+                    guard case .string(let person)? = (try? JSONValue.parse(row["details"] as String))?["person"] else { return nil }
+                    personIDs.insert(person)
+                case "membership.update":
+                    guard subject.hasPrefix("identity "), let id = Int64(subject.dropFirst("identity ".count)) else { return nil }
+                    identityIDs.insert(id)
+                default:
+                    return nil
+                }
+            }
+            let elements = db.dialect.jsonArrayElements
+            if !identityIDs.isEmpty {
+                let ids = JSONValue.array(identityIDs.sorted().map { .array([.int($0)]) }).canonicalText
+                personIDs.formUnion(
+                    try db.values(
+                        as: String.self,
+                        "SELECT person_id FROM identities WHERE id IN (SELECT CAST(value ->> 0 AS BIGINT) FROM \(elements))",
+                        [ids]))
+            }
+            let people = JSONValue.array(personIDs.sorted().map { .array([.string($0)]) }).canonicalText
+            let chosen = "SELECT value ->> 0 FROM \(elements)"
+            return PeopleSnapshot(
+                persons: try db.rows("SELECT * FROM persons WHERE id IN (\(chosen))", [people]).map(SQLStore.person),
+                identities: try db.rows("SELECT * FROM identities WHERE person_id IN (\(chosen))", [people]).compactMap(SQLStore.identity),
+                memberships: try db.rows(
+                    "SELECT * FROM memberships WHERE identity_id IN (SELECT id FROM identities WHERE person_id IN (\(chosen)))", [people]
+                ).compactMap(SQLStore.membership),
+                auditSeq: head)
+        }
+    }
+
     public func auditHeadSeq() async throws -> Int64 {
         try await read { db in try SQLStore.auditHead(db) }
     }
