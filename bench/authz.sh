@@ -4,22 +4,38 @@
 # Realistic policy (org + team restriction, deny list), 1,000 / 10,000 / 100,000 people
 # seeded through the real API; wrk with a Lua script sending varied login decisions over
 # keep-alive, 2 threads, 64 connections. Figures go to stdout and bench/out/.
-# Usage: bench/authz.sh [--duration SECONDS] [--people "1000 10000 100000"]
+#
+# --database postgres adds, in the same run, Gatehouse on a throwaway PostgreSQL cluster with
+# one replica and with two replicas (two `serve` processes on one database, the load split
+# between them), beside Gatehouse on SQLite; and a write measurement: first logins, each
+# activating a seat, on every engine and replica count.
+# Usage: bench/authz.sh [--database sqlite|postgres] [--duration SECONDS] [--people "1000 10000 100000"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=10
-PEOPLE_STEPS="1000 10000 100000"
+PEOPLE_STEPS=""
+DATABASE=sqlite
+usage() { echo "usage: bench/authz.sh [--database sqlite|postgres] [--duration SECONDS] [--people \"1000 10000\"]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
     --people) PEOPLE_STEPS=$2; shift 2 ;;
-    *) echo "usage: bench/authz.sh [--duration SECONDS] [--people \"1000 10000\"]" >&2; exit 2 ;;
+    --database) DATABASE=$2; shift 2 ;;
+    *) usage ;;
   esac
 done
+case "$DATABASE" in
+  sqlite) PEOPLE_STEPS=${PEOPLE_STEPS:-"1000 10000 100000"} ;;
+  # Seeding goes through the API on two databases: the default stops at 10,000 people.
+  postgres) PEOPLE_STEPS=${PEOPLE_STEPS:-"1000 10000"} ;;
+  *) usage ;;
+esac
 
 . bench/lib.sh
-install_missing wrk nginx-light python3 curl libsqlite3-dev libssl-dev libldap2-dev
+PACKAGES="wrk nginx-light python3 curl libsqlite3-dev libssl-dev libldap2-dev"
+[ "$DATABASE" = postgres ] && PACKAGES="$PACKAGES postgresql postgresql-client"
+install_missing $PACKAGES
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 echo "building release…"
@@ -29,28 +45,31 @@ NOOP=$ROOT/.build/release/bench-noop
 
 WORK=$(mktemp -d /tmp/gatehouse-bench-XXXXXX)
 PIDS=()
+PG_DATA=""
+PG_AS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$WORK/nginx/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+  [ -n "$PG_DATA" ] && "${PG_AS[@]}" "$PG_BIN/pg_ctl" stop -m immediate -D "$PG_DATA" >/dev/null 2>&1 || true
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 wait_http() { for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
 
-# --- Gatehouse with a license large enough for every step -------------------------------
+# --- What every Gatehouse instance shares: a vendor key, a license, the policies ----------
 cd "$WORK"
 "$G" license keygen --out vendor.pem --kid bench > vendor.pub.pem 2>/dev/null
 START=$(date -u -d "yesterday" +%Y-%m-%d); END=$(date -u -d "+364 days" +%Y-%m-%d)
+# Enough seats for the people seeded and every first login the write measurement makes.
 cat > terms.json <<JSON
 {"license_id":"lic_bench","licensee":"Bench Corp","issued_at":"${START}T00:00:00Z","starts_at":"${START}T00:00:00Z",
- "expires_at":"${END}T00:00:00Z","seats":150000,"seat_price_cents":25000,"currency":"USD",
+ "expires_at":"${END}T00:00:00Z","seats":1000000,"seat_price_cents":25000,"currency":"USD",
  "instance_url":"https://codecov.bench.internal","grace_days":14,"supersedes":null}
 JSON
 "$G" license sign --key vendor.pem --kid bench --terms terms.json --out bench.lic >/dev/null
 cat > gatehouse.yml <<YAML
 instance_url: https://codecov.bench.internal
-database: sqlite:$WORK/gatehouse.db
 license:
   public_keys:
     - {kid: bench, pem_file: vendor.pub.pem}
@@ -65,14 +84,48 @@ login:
   gitlab: {allowed_groups: [acme]}
 YAML
 cp "$ROOT/policies/seats.yml" "$ROOT/policies/identity.yml" policies/
-"$G" migrate >/dev/null
-"$G" license install bench.lic >/dev/null
-"$G" policy apply policies >/dev/null
-TOKEN=$("$G" tokens create --name bench --scope authorize 2>/dev/null)
-GH_PORT=$(free_port)
-LOG_LEVEL=warning "$G" serve --port "$GH_PORT" > "$WORK/serve.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$GH_PORT/healthz"
+
+# Prepares a database (migrate, license, policies) and prints an authorize token for it.
+prepare_database() {  # database-url
+  "$G" migrate --database "$1" >/dev/null
+  "$G" license install bench.lic --database "$1" >/dev/null
+  "$G" policy apply policies --database "$1" >/dev/null
+  "$G" tokens create --name bench --scope authorize --database "$1" 2>/dev/null
+}
+# Starts `gatehouse serve` on a free port; sets SERVE_PORT and SERVE_PID.
+start_serve() {  # name database-url
+  SERVE_PORT=$(free_port)
+  LOG_LEVEL=warning "$G" serve --database "$2" --port "$SERVE_PORT" --egress-port 0 > "$WORK/serve-$1.log" 2>&1 &
+  SERVE_PID=$!
+  PIDS+=("$SERVE_PID")
+  wait_http "http://127.0.0.1:$SERVE_PORT/healthz"
+}
+
+SQLITE_URL=sqlite:$WORK/gatehouse.db
+TOKEN=$(prepare_database "$SQLITE_URL")
+start_serve sqlite "$SQLITE_URL"
+GH_PORT=$SERVE_PORT GH_PID=$SERVE_PID
+
+# --- A throwaway PostgreSQL cluster and two replicas on one database ----------------------
+if [ "$DATABASE" = postgres ]; then
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  mkdir "$WORK/pg"
+  if [ "$(id -u)" = 0 ]; then PG_AS=(runuser -u postgres --); chown postgres: "$WORK/pg"; chmod 755 "$WORK"; fi
+  PG_DATA=$WORK/pg/data
+  PG_PORT=$(free_port)
+  "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U gatehouse --auth=trust -E UTF8 --no-locale >/dev/null
+  # The server's defaults otherwise (fsync and synchronous_commit on): as durable as SQLite's.
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" start -w -D "$PG_DATA" -l "$WORK/pg/log" \
+    -o "-p $PG_PORT -h 127.0.0.1 -k $WORK/pg -c max_connections=200 -c shared_buffers=256MB" >/dev/null
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U gatehouse -d postgres -c "CREATE DATABASE bench"
+  PG_URL="postgres://gatehouse@127.0.0.1:$PG_PORT/bench?sslmode=disable"
+  PG_TOKEN=$(prepare_database "$PG_URL")
+  start_serve pg-a "$PG_URL"
+  PGA_PORT=$SERVE_PORT PGA_PID=$SERVE_PID
+  start_serve pg-b "$PG_URL"
+  PGB_PORT=$SERVE_PORT PGB_PID=$SERVE_PID
+  PG_VERSION=$("$PG_BIN/postgres" --version)
+fi
 
 # --- Baselines ---------------------------------------------------------------------------
 NGINX_PORT=$(free_port)
@@ -96,69 +149,158 @@ NGINX
 PIDS+=($!)
 NOOP_PORT=$(free_port)
 "$NOOP" "$NOOP_PORT" > /dev/null 2>&1 &
-PIDS+=($!)   # PIDS: gatehouse, nginx master, bench-noop
+NOOP_PID=$!
+PIDS+=("$NOOP_PID")
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 wait_http "http://127.0.0.1:$NOOP_PORT/healthz"
 
 # --- Measure ---------------------------------------------------------------------------------
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
-RESULT=$OUT/authz-$(date -u +%Y%m%dT%H%M%SZ).md
+RESULT=$OUT/authz-$DATABASE-$(date -u +%Y%m%dT%H%M%SZ).md
 HZ=$(getconf CLK_TCK)
 cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
-run_wrk() {  # name url pids… → "rps p50 p99 cpu_us_per_request"
-  local name=$1 url=$2; shift 2
-  local before after out
+# Runs wrk against one URL (2 threads, 64 connections) or several at once (the threads and
+# connections split between them), with SCRIPT and its environment.
+#   run_wrk name "url…" pid… → "rps p50 p99 cpu_us_per_request errors"
+# Requests are summed; p50/p99 are the worst of the wrk processes; CPU is that of the pids
+# (the servers measured; PostgreSQL's own processes are not counted).
+run_wrk() {
+  local name=$1 urls=($2); shift 2
+  local n=${#urls[@]} before after i loaders=()
   before=$(cpu_ticks "$@")
-  out=$(PEOPLE=${PEOPLE:-1000} TOKEN=$TOKEN wrk -t2 -c64 -d"${DURATION}s" --latency -s "$ROOT/bench/authz.lua" "$url")
+  for i in "${!urls[@]}"; do
+    PREFIX="$name-$i" TOKEN=$TOKEN PEOPLE=${PEOPLE:-1000} \
+      wrk -t$((2 / n)) -c$((64 / n)) -d"${DURATION}s" --latency -s "$ROOT/bench/${SCRIPT:-authz.lua}" "${urls[$i]}" \
+      > "$WORK/wrk-$name-$i.txt" &
+    loaders+=($!)
+  done
+  wait "${loaders[@]}"
   after=$(cpu_ticks "$@")
-  echo "$out" > "$WORK/wrk-$name.txt"
-  local errors; errors=$(echo "$out" | grep -E "Non-2xx|Socket errors" || true)
-  [ -n "$errors" ] && [ "$name" != "${name#gatehouse}" ] && echo "  $name: $errors" >&2
-  local rps p50 p99 reqs
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  echo "$rps $p50 $p99 $(python3 -c "print(f'{($after-$before)/$HZ*1e6/$reqs:.0f}')")"
+  python3 - "$HZ" "$((after - before))" "$WORK"/wrk-"$name"-*.txt <<'PY'
+import re, sys
+hz, ticks, files = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+rps = reqs = errors = 0
+p50 = p99 = 0.0
+def ms(text):
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+for path in files:
+    out = open(path).read()
+    rps += float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    reqs += int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = max(p50, ms(re.search(r"\s50%\s+(\S+)", out).group(1)))
+    p99 = max(p99, ms(re.search(r"\s99%\s+(\S+)", out).group(1)))
+    for pattern in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"):
+        m = re.search(pattern, out)
+        if m: errors += sum(int(g) for g in m.groups())
+print(f"{rps:.0f} {p50:.2f}ms {p99:.2f}ms {ticks / hz * 1e6 / max(reqs, 1):.0f} {errors}")
+PY
 }
 ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
 NGINX_PIDS=$(pgrep -f "nginx: worker" | tr '\n' ' ')
-NOOP_PID=${PIDS[2]}
-GH_PID=${PIDS[0]}
+# One row of the table: measures a target and appends it, with its ratios.
+measure() {  # label name "url…" pid…
+  local label=$1 name=$2 urls=$3; shift 3
+  local rps p50 p99 cpu errors
+  read -r rps p50 p99 cpu errors <<< "$(run_wrk "$name" "$urls" "$@")"
+  [ "$errors" != 0 ] && echo "  $label: $errors errors or non-2xx answers" >&2
+  ROW_RPS=$rps
+  echo "| $N | $label | $rps | $p50 | $p99 | $cpu | $(ratio "$rps" "${NOOP_RPS:-$rps}") | $(ratio "$rps" "${NGINX_RPS:-$rps}") |" >> "$RESULT"
+}
+seed() {  # url first end → people per second
+  local started ended
+  started=$(date +%s.%N)
+  python3 "$ROOT/bench/seed.py" "$1" "$2" "$3" "$4"
+  ended=$(date +%s.%N)
+  python3 -c "print(f'{($4 - $3) / ($ended - $started):.0f}')"
+}
 
 {
-  echo "# bench/authz.sh — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# bench/authz.sh --database $DATABASE — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
   echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB; $(swift --version 2>&1 | head -1)."
+  [ "$DATABASE" = postgres ] && echo "PostgreSQL: $PG_VERSION, a throwaway cluster on loopback (fsync and synchronous_commit on, shared_buffers 256MB); SQLite: the file in WAL mode."
   echo "Load: wrk -t2 -c64 -d${DURATION}s --latency, keep-alive, the same Lua script (bench/authz.lua) for every target, on the same machine as the servers."
-  echo "Each step measures the three targets back to back, so ratios compare one window of this (shared, noisy) machine."
-  echo "CPU is the server process's user+system time per request (nginx: its workers)."
+  echo "Two replicas: two wrk processes at once (-t1 -c32 each), one per replica; requests/s summed, latency the worse of the two."
+  echo "Each step measures every target back to back, so ratios compare one window of this (shared, noisy) machine."
+  echo "CPU is the server processes' user+system time per request (nginx: its workers; not PostgreSQL's)."
   echo
   echo "| people | target | requests/s | p50 | p99 | CPU µs/request | vs no-op (req/s) | vs nginx (req/s) |"
   echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 } > "$RESULT"
 
 SEEDED=0
+SEED_RATES=""
 for N in $PEOPLE_STEPS; do
   echo "seeding people $SEEDED…$N through the API…"
-  python3 "$ROOT/bench/seed.py" "http://127.0.0.1:$GH_PORT" "$TOKEN" "$SEEDED" "$N"
+  RATE=$(seed "http://127.0.0.1:$GH_PORT" "$TOKEN" "$SEEDED" "$N")
+  SEED_RATES="$SEED_RATES| $SEEDED→$N | SQLite | $RATE |"$'\n'
+  if [ "$DATABASE" = postgres ]; then
+    RATE=$(seed "http://127.0.0.1:$PGA_PORT" "$PG_TOKEN" "$SEEDED" "$N")
+    SEED_RATES="$SEED_RATES| $SEEDED→$N | PostgreSQL, through replica A (B syncing) | $RATE |"$'\n'
+  fi
   SEEDED=$N
-  sleep 2   # let the bookkeeping flush settle
+  sleep 2   # let the bookkeeping flush and the other replica's reload settle
   echo "measuring with $N people…"
-  read -r NGINX_RPS NGINX_P50 NGINX_P99 NGINX_CPU <<< "$(PEOPLE=$N run_wrk "nginx-$N" "http://127.0.0.1:$NGINX_PORT/v1/authorize/login" $NGINX_PIDS)"
-  read -r NOOP_RPS NOOP_P50 NOOP_P99 NOOP_CPU <<< "$(PEOPLE=$N run_wrk "noop-$N" "http://127.0.0.1:$NOOP_PORT/v1/authorize/login" "$NOOP_PID")"
-  read -r RPS P50 P99 CPU <<< "$(PEOPLE=$N run_wrk "gatehouse-$N" "http://127.0.0.1:$GH_PORT/v1/authorize/login" "$GH_PID")"
-  {
-    echo "| $N | nginx \`return 200\` | $NGINX_RPS | $NGINX_P50 | $NGINX_P99 | $NGINX_CPU | $(ratio "$NGINX_RPS" "$NOOP_RPS") | 1.00× |"
-    echo "| $N | Hummingbird no-op route | $NOOP_RPS | $NOOP_P50 | $NOOP_P99 | $NOOP_CPU | 1.00× | $(ratio "$NOOP_RPS" "$NGINX_RPS") |"
-    echo "| $N | **gatehouse** \`POST /v1/authorize/login\` | $RPS | $P50 | $P99 | $CPU | $(ratio "$RPS" "$NOOP_RPS") | $(ratio "$RPS" "$NGINX_RPS") |"
-  } >> "$RESULT"
+  export PEOPLE=$N
+  unset NOOP_RPS NGINX_RPS
+  measure "nginx \`return 200\`" "nginx-$N" "http://127.0.0.1:$NGINX_PORT/v1/authorize/login" $NGINX_PIDS
+  NGINX_RPS=$ROW_RPS
+  measure "Hummingbird no-op route" "noop-$N" "http://127.0.0.1:$NOOP_PORT/v1/authorize/login" "$NOOP_PID"
+  NOOP_RPS=$ROW_RPS
+  measure "**gatehouse** SQLite" "sqlite-$N" "http://127.0.0.1:$GH_PORT/v1/authorize/login" "$GH_PID"
+  if [ "$DATABASE" = postgres ]; then
+    TOKEN_SQLITE=$TOKEN TOKEN=$PG_TOKEN
+    measure "**gatehouse** PostgreSQL, 1 replica" "pg1-$N" "http://127.0.0.1:$PGA_PORT/v1/authorize/login" "$PGA_PID"
+    measure "**gatehouse** PostgreSQL, 2 replicas" "pg2-$N" \
+      "http://127.0.0.1:$PGA_PORT/v1/authorize/login http://127.0.0.1:$PGB_PORT/v1/authorize/login" "$PGA_PID" "$PGB_PID"
+    TOKEN=$TOKEN_SQLITE
+  fi
 done
+
 {
   echo
-  echo "Seats after seeding: $("$G" seats status --config "$WORK/gatehouse.yml" 2>&1 | head -1)"
-  echo "Gatehouse resident memory at the end: $(awk '/VmRSS/ {print $2, $3}' /proc/$GH_PID/status)"
+  echo "Seeding (first logins through the API, 16 client threads, one request at a time each):"
+  echo
+  echo "| people | database | people/s |"
+  echo "| ---: | --- | ---: |"
+  printf "%s" "$SEED_RATES"
+} >> "$RESULT"
+
+# --- Writes: first logins, each activating a seat ------------------------------------------
+if [ "$DATABASE" = postgres ]; then
+  echo "measuring first logins (seat activations)…"
+  {
+    echo
+    echo "First logins (bench/first-login.lua: every request a person never seen, in the allowed org and team, so every"
+    echo "request writes a person, an identity, a seat and two memberships with four audit entries, in two write transactions):"
+    echo
+    echo "| people | target | requests/s | p50 | p99 | CPU µs/request | vs SQLite | vs nginx (req/s) |"
+    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  } >> "$RESULT"
+  export SCRIPT=first-login.lua
+  unset NOOP_RPS
+  measure "**gatehouse** SQLite" "first-sqlite" "http://127.0.0.1:$GH_PORT/v1/authorize/login" "$GH_PID"
+  NOOP_RPS=$ROW_RPS   # the "vs" column of this table is SQLite
+  TOKEN=$PG_TOKEN
+  measure "**gatehouse** PostgreSQL, 1 replica" "first-pg1" "http://127.0.0.1:$PGA_PORT/v1/authorize/login" "$PGA_PID"
+  measure "**gatehouse** PostgreSQL, 2 replicas" "first-pg2" \
+    "http://127.0.0.1:$PGA_PORT/v1/authorize/login http://127.0.0.1:$PGB_PORT/v1/authorize/login" "$PGA_PID" "$PGB_PID"
+  sleep 2
+  # Both replicas and the database agree on the seats: nothing lost, nothing granted twice.
+  {
+    echo
+    echo "Seats afterwards: SQLite $("$G" seats status --database "$SQLITE_URL" 2>&1 | head -1); PostgreSQL $("$G" seats status --database "$PG_URL" 2>&1 | head -1)."
+    echo "Audit chain on PostgreSQL: $("$G" audit verify --database "$PG_URL" 2>&1 | head -1)"
+  } >> "$RESULT"
+fi
+{
+  echo
+  echo "Resident memory at the end: SQLite $(awk '/VmRSS/ {print $2, $3}' /proc/$GH_PID/status)"
+  if [ "$DATABASE" = postgres ]; then
+    echo "; PostgreSQL replicas $(awk '/VmRSS/ {print $2, $3}' /proc/$PGA_PID/status) and $(awk '/VmRSS/ {print $2, $3}' /proc/$PGB_PID/status)"
+  fi
 } >> "$RESULT"
 echo
 cat "$RESULT"
