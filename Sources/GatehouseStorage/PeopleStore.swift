@@ -26,7 +26,9 @@ public protocol PeopleStore: Sendable {
     /// Creates a person (or joins `linkTo`) with a new identity, without a seat.
     func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord)
     /// Activates a seat atomically: never more than `limit` active, whatever the concurrency.
-    func activateSeat(_ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) async throws -> ActivationResult
+    /// When the seat is granted or already held, `claims` are recorded in the same transaction.
+    func activateSeat(_ target: SeatTarget, limit: Int64, claims: MembershipClaims?, actor: String, reason: String, at: Date) async throws
+        -> ActivationResult
     /// Releases a seat; `false` if the person had none.
     func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool
     /// Blocks, unblocks or marks a person as gone; leaving `active` releases the seat.

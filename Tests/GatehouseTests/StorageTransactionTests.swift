@@ -60,7 +60,7 @@ struct StorageTransactionTests {
                 try SQLStore.appendAudit(db, AuditDraft(actor: "test", action: "test.write", subject: "entry \(i)"), at: Date())
             }
             let remembered = try SQLStore.storedAuditHead(db)
-            db.chainHead.forget()
+            try SQLStore.forgetAuditHead(db)  // writes the head row, then reads it back
             return (remembered, try SQLStore.storedAuditHead(db))
         }
         #expect(remembered?.seq == stored?.seq && remembered?.hash == stored?.hash)

@@ -15,24 +15,28 @@ extension Gatehouse {
             var personID = inputs.facts?.id
             var identityID = inputs.identity?.id
             if inputs.identity == nil {
-                let created = try await createOrFind(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo), actor: actor, at: t)
+                let created = try await createOrFind(
+                    newIdentity(request.identity, request.externalID, request.email, inputs.linkTo), actor: actor, at: t)
                 personID = created.personID
                 identityID = created.id
             }
             if inputs.claimsChanged, let identityID { try await recordClaims(request, identityID: identityID, actor: actor, at: t) }
             if let personID, inputs.noteSeen || inputs.identity == nil { live.noteSeen(personID, at: t) }
-            let seat = inputs.identity != nil ? inputs.facts?.seat ?? .none : personID.flatMap { id in live.read { $0.index.person(id)?.seat } } ?? .none
+            let seat =
+                inputs.identity != nil
+                ? inputs.facts?.seat ?? .none : personID.flatMap { id in live.read { $0.index.person(id)?.seat } } ?? .none
             return DecisionResult(allow: true, reason: reason, personID: personID, seat: seat, role: inputs.role)
         case .activateSeat(let elseDeny):
             let target: SeatTarget =
                 inputs.identity.map { .person($0.personID) }
                 ?? .newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
-            let result = try await activate(target, actor: actor, reason: "login", at: t)
+            // The request's org and team claims are recorded with the seat, in its transaction.
+            let claims =
+                request.orgs.isEmpty && request.teams.isEmpty || inputs.identity != nil && !inputs.claimsChanged
+                ? nil : MembershipClaims(identityID: inputs.identity?.id, orgs: request.orgs, teams: request.teams)
+            let result = try await activate(target, claims: claims, actor: actor, reason: "login", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
                 return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, subject: request.identity, at: t)
-            }
-            if let identityID = inputs.identity?.id ?? result.identity?.id, !request.orgs.isEmpty || !request.teams.isEmpty {
-                try await recordClaims(request, identityID: identityID, actor: actor, at: t)
             }
             if inputs.noteSeen { live.noteSeen(person.id, at: t) }
             return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
@@ -48,11 +52,13 @@ extension Gatehouse {
         case .deny(let reason):
             return deny(kind: "upload", reason, inputs, subject: request.author, at: t)
         case .allow(let reason):
-            return DecisionResult(allow: true, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
+            return DecisionResult(
+                allow: true, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
         case .activateSeat(let elseDeny):
             let target: SeatTarget =
-                inputs.identity.map { .person($0.personID) } ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, inputs.linkTo))
-            let result = try await activate(target, actor: actor, reason: "pull request author", at: t)
+                inputs.identity.map { .person($0.personID) }
+                ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, inputs.linkTo))
+            let result = try await activate(target, claims: nil, actor: actor, reason: "pull request author", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
                 return deny(kind: "upload", refusal(result.outcome, elseDeny), inputs, subject: request.author, at: t)
             }
@@ -75,7 +81,9 @@ extension Gatehouse {
     func loginInputs(_ request: LoginRequest, at t: Date) -> DecisionInputs {
         live.read { s in
             let (identity, update) = s.index.lookup(request.identity, externalID: request.externalID)
-            let linkTo = identity == nil && update == nil ? s.index.linkCandidate(request.identity, email: request.email, policy: s.policy.identity) : nil
+            let linkTo =
+                identity == nil && update == nil
+                ? s.index.linkCandidate(request.identity, email: request.email, policy: s.policy.identity) : nil
             let facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
             let (orgs, teams) = s.index.effectiveMemberships(
                 of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
@@ -90,11 +98,13 @@ extension Gatehouse {
             let verdict = LoginDecider.decide(
                 LoginFacts(identity: request.identity, person: facts, orgs: orgs, teams: teams, licenseState: state), policy: s.policy)
             let claimsChanged =
-                (!request.orgs.isEmpty || !request.teams.isEmpty) && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count)
+                (!request.orgs.isEmpty || !request.teams.isEmpty)
+                && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count)
             let role: Role = s.policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
             let lastSeen = facts.flatMap { s.index.person($0.id)?.lastSeenAt }
             return DecisionInputs(
-                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: role, claimsChanged: claimsChanged,
+                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: role,
+                claimsChanged: claimsChanged,
                 noteSeen: lastSeen.map { t.timeIntervalSince($0) >= lastSeenResolution } ?? true)
         }
     }
@@ -102,12 +112,15 @@ extension Gatehouse {
     func uploadInputs(_ request: UploadRequest, at t: Date) -> DecisionInputs {
         live.read { s in
             let (identity, update) = s.index.lookup(request.author, externalID: request.authorExternalID)
-            let linkTo = identity == nil && update == nil ? s.index.linkCandidate(request.author, email: nil, policy: s.policy.identity) : nil
+            let linkTo =
+                identity == nil && update == nil ? s.index.linkCandidate(request.author, email: nil, policy: s.policy.identity) : nil
             let facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
             let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
-            let verdict = UploadDecider.decide(isPrivate: request.isPrivate, author: request.author, person: facts, licenseState: state, policy: s.policy)
+            let verdict = UploadDecider.decide(
+                isPrivate: request.isPrivate, author: request.author, person: facts, licenseState: state, policy: s.policy)
             return DecisionInputs(
-                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: facts?.role ?? .user, claimsChanged: false)
+                identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: facts?.role ?? .user,
+                claimsChanged: false)
         }
     }
 
@@ -142,22 +155,28 @@ extension Gatehouse {
 
     func newIdentity(_ ref: IdentityRef, _ externalID: String?, _ email: String?, _ linkTo: String?) -> NewIdentity {
         var rng = SystemRandomNumberGenerator()
-        return NewIdentity(ref: ref, externalID: externalID, email: email, linkTo: linkTo, newPersonID: PersonID.make(at: now(), using: &rng))
+        return NewIdentity(
+            ref: ref, externalID: externalID, email: email, linkTo: linkTo, newPersonID: PersonID.make(at: now(), using: &rng))
     }
 
     /// Activates a seat atomically in the database: the only place the seat limit is decided.
     /// When a concurrent request created the same new identity first, the seat is sought for
     /// the person that request created.
-    func activate(_ target: SeatTarget, actor: String, reason: String, at t: Date) async throws -> ActivationResult {
+    func activate(_ target: SeatTarget, claims: MembershipClaims?, actor: String, reason: String, at t: Date) async throws
+        -> ActivationResult
+    {
         let limit = live.read { $0.policy.seats.limit(licensed: $0.license?.seats ?? 0) }
         do {
-            let result = try await store.activateSeat(target, limit: limit, actor: actor, reason: reason, at: t)
+            let result = try await store.activateSeat(target, limit: limit, claims: claims, actor: actor, reason: reason, at: t)
             remember(result)
             return result
         } catch let error as StoreError where error.code == .conflict {
             guard case .newIdentity(let new) = target, let existing = try await store.identity(new.ref) else { throw error }
             live.update { $0.index.upsert(existing) }
-            let result = try await store.activateSeat(.person(existing.personID), limit: limit, actor: actor, reason: reason, at: t)
+            var claims = claims
+            claims?.identityID = existing.id
+            let result = try await store.activateSeat(
+                .person(existing.personID), limit: limit, claims: claims, actor: actor, reason: reason, at: t)
             remember(result)
             return result
         }
@@ -168,11 +187,17 @@ extension Gatehouse {
     func createOrFind(_ new: NewIdentity, actor: String, at t: Date) async throws -> IdentityRecord {
         do {
             let (person, identity) = try await store.createIdentity(new, actor: actor, at: t)
-            live.update { $0.index.upsert(person); $0.index.upsert(identity) }
+            live.update {
+                $0.index.upsert(person); $0.index.upsert(identity)
+            }
             return identity
         } catch let error as StoreError where error.code == .conflict {
-            guard let existing = try await store.identity(new.ref), let person = try await store.person(id: existing.personID) else { throw error }
-            live.update { $0.index.upsert(person); $0.index.upsert(existing) }
+            guard let existing = try await store.identity(new.ref), let person = try await store.person(id: existing.personID) else {
+                throw error
+            }
+            live.update {
+                $0.index.upsert(person); $0.index.upsert(existing)
+            }
             return existing
         }
     }
@@ -187,7 +212,8 @@ extension Gatehouse {
 
     func deny(kind: String, _ reason: DecisionReason, _ inputs: DecisionInputs, subject: IdentityRef, at t: Date) -> DecisionResult {
         live.countDenial(kind: kind, reason: reason, subject: subject.description, at: t)
-        return DecisionResult(allow: false, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
+        return DecisionResult(
+            allow: false, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
     }
 
     /// Keeps the latest org/team claims of an identity for the record (written only when they change).

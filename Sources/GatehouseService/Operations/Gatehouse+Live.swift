@@ -86,6 +86,7 @@ extension Gatehouse {
         live.update { snapshot in
             if let identity = result.identity { snapshot.index.upsert(identity) }
             if let person = result.person { snapshot.index.upsert(person) }
+            if let claims = result.claimsRecorded { snapshot.index.setMemberships(claims.identityID, source: .request, claims.memberships) }
         }
     }
 

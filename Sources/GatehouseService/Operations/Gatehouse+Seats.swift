@@ -32,7 +32,10 @@ public struct TrueUpReport: Sendable {
     public var quote: QuoteReport?
 
     public var json: JSONValue {
-        ["license_id": .string(licenseID), "licensed": .int(licensed), "peak": .int(peak), "overage": .int(overage), "quote": quote?.json ?? .null]
+        [
+            "license_id": .string(licenseID), "licensed": .int(licensed), "peak": .int(peak), "overage": .int(overage),
+            "quote": quote?.json ?? .null,
+        ]
     }
 
     public var text: String {
@@ -51,7 +54,10 @@ extension Gatehouse {
         try await ensureLoaded()
         let t = now()
         let (license, limit, evaluation) = live.read { s in
-            (s.license, s.policy.seats.limit(licensed: s.license?.seats ?? 0), LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen))
+            (
+                s.license, s.policy.seats.limit(licensed: s.license?.seats ?? 0),
+                LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen)
+            )
         }
         let licensed = license?.seats ?? 0
         let usage = try await store.seatUsage(since: license?.termStartsAt ?? .distantPast)
@@ -66,10 +72,15 @@ extension Gatehouse {
         try await ensureLoaded()
         let t = now()
         let (state, limit) = live.read { s in
-            (LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state, s.policy.seats.limit(licensed: s.license?.seats ?? 0))
+            (
+                LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state,
+                s.policy.seats.limit(licensed: s.license?.seats ?? 0)
+            )
         }
         guard state.allowsNewSeats else {
-            throw GatehouseError(.conflict, DecisionReason.forLicense(state)?.rawValue ?? "license_\(state.rawValue)", "no new seats while the license is \(state.rawValue)")
+            throw GatehouseError(
+                .conflict, DecisionReason.forLicense(state)?.rawValue ?? "license_\(state.rawValue)",
+                "no new seats while the license is \(state.rawValue)")
         }
         let target: SeatTarget
         if let ref = IdentityRef.parse(user), live.read({ $0.index.identity(ref) }) == nil {
@@ -77,17 +88,20 @@ extension Gatehouse {
         } else {
             target = .person(try await resolveUser(user).id)
         }
-        let result = try await activate(target, actor: actor, reason: "activated by an administrator", at: now())
+        let result = try await activate(target, claims: nil, actor: actor, reason: "activated by an administrator", at: now())
         switch result.outcome {
         case .activated, .alreadyActive: return try await self.user(result.person!.id)
         case .noSeatAvailable:
             throw GatehouseError(.conflict, "no_seat_available", "all \(limit) seats are in use")
         case .ineligible(let status):
-            throw GatehouseError(.conflict, "user_\(status.rawValue)", "\(user) is \(status.rawValue.replacingOccurrences(of: "_", with: " ")) and cannot hold a seat")
+            throw GatehouseError(
+                .conflict, "user_\(status.rawValue)",
+                "\(user) is \(status.rawValue.replacingOccurrences(of: "_", with: " ")) and cannot hold a seat")
         }
     }
 
-    public func deactivateSeat(user: String, actor: String, reason: String = "deactivated by an administrator") async throws -> PersonReport {
+    public func deactivateSeat(user: String, actor: String, reason: String = "deactivated by an administrator") async throws -> PersonReport
+    {
         let person = try await resolveUser(user)
         if try await store.deactivateSeat(personID: person.id, actor: actor, reason: reason, at: now()) {
             live.update { $0.index.setSeat(person.id, .none) }

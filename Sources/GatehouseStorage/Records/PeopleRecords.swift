@@ -124,6 +124,35 @@ public struct ActivationResult: Sendable, Equatable {
     public var identity: IdentityRecord?
     /// Active seats after the attempt.
     public var activeSeats: Int64
+    /// The claimed memberships recorded with the seat (see `MembershipClaims`), if any.
+    public var claimsRecorded: RecordedClaims?
+}
+
+/// Memberships of source `request` now stored for one identity.
+public struct RecordedClaims: Sendable, Equatable {
+    public var identityID: Int64
+    public var memberships: Set<MembershipRecord>
+}
+
+/// The orgs and teams a login request claims, recorded (source `request`) in the seat's own
+/// transaction when the seat is granted or already held: for `identityID`, or for the identity
+/// created with the seat.
+public struct MembershipClaims: Sendable, Equatable {
+    public var identityID: Int64?
+    public var orgs: Set<String>
+    public var teams: Set<String>
+
+    public init(identityID: Int64?, orgs: Set<String>, teams: Set<String>) {
+        self.identityID = identityID
+        self.orgs = orgs
+        self.teams = teams
+    }
+
+    public func records(for identityID: Int64) -> Set<MembershipRecord> {
+        Set(
+            orgs.map { MembershipRecord(identityID: identityID, kind: .org, name: $0, source: .request) }
+                + teams.map { MembershipRecord(identityID: identityID, kind: .team, name: $0, source: .request) })
+    }
 }
 
 /// A webhook delivery, identified by its provider's delivery id.

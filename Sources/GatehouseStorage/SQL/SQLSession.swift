@@ -122,16 +122,18 @@ public protocol SQLSession {
 }
 
 /// What one transaction knows of the audit chain's head: unknown until read, then the stored
-/// head (or none before the first entry). One transaction's session uses it from one thread.
+/// head (or none before the first entry). The head row is written once, when the transaction's
+/// body is done (`SQLStore.flushAuditHead`), however many entries it appended. One
+/// transaction's session uses it from one thread.
 public final class ChainHeadCache: @unchecked Sendable {
     enum State {
         case unknown
         case known((seq: Int64, hash: String)?)
     }
     var state = State.unknown
+    /// The head moved and its row is not written yet.
+    var unwritten = false
     init() {}
-    /// After statements that changed audit_head other than through `SQLStore.writeAuditHead`.
-    func forget() { state = .unknown }
 }
 
 extension SQLSession {

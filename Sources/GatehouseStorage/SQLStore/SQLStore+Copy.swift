@@ -99,6 +99,6 @@ extension SQLStore {
             try db.execute(sql, batch.flatMap { row in row.columns.map { $0.value as (any SQLBindable)? } })
             start += perStatement
         }
-        if table == "audit_head" { db.chainHead.forget() }
+        if table == "audit_head" { try SQLStore.forgetAuditHead(db) }
     }
 }

@@ -53,7 +53,7 @@ extension SQLStore {
         let stamp = UTC.format(at, milliseconds: true)
         for migration in pending {
             try db.executeScript(migration.sql)
-            db.chainHead.forget()  // a migration may touch the chain's tables
+            try SQLStore.forgetAuditHead(db)  // a migration may touch the chain's tables
             try db.execute(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
                 [migration.version, migration.name, sha256Hex(migration.sql), stamp])

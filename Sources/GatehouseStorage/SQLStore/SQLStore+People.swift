@@ -113,55 +113,72 @@ extension SQLStore {
         }
     }
 
-    public func activateSeat(_ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) async throws -> ActivationResult {
+    public func activateSeat(_ target: SeatTarget, limit: Int64, claims: MembershipClaims?, actor: String, reason: String, at: Date)
+        async throws -> ActivationResult
+    {
         try await write { db in
-            var identity: IdentityRecord?
-            var new: NewIdentity?
-            let personID: String
-            switch target {
-            case .person(let id): personID = id
-            case .newIdentity(let candidate):
-                if let existing = try SQLStore.fetchIdentity(db, candidate.ref) {
-                    // Created by another process (a replica, the CLI) since this one last read:
-                    // the seat is sought for that person, whether or not one is free.
-                    identity = existing
-                    personID = existing.personID
-                } else {
-                    new = candidate
-                    personID = candidate.linkTo ?? candidate.newPersonID
-                }
+            var result = try SQLStore.activateSeat(db, target, limit: limit, actor: actor, reason: reason, at: at)
+            // The claims of a login that gets (or already has) its seat, in the same transaction.
+            if let claims, result.outcome == .activated || result.outcome == .alreadyActive,
+                let identityID = claims.identityID ?? result.identity?.id
+            {
+                let memberships = claims.records(for: identityID)
+                try SQLStore.replaceMemberships(db, identityID: identityID, source: .request, with: memberships, actor: actor, at: at)
+                result.claimsRecorded = RecordedClaims(identityID: identityID, memberships: memberships)
             }
-            let active = try SQLStore.activeSeats(db)
-            var person = new?.linkTo == nil && new != nil ? nil : try SQLStore.fetchPerson(db, personID)
-            if new == nil || new?.linkTo != nil {
-                guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
-                guard existing.status == .active else {
-                    return ActivationResult(
-                        outcome: .ineligible(existing.status), person: existing, identity: identity, activeSeats: active)
-                }
-                if existing.seat == .active {
-                    // A new login of someone who already holds a seat: link it, no second seat.
-                    if let new { identity = try SQLStore.insertIdentity(db, new, actor: actor, at: at).1 }
-                    return ActivationResult(outcome: .alreadyActive, person: existing, identity: identity, activeSeats: active)
-                }
-            }
-            guard active < limit else {
-                return ActivationResult(outcome: .noSeatAvailable, person: person, identity: identity, activeSeats: active)
-            }
-            if let new {
-                (person, identity) = try SQLStore.insertIdentity(db, new, actor: actor, at: at)
-            }
-            guard person != nil else { throw StoreError(.notFound, "no person \(personID)") }
-            try db.executeLater("UPDATE persons SET seat = 'active' WHERE id = ?", [personID])
-            try SQLStore.insertSeatEvent(db, personID, "activate", activeAfter: active + 1, actor: actor, reason: reason, at: at)
-            try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "seat.activate", subject: personID,
-                    details: ["reason": .string(reason), "active_after": .int(active + 1), "limit": .int(limit)]), at: at)
-            person?.seat = .active
-            return ActivationResult(outcome: .activated, person: person, identity: identity, activeSeats: active + 1)
+            return result
         }
+    }
+
+    static func activateSeat(_ db: any SQLSession, _ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) throws
+        -> ActivationResult
+    {
+        var identity: IdentityRecord?
+        var new: NewIdentity?
+        let personID: String
+        switch target {
+        case .person(let id): personID = id
+        case .newIdentity(let candidate):
+            if let existing = try SQLStore.fetchIdentity(db, candidate.ref) {
+                // Created by another process (a replica, the CLI) since this one last read:
+                // the seat is sought for that person, whether or not one is free.
+                identity = existing
+                personID = existing.personID
+            } else {
+                new = candidate
+                personID = candidate.linkTo ?? candidate.newPersonID
+            }
+        }
+        let active = try SQLStore.activeSeats(db)
+        var person = new?.linkTo == nil && new != nil ? nil : try SQLStore.fetchPerson(db, personID)
+        if new == nil || new?.linkTo != nil {
+            guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
+            guard existing.status == .active else {
+                return ActivationResult(
+                    outcome: .ineligible(existing.status), person: existing, identity: identity, activeSeats: active)
+            }
+            if existing.seat == .active {
+                // A new login of someone who already holds a seat: link it, no second seat.
+                if let new { identity = try SQLStore.insertIdentity(db, new, actor: actor, at: at).1 }
+                return ActivationResult(outcome: .alreadyActive, person: existing, identity: identity, activeSeats: active)
+            }
+        }
+        guard active < limit else {
+            return ActivationResult(outcome: .noSeatAvailable, person: person, identity: identity, activeSeats: active)
+        }
+        if let new {
+            (person, identity) = try SQLStore.insertIdentity(db, new, actor: actor, at: at)
+        }
+        guard person != nil else { throw StoreError(.notFound, "no person \(personID)") }
+        try db.executeLater("UPDATE persons SET seat = 'active' WHERE id = ?", [personID])
+        try SQLStore.insertSeatEvent(db, personID, "activate", activeAfter: active + 1, actor: actor, reason: reason, at: at)
+        try SQLStore.appendAudit(
+            db,
+            AuditDraft(
+                actor: actor, action: "seat.activate", subject: personID,
+                details: ["reason": .string(reason), "active_after": .int(active + 1), "limit": .int(limit)]), at: at)
+        person?.seat = .active
+        return ActivationResult(outcome: .activated, person: person, identity: identity, activeSeats: active + 1)
     }
 
     public func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool {
@@ -246,29 +263,41 @@ extension SQLStore {
         identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date
     ) async throws {
         try await write { db in
-            let current = Set(
-                try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
-                    .compactMap(SQLStore.membership))
-            guard current != memberships else { return }
-            try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
-            let stamp = UTC.format(at, milliseconds: true)
-            for m in memberships {
-                try db.executeLater(
-                    "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
-            }
-            func names(_ set: Set<MembershipRecord>) -> JSONValue {
-                .array(set.map { .string($0.kind.rawValue + ":" + $0.name) }.sorted { $0.canonicalText < $1.canonicalText })
-            }
-            try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "membership.update", subject: "identity \(identityID)",
-                    details: [
-                        "source": .string(source.rawValue), "added": names(memberships.subtracting(current)),
-                        "removed": names(current.subtracting(memberships)),
-                    ]), at: at)
+            _ = try SQLStore.replaceMemberships(db, identityID: identityID, source: source, with: memberships, actor: actor, at: at)
         }
+    }
+
+    /// Replaces one identity's memberships from one source, audited; `false` if they were the same.
+    @discardableResult
+    static func replaceMemberships(
+        _ db: any SQLSession, identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String,
+        at: Date
+    ) throws -> Bool {
+        let current = Set(
+            try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
+                .compactMap(SQLStore.membership))
+        guard current != memberships else { return false }
+        if !current.isEmpty {
+            try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
+        }
+        let stamp = UTC.format(at, milliseconds: true)
+        for m in memberships {
+            try db.executeLater(
+                "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
+                [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
+        }
+        func names(_ set: Set<MembershipRecord>) -> JSONValue {
+            .array(set.map { .string($0.kind.rawValue + ":" + $0.name) }.sorted { $0.canonicalText < $1.canonicalText })
+        }
+        try SQLStore.appendAudit(
+            db,
+            AuditDraft(
+                actor: actor, action: "membership.update", subject: "identity \(identityID)",
+                details: [
+                    "source": .string(source.rawValue), "added": names(memberships.subtracting(current)),
+                    "removed": names(current.subtracting(memberships)),
+                ]), at: at)
+        return true
     }
 
     public func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, actor: String, at: Date) async throws -> Bool {

@@ -48,6 +48,7 @@ public final class SQLStore: Store {
             let existed = try known || db.tableExists("audit_head")
             let before = existed ? try SQLStore.auditHead(db) : 0
             let value = try body(db)
+            try SQLStore.flushAuditHead(db)
             let exists = try existed || db.tableExists("audit_head")
             let after = exists ? try SQLStore.auditHead(db) : 0
             return (value, before, after, exists)
@@ -121,13 +122,28 @@ public final class SQLStore: Store {
         try storedAuditHead(db)?.seq ?? 0
     }
 
-    static func writeAuditHead(_ db: any SQLSession, seq: Int64, hash: String) throws {
+    /// Moves the head; its row is written by `flushAuditHead` before the transaction commits.
+    static func writeAuditHead(_ db: any SQLSession, seq: Int64, hash: String) {
         db.chainHead.state = .known((seq, hash))
+        db.chainHead.unwritten = true
+    }
+
+    /// Writes the head row if this transaction moved the head (`write` does, after its body).
+    static func flushAuditHead(_ db: any SQLSession) throws {
+        guard db.chainHead.unwritten, case .known(let head?) = db.chainHead.state else { return }
         try db.executeLater(
             """
             INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-            """, [seq, hash])
+            """, [head.seq, head.hash])
+        db.chainHead.unwritten = false
+    }
+
+    /// After statements that changed audit_head other than through `writeAuditHead` (a copy,
+    /// a migration): the head is read again when next needed.
+    static func forgetAuditHead(_ db: any SQLSession) throws {
+        try flushAuditHead(db)
+        db.chainHead.state = .unknown
     }
 
     /// Seals `draft` as the next entry of the chain inside the caller's transaction.
@@ -138,7 +154,7 @@ public final class SQLStore: Store {
         try db.executeLater(
             "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prevHash, entry.hash])
-        try writeAuditHead(db, seq: entry.seq, hash: entry.hash)
+        writeAuditHead(db, seq: entry.seq, hash: entry.hash)
         return entry
     }
 
@@ -175,7 +191,7 @@ public final class SQLStore: Store {
                 INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
                 SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM \(db.dialect.jsonArrayElements)
                 """, [JSONValue.array(rows).canonicalText])
-            try SQLStore.writeAuditHead(db, seq: seq, hash: hash)
+            SQLStore.writeAuditHead(db, seq: seq, hash: hash)
         }
     }
 
