@@ -274,7 +274,7 @@ if [ "$DATABASE" = postgres ]; then
   {
     echo
     echo "First logins (bench/first-login.lua: every request a person never seen, in the allowed org and team, so every"
-    echo "request writes a person, an identity, a seat and two memberships with four audit entries, in two write transactions):"
+    echo "request writes a person, an identity, a seat and two memberships with four audit entries, in one write transaction):"
     echo
     echo "| people | target | requests/s | p50 | p99 | CPU µs/request | vs SQLite | vs nginx (req/s) |"
     echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
