@@ -187,16 +187,18 @@ extension Gatehouse {
     func createOrFind(_ new: NewIdentity, actor: String, at t: Date) async throws -> IdentityRecord {
         do {
             let (person, identity) = try await store.createIdentity(new, actor: actor, at: t)
-            live.update {
-                $0.index.upsert(person); $0.index.upsert(identity)
+            live.update { snapshot in
+                snapshot.index.upsert(person)
+                snapshot.index.upsert(identity)
             }
             return identity
         } catch let error as StoreError where error.code == .conflict {
             guard let existing = try await store.identity(new.ref), let person = try await store.person(id: existing.personID) else {
                 throw error
             }
-            live.update {
-                $0.index.upsert(person); $0.index.upsert(existing)
+            live.update { snapshot in
+                snapshot.index.upsert(person)
+                snapshot.index.upsert(existing)
             }
             return existing
         }
