@@ -32,8 +32,7 @@ extension Gatehouse {
                 ?? .newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
             // The request's org and team claims are recorded with the seat, in its transaction.
             let claims =
-                request.orgs.isEmpty && request.teams.isEmpty || inputs.identity != nil && !inputs.claimsChanged
-                ? nil : MembershipClaims(identityID: inputs.identity?.id, orgs: request.orgs, teams: request.teams)
+                inputs.claimsChanged ? MembershipClaims(identityID: inputs.identity?.id, orgs: request.orgs, teams: request.teams) : nil
             let result = try await activate(target, claims: claims, actor: actor, reason: "login", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
                 return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, subject: request.identity, at: t)
@@ -218,13 +217,10 @@ extension Gatehouse {
             allow: false, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
     }
 
-    /// Keeps the latest org/team claims of an identity for the record (written only when they change).
+    /// Keeps the latest org/team claims of an identity for the record. Asked only when they
+    /// differ from memory's (`claimsChanged`); the store compares again in its transaction.
     func recordClaims(_ request: LoginRequest, identityID: Int64, actor: String, at t: Date) async throws {
-        let claims = Set(
-            request.orgs.map { MembershipRecord(identityID: identityID, kind: .org, name: $0, source: .request) }
-                + request.teams.map { MembershipRecord(identityID: identityID, kind: .team, name: $0, source: .request) })
-        let stored = live.read { $0.index.memberships(of: identityID).filter { $0.source == .request } }
-        guard stored != claims else { return }
+        let claims = MembershipClaims(identityID: identityID, orgs: request.orgs, teams: request.teams).records(for: identityID)
         try await store.replaceMemberships(identityID: identityID, source: .request, with: claims, actor: actor, at: t)
         live.update { $0.index.setMemberships(identityID, source: .request, claims) }
     }
