@@ -12,12 +12,6 @@ extension SQLStore {
         }
     }
 
-    /// The audit actions `peopleChanges` can follow person by person: what first logins, seat
-    /// changes and membership updates write. Any other action makes it answer `nil`.
-    static let personByPersonActions: Set<String> = [
-        "person.create", "identity.create", "seat.activate", "seat.deactivate", "membership.update",
-    ]
-
     public func peopleChanges(after seq: Int64, limit: Int) async throws -> PeopleSnapshot? {
         try await read { db in
             let head = try SQLStore.auditHead(db)
