@@ -60,6 +60,7 @@ extension SQLStore {
                 counts.append((table.name, rows.count))
                 progress(table.name, rows.count)
             }
+            try SQLStore.forgetAuditHead(db)  // the chain and its head were copied as rows
             let copiedSeats = try SQLStore.activeSeats(db)
             guard copiedSeats == sourceSeats else {
                 throw StoreError(.conflict, "the copy holds \(copiedSeats) active seats, the source \(sourceSeats): nothing was written")
@@ -99,6 +100,5 @@ extension SQLStore {
             try db.execute(sql, batch.flatMap { row in row.columns.map { $0.value as (any SQLBindable)? } })
             start += perStatement
         }
-        if table == "audit_head" { try SQLStore.forgetAuditHead(db) }
     }
 }
