@@ -226,12 +226,12 @@ final class PostgresBackend: SQLBackend {
         let roots = settings.rootCertificate.map { "the CA in \($0)" } ?? "the system's trusted CAs"
         if let error = error as? PSQLError {
             if error.code == .sslUnsupported { return "the server does not offer TLS, which sslmode=\(settings.tls.rawValue) requires" }
-            let underlying = error.underlying.map { "\($0)" } ?? ""
-            if underlying.contains("CERTIFICATE_VERIFY_FAILED") {
-                return "the server's TLS certificate is not signed by \(roots) (sslmode=\(settings.tls.rawValue))"
-            }
-            if underlying.contains("failedToValidateHostname") {
+            if let failure = error.underlying as? NIOSSLExtraError, failure == .failedToValidateHostname {
                 return "the server's TLS certificate does not name \(settings.host) (sslmode=verify-full)"
+            }
+            // BoringSSL names a chain it could not verify only in its error's text.
+            if case .handshakeFailed(let failure)? = error.underlying as? NIOSSLError, "\(failure)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return "the server's TLS certificate is not signed by \(roots) (sslmode=\(settings.tls.rawValue))"
             }
         }
         return describe(error)
