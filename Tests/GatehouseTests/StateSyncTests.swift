@@ -9,7 +9,7 @@ import Testing
 @Suite("Memory follows the database")
 struct StateSyncTests {
     @Test func ownWritesDoNotReloadOtherProcessesWritesDo() async throws {
-        let (dir, server, vendor) = try await gatehouseWithLicense()
+        let (_, server, vendor) = try await gatehouseWithLicense()
         let token = try await server.createToken(name: "codecov", scope: .authorize, actor: "test").secret
         _ = try await server.syncIfChanged()
         // A burst of first logins in the serving process: applied to memory as they commit.
@@ -18,9 +18,7 @@ struct StateSyncTests {
         #expect(try await server.authenticate(bearer: token) != nil)
 
         // A CLI process (its own store on the same file) blocks someone and revokes the token.
-        let cli = Gatehouse(
-            store: try SQLStore.sqlite(path: dir.file("gatehouse.db"), create: false), trustedKeys: vendor.trusted,
-            instanceHost: "codecov.acme.internal", now: server.now)
+        let cli = try anotherProcess(beside: server, trusting: vendor)
         _ = try await cli.setBlocked("github:user3", blocked: true, actor: "cli:admin")
         try await cli.revokeToken(name: "codecov", actor: "cli:admin")
         // Until the server syncs it answers from memory…
@@ -37,10 +35,7 @@ struct StateSyncTests {
         arguments: Engine.allCases)
     func staleReplicaFindsTheSeatHolder(engine: Engine) async throws {
         let (_, a, vendor) = try await gatehouseWithLicense(engine: engine, seats: 1)
-        // A second process on the same database (the location names it, without a password).
-        let b = Gatehouse(
-            store: try DatabaseLocation(a.store.location).open(create: false), trustedKeys: vendor.trusted,
-            instanceHost: "codecov.acme.internal", now: a.now)
+        let b = try anotherProcess(beside: a, trusting: vendor)
         try await b.refresh()
         // a seats alice (the only seat); b has not synced, so alice is new to b.
         #expect(try await a.authorizeLogin(login("github:alice"), actor: "test").allow)
@@ -55,12 +50,7 @@ struct StateSyncTests {
         arguments: Engine.allCases)
     func changesReadPersonByPerson(engine: Engine) async throws {
         let (_, a, vendor) = try await gatehouseWithLicense(engine: engine, seats: 50)
-        func replica() throws -> Gatehouse {
-            Gatehouse(
-                store: try DatabaseLocation(a.store.location).open(create: false), trustedKeys: vendor.trusted,
-                instanceHost: "codecov.acme.internal", now: a.now)
-        }
-        let b = try replica()
+        let b = try anotherProcess(beside: a, trusting: vendor)
         for i in 0..<5 { _ = try await a.authorizeLogin(login("github:early\(i)", orgs: ["acme"]), actor: "test") }
         try await b.refresh()
         let known = b.live.read { $0.index.auditSeq }
@@ -78,7 +68,7 @@ struct StateSyncTests {
         #expect(try await a.store.peopleChanges(after: known, limit: 10) == nil)  // too many: reload everything
 
         #expect(try await b.syncIfChanged())
-        let full = try replica()
+        let full = try anotherProcess(beside: a, trusting: vendor)
         try await full.refresh()
         let (synced, reloaded) = (b.live.read { $0.index }, full.live.read { $0.index })
         #expect(synced.auditSeq == reloaded.auditSeq)

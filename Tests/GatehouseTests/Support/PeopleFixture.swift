@@ -24,6 +24,16 @@ func gatehouseWithLicense(
     return (dir, gatehouse, vendor)
 }
 
-func login(_ identity: String, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = []) -> LoginRequest {
+/// Another process on `gatehouse`'s database (a CLI command, a second replica), with its own
+/// store and memory; the location names the database without a password.
+func anotherProcess(beside gatehouse: Gatehouse, trusting vendor: TestVendor) throws -> Gatehouse {
+    Gatehouse(
+        store: try DatabaseLocation(gatehouse.store.location).open(create: false), trustedKeys: vendor.trusted,
+        instanceHost: "codecov.acme.internal", now: gatehouse.now)
+}
+
+func login(_ identity: String, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = [])
+    -> LoginRequest
+{
     LoginRequest(identity: IdentityRef.parse(identity)!, externalID: externalID, email: email, orgs: orgs, teams: teams)
 }

@@ -87,9 +87,9 @@ final class PostgresCluster: Sendable {
         try FileManager.default.copyItem(atPath: tls.keyFile, toPath: directory + "/server.key")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/server.key")
         if let owner { try run("/bin/chown", ["\(owner):\(owner)", directory + "/server.pem", directory + "/server.key"]) }
-        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n"
-        let written = try run("/bin/sh", ["-c", "cat > \(directory)/data/pg_hba.conf"], stdin: hba)
-        guard written.status == 0 else { throw ClusterFailed(message: "cannot write pg_hba.conf: \(written.stderr)") }
+        // Overwritten in place: the file keeps its owner.
+        try "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n".write(
+            toFile: directory + "/data/pg_hba.conf", atomically: false, encoding: .utf8)
     }
 
     func start() throws {
