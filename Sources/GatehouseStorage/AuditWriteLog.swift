@@ -5,8 +5,27 @@ import Synchronization
 /// made here (and already applied to memory); anything else came from another process.
 public final class AuditWriteLog: Sendable {
     private let seqs = Mutex(Set<Int64>())
+    /// Gate sessions ended by committed transactions of this process, not yet taken by memory.
+    private let ended = Mutex([String]())
+    private let hasEnded = Atomic<Bool>(false)
 
     public init() {}
+
+    func recordEndedSessions(_ ids: [String]) {
+        ended.withLock { $0 += ids }
+        hasEnded.store(true, ordering: .releasing)
+    }
+
+    /// The sessions ended here since last asked (one atomic load when there are none, so the
+    /// gate can ask on every request).
+    public func takeEndedSessions() -> [String] {
+        guard hasEnded.load(ordering: .acquiring) else { return [] }
+        return ended.withLock { list in
+            hasEnded.store(false, ordering: .releasing)
+            defer { list = [] }
+            return list
+        }
+    }
 
     /// Records the entries a committed transaction appended.
     func record(_ range: ClosedRange<Int64>) {

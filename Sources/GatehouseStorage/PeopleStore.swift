@@ -10,7 +10,7 @@ public protocol PeopleStore: Sendable {
     /// The sequence number of the latest audit entry: any change of state moves it.
     func auditHeadSeq() async throws -> Int64
     /// What the audit entries after `seq` (at most `limit` of them) changed about people, when
-    /// every one is a change memory can take person by person — first logins, seats and
+    /// every one is a change memory can take person by person — first logins, seats, gate sessions and
     /// memberships: those people as stored now, with all their identities and memberships,
     /// and the head they were read at. `nil` when any entry is of another kind (a policy, a
     /// license, a block, a directory sync…) or there are more: then everything is reloaded.

@@ -8,6 +8,10 @@ public enum Provider: String, Sendable, CaseIterable, Codable {
     case bitbucketServer = "bitbucket_server"
     /// The company directory: the truth about who works here.
     case ldap
+    /// An OpenID Connect provider signed in through the gate (Okta, Entra ID, Keycloak, Dex…).
+    case oidc
+    /// People provisioned by an identity provider over SCIM.
+    case scim
 
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }

@@ -79,6 +79,8 @@ public struct PolicySet: Sendable, Equatable {
     public var seats = SeatPolicy()
     public var identity = IdentityPolicy()
     public var egress = EgressPolicy.shipped
+    /// How the gate classes routes (`policies/gate.yml`).
+    public var gate = GatePolicy.shipped
 
     public init() {}
 }

@@ -41,3 +41,19 @@ public enum Base64 {
         }
     }
 }
+
+extension Base64 {
+    /// Base64url with or without padding, as JWT segments are written by every library
+    /// (the signature, not this spelling, is what is checked).
+    public static func urlDecodeLenient(_ text: String) -> [UInt8]? {
+        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.hasSuffix("=") { s.removeLast() }
+        switch s.count % 4 {
+        case 0: break
+        case 2: s += "=="
+        case 3: s += "="
+        default: return nil
+        }
+        return Data(base64Encoded: s).map(Array.init)
+    }
+}

@@ -44,7 +44,14 @@ public struct IdentityRecord: Sendable, Equatable {
 }
 
 public enum MembershipKind: String, Sendable, CaseIterable { case org, team, group }
-public enum MembershipSource: String, Sendable, CaseIterable { case request, webhook, ldap }
+public enum MembershipSource: String, Sendable, CaseIterable {
+    /// Claimed in a decision request (`orgs`/`teams` of `/v1/authorize/login`): unverified.
+    case request
+    case webhook
+    case ldap
+    /// Read by the gate's sign-in from the provider with the person's own token: verified.
+    case signin
+}
 
 /// An identity's membership of an org, team (`org/team`) or group, and where it was learned.
 public struct MembershipRecord: Sendable, Hashable {
@@ -72,12 +79,21 @@ public struct PeopleSnapshot: Sendable {
     public var memberships: [MembershipRecord]
     /// The audit head when the snapshot was read: the state version it reflects.
     public var auditSeq: Int64
+    /// Gate sessions: every live one in a whole snapshot; in changes, those started since.
+    public var sessions: [GateSession]
+    /// In changes: the ids of sessions ended since.
+    public var endedSessions: [String]
 
-    public init(persons: [PersonRecord], identities: [IdentityRecord], memberships: [MembershipRecord], auditSeq: Int64) {
+    public init(
+        persons: [PersonRecord], identities: [IdentityRecord], memberships: [MembershipRecord], auditSeq: Int64,
+        sessions: [GateSession] = [], endedSessions: [String] = []
+    ) {
         self.persons = persons
         self.identities = identities
         self.memberships = memberships
         self.auditSeq = auditSeq
+        self.sessions = sessions
+        self.endedSessions = endedSessions
     }
 }
 
@@ -128,30 +144,37 @@ public struct ActivationResult: Sendable, Equatable {
     public var claimsRecorded: RecordedClaims?
 }
 
-/// Memberships of source `request` now stored for one identity.
+/// Memberships of one source (`request` or `signin`) now stored for one identity.
 public struct RecordedClaims: Sendable, Equatable {
     public var identityID: Int64
+    public var source: MembershipSource
     public var memberships: Set<MembershipRecord>
 }
 
-/// The orgs and teams a login request claims, recorded (source `request`) in the seat's own
-/// transaction when the seat is granted or already held: for `identityID`, or for the identity
-/// created with the seat.
+/// The orgs, teams and groups of a login, recorded in the seat's own transaction when the seat
+/// is granted or already held: for `identityID`, or for the identity created with the seat.
+/// Claimed by a decision request (source `request`), or read by the gate's sign-in from the
+/// provider (source `signin`, verified).
 public struct MembershipClaims: Sendable, Equatable {
     public var identityID: Int64?
     public var orgs: Set<String>
     public var teams: Set<String>
+    public var groups: Set<String>
+    public var source: MembershipSource
 
-    public init(identityID: Int64?, orgs: Set<String>, teams: Set<String>) {
+    public init(identityID: Int64?, orgs: Set<String>, teams: Set<String>, groups: Set<String> = [], source: MembershipSource = .request) {
         self.identityID = identityID
         self.orgs = orgs
         self.teams = teams
+        self.groups = groups
+        self.source = source
     }
 
     public func records(for identityID: Int64) -> Set<MembershipRecord> {
         Set(
-            orgs.map { MembershipRecord(identityID: identityID, kind: .org, name: $0, source: .request) }
-                + teams.map { MembershipRecord(identityID: identityID, kind: .team, name: $0, source: .request) })
+            orgs.map { MembershipRecord(identityID: identityID, kind: .org, name: $0, source: source) }
+                + teams.map { MembershipRecord(identityID: identityID, kind: .team, name: $0, source: source) }
+                + groups.map { MembershipRecord(identityID: identityID, kind: .group, name: $0, source: source) })
     }
 }
 

@@ -133,6 +133,9 @@ public final class ChainHeadCache: @unchecked Sendable {
     var state = State.unknown
     /// The head moved and its row is not written yet.
     var unwritten = false
+    /// Gate sessions this transaction ended (a block, a released seat, a departure…): once it
+    /// commits, this process forgets them at once (`AuditWriteLog.takeEndedSessions`).
+    var endedSessions: [String] = []
     init() {}
 }
 

@@ -12,7 +12,7 @@ public struct DatabaseCopyReport: Sendable {
 extension SQLStore {
     /// Every table, parents before children. `seat_counter` is rebuilt by the target's own
     /// triggers as persons arrive; `schema_migrations` is the target's own (checksums differ
-    /// per engine); job leases are not carried over (`notCopied`). A table a later migration
+    /// per engine); job leases and sign-ins under way are not carried over (`notCopied`). A table a later migration
     /// adds must be named in one list or the other: the copy refuses to leave one behind.
     static let copiedTables: [(name: String, order: String, generatedID: Bool)] = [
         ("licenses", "id", true), ("prorations", "id", true), ("persons", "id", false), ("tokens", "name", false),
@@ -20,8 +20,9 @@ extension SQLStore {
         ("memberships", "identity_id, kind, name, source", false), ("seat_events", "id", true), ("policy_sets", "id", true),
         ("webhook_deliveries", "provider, delivery_id", false), ("denial_counts", "day, kind, reason", false),
         ("recent_denials", "id", true), ("directory_sync", "id", false), ("egress_denials", "day, destination, reason", false),
+        ("sessions", "id", false),
     ]
-    static let notCopied: Set<String> = ["schema_migrations", "seat_counter", "job_leases"]
+    static let notCopied: Set<String> = ["schema_migrations", "seat_counter", "job_leases", "signin_attempts"]
 
     /// Copies everything in this database into `target`, which must be empty (no schema): the
     /// target's schema is created, every row is copied in one write transaction (nothing is

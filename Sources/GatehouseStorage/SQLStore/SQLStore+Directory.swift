@@ -121,6 +121,7 @@ struct DirectoryApplier {
 
     func leave(_ person: StoredDirectoryPerson) throws {
         _ = try SQLStore.releaseSeat(db, person.personID, actor: actor, reason: "left the directory", at: at)
+        try SQLStore.endSessions(db, .person(person.personID), reason: "left the directory", actor: actor, at: at)
         try db.execute("UPDATE persons SET status = 'left_directory' WHERE id = ?", [person.personID])
         try SQLStore.appendAudit(
             db,

@@ -8,7 +8,8 @@ extension SQLStore {
                 persons: try db.rows("SELECT * FROM persons").map(SQLStore.person),
                 identities: try db.rows("SELECT * FROM identities").compactMap(SQLStore.identity),
                 memberships: try db.rows("SELECT * FROM memberships").compactMap(SQLStore.membership),
-                auditSeq: try SQLStore.auditHead(db))
+                auditSeq: try SQLStore.auditHead(db),
+                sessions: try db.rows("SELECT * FROM sessions").map(SQLStore.session))
         }
     }
 
@@ -18,6 +19,8 @@ extension SQLStore {
             guard head - seq <= Int64(limit), head >= seq else { return nil }
             var personIDs: Set<String> = []
             var identityIDs: Set<Int64> = []
+            var started: [String] = []
+            var ended: Set<String> = []
             for row in try db.rows("SELECT action, subject, details FROM audit_log WHERE seq > ? ORDER BY seq", [seq]) {
                 let action: String = row["action"], subject: String = row["subject"]
                 switch action {
@@ -26,6 +29,10 @@ extension SQLStore {
                 case "identity.create":
                     guard case .string(let person)? = (try? JSONValue.parse(row["details"] as String))?["person"] else { return nil }
                     personIDs.insert(person)
+                case "session.start":
+                    started.append(subject)
+                case "session.end":
+                    ended.insert(subject)
                 case "membership.update":
                     guard subject.hasPrefix("identity "), let id = Int64(subject.dropFirst("identity ".count)) else { return nil }
                     identityIDs.insert(id)
@@ -50,7 +57,14 @@ extension SQLStore {
                 memberships: try db.rows(
                     "SELECT * FROM memberships WHERE identity_id IN (SELECT id FROM identities WHERE person_id IN (\(chosen)))", [people]
                 ).compactMap(SQLStore.membership),
-                auditSeq: head)
+                auditSeq: head,
+                sessions: started.isEmpty
+                    ? []
+                    : try db.rows(
+                        "SELECT * FROM sessions WHERE id IN (SELECT value ->> 0 FROM \(elements))",
+                        [JSONValue.array(started.map { .array([.string($0)]) }).canonicalText]
+                    ).map(SQLStore.session),
+                endedSessions: ended.sorted())
         }
     }
 
@@ -117,8 +131,8 @@ extension SQLStore {
                 let identityID = claims.identityID ?? result.identity?.id
             {
                 let memberships = claims.records(for: identityID)
-                try SQLStore.replaceMemberships(db, identityID: identityID, source: .request, with: memberships, actor: actor, at: at)
-                result.claimsRecorded = RecordedClaims(identityID: identityID, memberships: memberships)
+                try SQLStore.replaceMemberships(db, identityID: identityID, source: claims.source, with: memberships, actor: actor, at: at)
+                result.claimsRecorded = RecordedClaims(identityID: identityID, source: claims.source, memberships: memberships)
             }
             return result
         }
@@ -183,7 +197,11 @@ extension SQLStore {
         try await write { db in
             guard var person = try SQLStore.fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
             guard person.status != status else { return person }
-            if status != .active { _ = try SQLStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
+            if status != .active {
+                _ = try SQLStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at)
+                // Blocked (or gone) means signed out everywhere, seat or no seat.
+                try SQLStore.endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
+            }
             try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
             try SQLStore.appendAudit(
                 db,
@@ -450,8 +468,10 @@ extension SQLStore {
         return (person, identity)
     }
 
+    /// Releases a person's seat and ends their gate sessions (signing in again asks for a seat).
     static func releaseSeat(_ db: any SQLSession, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
         guard try db.execute("UPDATE persons SET seat = 'none' WHERE id = ? AND seat = 'active'", [personID]) == 1 else { return false }
+        try endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
         let active = try SQLStore.activeSeats(db)
         try insertSeatEvent(db, personID, "deactivate", activeAfter: active, actor: actor, reason: reason, at: at)
         try appendAudit(

@@ -43,7 +43,7 @@ public final class SQLStore: Store {
     /// transaction's entries).
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         let known = chainExists.load(ordering: .relaxed)
-        let (value, before, after, exists) = try await backend.write { db in
+        let (value, before, after, exists, ended) = try await backend.write { db in
             // Before the first migration there is no chain yet.
             let existed = try known || db.tableExists("audit_head")
             let before = existed ? try SQLStore.auditHead(db) : 0
@@ -51,10 +51,11 @@ public final class SQLStore: Store {
             try SQLStore.flushAuditHead(db)
             let exists = try existed || db.tableExists("audit_head")
             let after = exists ? try SQLStore.auditHead(db) : 0
-            return (value, before, after, exists)
+            return (value, before, after, exists, db.chainHead.endedSessions)
         }
         if exists, !known { chainExists.store(true, ordering: .relaxed) }
         if after > before { writeLog.record((before + 1)...after) }
+        if !ended.isEmpty { writeLog.recordEndedSessions(ended) }
         return value
     }
 
