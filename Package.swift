@@ -5,6 +5,7 @@
 //   GatehouseDomain   pure rules: licenses, proration, audit hashing, tokens. No I/O, no clock.
 //   GatehouseStorage  the Store protocol, one SQL implementation over SQLite or PostgreSQL; embedded migrations.
 //   GatehouseDirectory  the company directory (LDAP) client, over the CLDAP system library.
+//   GatehouseSignIn   the sign-in providers (GitHub, GitLab, OpenID Connect): OAuth code flow, JWKS, memberships.
 //   GatehouseService  the operations both the CLI and the HTTP API call.
 //   GatehouseEgressProxy  the egress proxy (SwiftNIO): CONNECT and absolute-URI HTTP, policy-checked.
 //   GatehouseHTTP     the Hummingbird application (routes, auth, errors, metrics, OpenAPI).
@@ -25,7 +26,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -38,6 +39,12 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         // Already built for postgres-nio; named for TLS to the database server.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // The gate's sign-in: outbound HTTPS to the providers (already built for HummingbirdTesting),
+        // and ID-token verification against the provider's JWKS.
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
+        // Server-rendered pages (the gate's chooser and refusal pages; the console), escaped by default.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         .target(
@@ -80,12 +87,29 @@ let package = Package(
             dependencies: ["CLDAP", "GatehouseDomain"],
             swiftSettings: strict
         ),
+        // Sign-in providers for the gate: OAuth 2.0 authorization code with PKCE, OpenID Connect
+        // discovery and ID tokens, memberships read with the person's own token.
+        .target(
+            name: "GatehouseSignIn",
+            dependencies: [
+                "GatehouseDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "GatehouseService",
             dependencies: [
                 "GatehouseDomain",
                 "GatehouseStorage",
                 "GatehouseDirectory",
+                "GatehouseSignIn",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -114,8 +138,10 @@ let package = Package(
                 "GatehouseDirectory",
                 "GatehouseStorage",
                 "GatehouseService",
+                "GatehouseSignIn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -164,6 +190,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                "GatehouseSignIn",
             ],
             swiftSettings: strict
         ),
