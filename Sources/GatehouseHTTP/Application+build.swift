@@ -30,6 +30,8 @@ public func buildRouter(
     AdminRoutes(gatehouse: gatehouse).register(api)
     WebhookRoutes(gatehouse: gatehouse).register(api)
     DirectoryRoutes(gatehouse: gatehouse).register(api)
+    GateRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
+    SessionRoutes(gatehouse: gatehouse).register(api)
     return router
 }
 

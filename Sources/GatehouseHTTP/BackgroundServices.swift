@@ -26,14 +26,17 @@ struct PeriodicService: Service {
             }
         }
         do { try await finally?() } catch {
-            logger.error("\(name) failed at shutdown", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
+            logger.error(
+                "\(name) failed at shutdown", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
         }
     }
 }
 
 extension Gatehouse {
     /// Runs a periodic job only while this replica holds its lease (one replica at a time).
-    func exclusively(_ job: String, every interval: Duration, logger: Logger, _ work: @escaping @Sendable () async throws -> Void) -> PeriodicService {
+    func exclusively(_ job: String, every interval: Duration, logger: Logger, _ work: @escaping @Sendable () async throws -> Void)
+        -> PeriodicService
+    {
         PeriodicService(name: job, interval: interval, logger: logger) {
             guard try await self.claimJob(job, every: interval) else { return }
             try await work()
@@ -58,6 +61,14 @@ extension Gatehouse {
                 if !released.isEmpty { logger.info("released idle seats", metadata: ["count": "\(released.count)"]) }
             },
         ]
+        if gate != nil {
+            // Sessions past their end or idle are ended (audited) and forgotten everywhere.
+            services.append(
+                exclusively("session sweep", every: .seconds(300), logger: logger) {
+                    let ended = try await self.sweepSessions()
+                    if !ended.isEmpty { logger.info("ended expired sessions", metadata: ["count": "\(ended.count)"]) }
+                })
+        }
         if let settings = directorySettings {
             // The directory is read every `sync_interval`; a failed read changes nothing
             // (decisions go on from the last good sync) and is logged and shown by readyz.
@@ -68,7 +79,8 @@ extension Gatehouse {
                         logger.info(
                             "directory synced",
                             metadata: [
-                                "added": "\(outcome.plan.added.count)", "updated": "\(outcome.plan.updated.count)", "left": "\(outcome.plan.left.count)",
+                                "added": "\(outcome.plan.added.count)", "updated": "\(outcome.plan.updated.count)",
+                                "left": "\(outcome.plan.left.count)",
                                 "memberships": "\(outcome.plan.memberships.count)",
                             ])
                     }

@@ -12,17 +12,22 @@ public final class GatehouseMetrics: Sendable {
 
     public init() {
         var counters: [String: Counter] = [:]
-        for kind in ["login", "upload", "egress"] {
-            for reason in DecisionReason.allCases {
-                counters[kind + "/" + reason.rawValue] = registry.makeCounter(
-                    descriptor: Self.decisions, labels: [("kind", kind), ("reason", reason.rawValue)])
+        for kind in ["login", "upload", "egress", "gate"] {
+            // The gate also answers "sign in first" and refuses askers it does not trust.
+            let extra = kind == "gate" ? Self.gateOutcomes : []
+            for reason in DecisionReason.allCases.map(\.rawValue) + extra {
+                counters[kind + "/" + reason] = registry.makeCounter(
+                    descriptor: Self.decisions, labels: [("kind", kind), ("reason", reason)])
             }
         }
         decisionCounters = counters
     }
 
+    static let gateOutcomes = ["sign_in", "untrusted_proxy", "proxy_misconfigured", "gate_not_configured"]
+
     static var requests: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "gatehouse", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route and status.")
+        MetricNameDescriptor(
+            namespace: "gatehouse", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route and status.")
     }
 
     static var decisions: MetricNameDescriptor {
@@ -35,7 +40,8 @@ public final class GatehouseMetrics: Sendable {
 
     /// A gauge named `gatehouse_<name>`.
     func gauge(_ name: String, help: String, labels: [(String, String)] = []) -> Gauge {
-        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "gatehouse", metricName: name, unitName: "", helpText: help), labels: labels)
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "gatehouse", metricName: name, unitName: "", helpText: help), labels: labels)
     }
 
     /// Counters already made, so a request costs one dictionary lookup rather than a

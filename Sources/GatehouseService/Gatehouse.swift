@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseDirectory
 import GatehouseDomain
+import GatehouseSignIn
 import GatehouseStorage
 
 /// The service layer: every operation an administrator or the Codecov instance can ask for,
@@ -22,22 +23,29 @@ public final class Gatehouse: Sendable {
     /// Resolves destination names for the egress check and the proxy (the system resolver
     /// unless a test brings its own).
     public let resolver: any EgressResolver
+    /// The gate in front of Codecov (`gate:`), when configured, and its sign-in providers by name.
+    public let gate: GateConfiguration?
+    let signInProviders: [String: any SignInProvider]
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
     /// This process among the replicas sharing a database (holder of periodic-job leases):
     /// host name (gethostname, no lookup), process id and a random part.
     public let replicaID: String = {
         var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "host"
+        let host =
+            gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
         return "\(host)/\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
     }()
 
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),
-        directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(),
+        directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(), gate: GateConfiguration? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.gate = gate
+        self.signInProviders = Dictionary(uniqueKeysWithValues: (gate?.signIn ?? []).map { ($0.name, $0.makeProvider()) })
         self.resolver = resolver
         self.directorySettings = directory
         self.directory = directory.map { LDAPDirectory($0) }
@@ -49,11 +57,13 @@ public final class Gatehouse: Sendable {
 
     /// Builds the service from configuration, opening the database. Unless `create`, the
     /// schema must already be current (`gatehouse migrate`).
-    public static func open(_ config: GatehouseConfiguration, create: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) async throws -> Gatehouse {
+    public static func open(_ config: GatehouseConfiguration, create: Bool = false, now: @escaping @Sendable () -> Date = { Date() })
+        async throws -> Gatehouse
+    {
         let store = try DatabaseLocation(config.database).open(create: create)
         let gatehouse = Gatehouse(
             store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, webhooks: config.webhooks,
-            directory: config.directory, now: now)
+            directory: config.directory, gate: config.gate, now: now)
         if !create { try await gatehouse.requireCurrentSchema() }
         return gatehouse
     }
@@ -62,12 +72,14 @@ public final class Gatehouse: Sendable {
     public func requireCurrentSchema() async throws {
         let status = try await store.schemaStatus()
         if status.applied.isEmpty {
-            throw GatehouseError(.unavailable, StoreError.Code.notInitialised.rawValue, "the database has no schema yet: run `gatehouse migrate`")
+            throw GatehouseError(
+                .unavailable, StoreError.Code.notInitialised.rawValue, "the database has no schema yet: run `gatehouse migrate`")
         }
         if !status.pending.isEmpty {
             throw GatehouseError(
                 .unavailable, StoreError.Code.needsMigration.rawValue,
-                "the database needs migration\(status.pending.count == 1 ? "" : "s") \(status.pending.map(String.init).joined(separator: ", ")): run `gatehouse migrate`")
+                "the database needs migration\(status.pending.count == 1 ? "" : "s") \(status.pending.map(String.init).joined(separator: ", ")): run `gatehouse migrate`"
+            )
         }
     }
 

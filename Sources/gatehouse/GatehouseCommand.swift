@@ -13,7 +13,8 @@ struct GatehouseCommand: AsyncParsableCommand {
         discussion: "Start with `gatehouse serve --dev` to try it; see README.md for the license workflow.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, LicenseCommand.self, SeatsCommand.self, UsersCommand.self, PolicyCommand.self,
-            TokensCommand.self, AuditCommand.self, ReportCommand.self, LDAPCommand.self, EgressCommand.self, DatabaseCommand.self,
+            TokensCommand.self, SessionsCommand.self, GateCommand.self, ExportCommand.self, AuditCommand.self, ReportCommand.self,
+            LDAPCommand.self, EgressCommand.self, DatabaseCommand.self,
         ]
     )
 

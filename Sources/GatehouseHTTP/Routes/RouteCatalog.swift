@@ -20,10 +20,11 @@ struct Registrar {
     let catalog: RouteCatalog
 
     func add(
-        _ method: HTTPRequest.Method, _ path: String, auth: (any MiddlewareProtocol<Request, Response, GatehouseContext>)? = nil,
+        _ method: HTTPRequest.Method, _ path: String, documentedAs documented: String? = nil,
+        auth: (any MiddlewareProtocol<Request, Response, GatehouseContext>)? = nil,
         _ handler: @escaping @Sendable (Request, GatehouseContext) async throws -> Response
     ) {
-        catalog.record(method, path)
+        catalog.record(method, documented ?? path)
         if let auth {
             router.group().add(middleware: auth).on(RouterPath(path), method: method, use: handler)
         } else {

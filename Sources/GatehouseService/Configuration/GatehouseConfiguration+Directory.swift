@@ -69,10 +69,10 @@ extension GatehouseConfiguration {
         return seconds
     }
 
-    /// `30s`, `15m`, `1h`, `250ms`, or plain seconds.
+    /// `30s`, `15m`, `1h`, `7d`, `250ms`, or plain seconds.
     static func duration(_ text: String) -> TimeInterval? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
             guard let n = Double(t.dropLast(suffix.count)), n.isFinite, n >= 0 else { return nil }
             return n * scale

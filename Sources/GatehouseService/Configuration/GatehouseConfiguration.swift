@@ -23,6 +23,8 @@ public struct GatehouseConfiguration: Sendable {
     public var webhooks = WebhookSecrets()
     /// The company directory, when one is configured (`ldap:`).
     public var directory: DirectoryConfiguration?
+    /// The gate in front of Codecov, when configured (`gate:`).
+    public var gate: GateConfiguration?
     /// Where this configuration came from, for messages.
     public var source: String?
 
@@ -59,7 +61,7 @@ extension GatehouseConfiguration {
                 throw GatehouseError(.badRequest, "invalid_configuration", "cannot read configuration file \(file)")
             }
             config.source = file
-            problems += config.apply(yaml: text, file: file)
+            problems += config.apply(yaml: text, file: file, environment: environment)
         }
         problems += config.apply(environment: environment)
         if let url = config.instanceURL, LicenseTerms.host(of: url) == nil {
@@ -67,15 +69,19 @@ extension GatehouseConfiguration {
         }
         problems += config.directory?.problems() ?? []
         guard problems.isEmpty else {
-            throw GatehouseError(.badRequest, "invalid_configuration", "configuration has \(problems.count) problem\(problems.count == 1 ? "" : "s"): " + problems.joined(separator: "; "))
+            throw GatehouseError(
+                .badRequest, "invalid_configuration",
+                "configuration has \(problems.count) problem\(problems.count == 1 ? "" : "s"): " + problems.joined(separator: "; "))
         }
         return config
     }
 
-    static let topLevelKeys: Set<String> = ["instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy"]
+    static let topLevelKeys: Set<String> = [
+        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate",
+    ]
 
     /// Applies a YAML document; returns the problems found.
-    mutating func apply(yaml text: String, file: String) -> [String] {
+    mutating func apply(yaml text: String, file: String, environment: [String: String] = [:]) -> [String] {
         var reader = YAMLReader(file: file)
         guard let root = reader.root(text) else { return reader.problems }
         let top = reader.mapping(root, "", allowed: Self.topLevelKeys)
@@ -122,6 +128,7 @@ extension GatehouseConfiguration {
         }
         applyDirectory(top["ldap"], reader: &reader, file: file)
         applyEgressProxy(top["egress_proxy"], reader: &reader)
+        applyGate(top["gate"], reader: &reader, file: file, environment: environment)
         return reader.problems
     }
 

@@ -1,4 +1,5 @@
 import GatehouseDomain
+import GatehouseStorage
 
 /// `POST /v1/authorize/login` body, validated.
 public struct LoginRequest: Sendable, Equatable {
@@ -7,13 +8,31 @@ public struct LoginRequest: Sendable, Equatable {
     public var email: String?
     public var orgs: Set<String>
     public var teams: Set<String>
+    /// Groups (an OIDC groups claim), read by the gate's sign-in.
+    public var groups: Set<String>
+    /// Whether the memberships were read from the provider by the gate's sign-in (verified,
+    /// source `signin`) rather than claimed by the caller (source `request`).
+    public var verified: Bool
 
-    public init(identity: IdentityRef, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = []) {
+    public init(
+        identity: IdentityRef, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = [],
+        groups: Set<String> = [], verified: Bool = false
+    ) {
         self.identity = identity
         self.externalID = externalID
         self.email = email
         self.orgs = orgs.lowercasedNames
         self.teams = teams.lowercasedNames
+        self.groups = groups.lowercasedNames
+        self.verified = verified
+    }
+
+    /// Where these memberships are recorded.
+    var claimsSource: MembershipSource { verified ? .signin : .request }
+
+    /// The memberships to record for an identity.
+    func claims(identityID: Int64?) -> MembershipClaims {
+        MembershipClaims(identityID: identityID, orgs: orgs, teams: teams, groups: groups, source: claimsSource)
     }
 
     /// Reads and checks a request body; every problem is named.

@@ -20,6 +20,8 @@ final class LiveState: Sendable {
     let snapshot = ReadWriteLock(LiveSnapshot())
     /// Striped, so that concurrent requests rarely wait for one another to note a login.
     let lastSeenStripes = (0..<16).map { _ in Locked([String: Date]()) }
+    /// Gate sessions' last-seen times (by session id) not yet written; noted once a minute per session.
+    let sessionSeen = Mutex([String: Date]())
     let denials = Mutex([DenialKey: Int64]())
     /// Egress refusals per destination, bounded: past `keptDestinations` distinct keys a
     /// flood of new names is counted as other destinations.
@@ -61,18 +63,42 @@ final class LiveState: Sendable {
         }
     }
 
-    private func takeRecentDenials() -> [DenialEntry] { recentDenials.withLock { let taken = $0; $0 = []; return Array(taken.suffix(Self.keptDenials)) } }
+    private func takeRecentDenials() -> [DenialEntry] {
+        recentDenials.withLock {
+            let taken = $0; $0 = []; return Array(taken.suffix(Self.keptDenials))
+        }
+    }
 
     func takeLastSeen() -> [String: Date] {
         lastSeenStripes.reduce(into: [:]) { all, stripe in
-            all.merge(stripe.withLock { let taken = $0; $0 = [:]; return taken }) { a, b in max(a, b) }
+            all.merge(
+                stripe.withLock {
+                    let taken = $0; $0 = [:]; return taken
+                }
+            ) { a, b in max(a, b) }
         }
     }
     func takeDenials() -> DenialBatch {
         DenialBatch(
-            counts: denials.withLock { let taken = $0; $0 = [:]; return taken },
-            byDestination: egressDenials.withLock { let taken = $0; $0 = [:]; return taken },
+            counts: denials.withLock {
+                let taken = $0; $0 = [:]; return taken
+            },
+            byDestination: egressDenials.withLock {
+                let taken = $0; $0 = [:]; return taken
+            },
             recent: takeRecentDenials())
+    }
+
+    func noteSessionSeen(_ id: String, at time: Date) { sessionSeen.withLock { $0[id] = time } }
+
+    func takeSessionSeen() -> [String: Date] {
+        sessionSeen.withLock {
+            let taken = $0; $0 = [:]; return taken
+        }
+    }
+
+    func restoreSessionSeen(_ times: [String: Date]) {
+        sessionSeen.withLock { current in for (id, t) in times where current[id].map({ $0 < t }) ?? true { current[id] = t } }
     }
 
     /// Puts back what could not be written, so nothing is lost on a transient failure.

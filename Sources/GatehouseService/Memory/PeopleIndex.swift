@@ -13,6 +13,9 @@ public struct PeopleIndex: Sendable {
     private(set) var identityKeysByPerson: [String: Set<String>] = [:]
     private(set) var memberships: [Int64: Set<MembershipRecord>] = [:]
     private(set) var personByEmail: [String: String] = [:]
+    /// Live gate sessions by the hash of their secret, and that hash by session id.
+    private(set) var sessions: [String: GateSession] = [:]
+    private(set) var sessionHashByID: [String: String] = [:]
     public private(set) var auditSeq: Int64 = 0
 
     public init() {}
@@ -21,6 +24,7 @@ public struct PeopleIndex: Sendable {
         for person in snapshot.persons { upsert(person) }
         for identity in snapshot.identities { upsert(identity) }
         for m in snapshot.memberships { memberships[m.identityID, default: []].insert(m) }
+        for session in snapshot.sessions { insert(session) }
         auditSeq = snapshot.auditSeq
     }
 
@@ -34,7 +38,31 @@ public struct PeopleIndex: Sendable {
             upsert(identity)
             memberships[identity.id] = byIdentity[identity.id]
         }
+        for session in changes.sessions { insert(session) }
+        for id in changes.endedSessions { removeSession(id: id) }
         advance(to: changes.auditSeq)
+    }
+
+    // MARK: gate sessions
+
+    public func session(hash: String) -> GateSession? { sessions[hash] }
+    public func session(id: String) -> GateSession? { sessionHashByID[id].flatMap { sessions[$0] } }
+    public var sessionCount: Int { sessions.count }
+
+    public mutating func insert(_ session: GateSession) {
+        sessions[session.tokenHash] = session
+        sessionHashByID[session.id] = session.tokenHash
+    }
+
+    public mutating func removeSession(id: String) {
+        guard let hash = sessionHashByID.removeValue(forKey: id) else { return }
+        sessions[hash] = nil
+    }
+
+    /// Moves a session's last-seen time forward (never back).
+    public mutating func touchSession(hash: String, at time: Date) {
+        guard let current = sessions[hash]?.lastSeenAt, current < time else { return }
+        sessions[hash]?.lastSeenAt = time
     }
 
     public func person(_ id: String) -> PersonRecord? { persons[id] }
@@ -62,6 +90,19 @@ public struct PeopleIndex: Sendable {
         }
         for m in all where !m.present {
             if m.kind == .team { teams.remove(m.name) } else { orgs.remove(m.name) }
+        }
+        return (orgs, teams)
+    }
+
+    /// The orgs and teams of a sign-in that just read them from the provider: the fresh,
+    /// verified `orgs`/`teams`, plus what the directory and webhooks say. Memberships stored by
+    /// earlier sign-ins (stale now) and request claims (unverified) do not count, and an older
+    /// webhook removal does not outweigh what the provider has just said.
+    public func verifiedMemberships(of identityID: Int64?, orgs: Set<String>, teams: Set<String>) -> (orgs: Set<String>, teams: Set<String>)
+    {
+        var orgs = orgs, teams = teams
+        for m in identityID.map({ memberships(of: $0) }) ?? [] where m.present && (m.source == .ldap || m.source == .webhook) {
+            if m.kind == .team { teams.insert(m.name) } else { orgs.insert(m.name) }
         }
         return (orgs, teams)
     }

@@ -31,8 +31,7 @@ extension Gatehouse {
                 inputs.identity.map { .person($0.personID) }
                 ?? .newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
             // The request's org and team claims are recorded with the seat, in its transaction.
-            let claims =
-                inputs.claimsChanged ? MembershipClaims(identityID: inputs.identity?.id, orgs: request.orgs, teams: request.teams) : nil
+            let claims = inputs.claimsChanged ? request.claims(identityID: inputs.identity?.id) : nil
             let result = try await activate(target, claims: claims, actor: actor, reason: "login", at: t)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
                 return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, subject: request.identity, at: t)
@@ -83,22 +82,29 @@ extension Gatehouse {
             let linkTo =
                 identity == nil && update == nil
                 ? s.index.linkCandidate(request.identity, email: request.email, policy: s.policy.identity) : nil
-            let facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
-            let (orgs, teams) = s.index.effectiveMemberships(
-                of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
+            var facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
+            let (orgs, teams) =
+                request.verified
+                ? s.index.verifiedMemberships(of: identity?.id, orgs: request.orgs.union(request.groups), teams: request.teams)
+                : s.index.effectiveMemberships(of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
+            // A directory person signing in through an OIDC provider of the `ldap` namespace:
+            // the groups just read count as their directory groups.
+            if request.verified, request.identity.provider == .ldap { facts?.directoryGroups.formUnion(request.groups) }
             // Stored claims are kept for the record: rewritten only when the request's differ.
             var storedClaims = 0
             var claimsMatch = true
-            for m in identity.map({ s.index.memberships(of: $0.id) }) ?? [] where m.source == .request {
+            for m in identity.map({ s.index.memberships(of: $0.id) }) ?? [] where m.source == request.claimsSource {
                 storedClaims += 1
-                claimsMatch = claimsMatch && (m.kind == .team ? request.teams.contains(m.name) : request.orgs.contains(m.name))
+                let claimed = m.kind == .team ? request.teams : m.kind == .group ? request.groups : request.orgs
+                claimsMatch = claimsMatch && claimed.contains(m.name)
             }
             let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
             let verdict = LoginDecider.decide(
                 LoginFacts(identity: request.identity, person: facts, orgs: orgs, teams: teams, licenseState: state), policy: s.policy)
+            // A sign-in's fresh read replaces what earlier sign-ins stored, even when now empty.
             let claimsChanged =
-                (!request.orgs.isEmpty || !request.teams.isEmpty)
-                && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count)
+                (request.verified || !request.orgs.isEmpty || !request.teams.isEmpty)
+                && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count + request.groups.count)
             let role: Role = s.policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
             let lastSeen = facts.flatMap { s.index.person($0.id)?.lastSeenAt }
             return DecisionInputs(
@@ -220,8 +226,8 @@ extension Gatehouse {
     /// Keeps the latest org/team claims of an identity for the record. Asked only when they
     /// differ from memory's (`claimsChanged`); the store compares again in its transaction.
     func recordClaims(_ request: LoginRequest, identityID: Int64, actor: String, at t: Date) async throws {
-        let claims = MembershipClaims(identityID: identityID, orgs: request.orgs, teams: request.teams).records(for: identityID)
-        try await store.replaceMemberships(identityID: identityID, source: .request, with: claims, actor: actor, at: t)
-        live.update { $0.index.setMemberships(identityID, source: .request, claims) }
+        let claims = request.claims(identityID: identityID).records(for: identityID)
+        try await store.replaceMemberships(identityID: identityID, source: request.claimsSource, with: claims, actor: actor, at: t)
+        live.update { $0.index.setMemberships(identityID, source: request.claimsSource, claims) }
     }
 }

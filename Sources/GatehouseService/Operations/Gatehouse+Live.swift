@@ -42,6 +42,7 @@ extension Gatehouse {
     /// change moves the audit head. Returns whether it read anything.
     @discardableResult
     public func syncIfChanged() async throws -> Bool {
+        forgetEndedSessions()
         let head = try await store.auditHeadSeq()
         // Read without copying the snapshot: a copy held while a delta is applied would
         // make the delta copy every table.
@@ -70,13 +71,18 @@ extension Gatehouse {
 
     /// Writes buffered last-seen times and denial counts; on failure they are kept for the next try.
     public func flushBookkeeping() async throws {
-        let seen = live.takeLastSeen(), denials = live.takeDenials()
+        let seen = live.takeLastSeen(), denials = live.takeDenials(), sessionsSeen = live.takeSessionSeen()
         do {
             try await store.touchLastSeen(seen)
             try await store.addDenials(denials, keep: LiveState.keptDenials)
             if !seen.isEmpty { live.update { for (id, t) in seen { $0.index.setLastSeen(id, t) } } }
         } catch {
             live.restore(lastSeen: seen, denials: denials)
+            live.restoreSessionSeen(sessionsSeen)
+            throw error
+        }
+        do { try await store.touchSessions(sessionsSeen) } catch {
+            live.restoreSessionSeen(sessionsSeen)
             throw error
         }
     }
@@ -86,7 +92,9 @@ extension Gatehouse {
         live.update { snapshot in
             if let identity = result.identity { snapshot.index.upsert(identity) }
             if let person = result.person { snapshot.index.upsert(person) }
-            if let claims = result.claimsRecorded { snapshot.index.setMemberships(claims.identityID, source: .request, claims.memberships) }
+            if let claims = result.claimsRecorded {
+                snapshot.index.setMemberships(claims.identityID, source: claims.source, claims.memberships)
+            }
         }
     }
 

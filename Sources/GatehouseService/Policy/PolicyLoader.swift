@@ -2,7 +2,7 @@ import Foundation
 import GatehouseDomain
 import Yams
 
-/// Reads a policy directory: `login.yml`, `seats.yml`, `identity.yml`, `egress.yml`. Every problem is reported with file and line.
+/// Reads a policy directory: `login.yml`, `seats.yml`, `identity.yml`, `egress.yml`, `gate.yml`. Every problem is reported with file and line.
 public struct PolicyLoader {
     /// A parsed set, or the problems that stop it from being applied.
     public struct Result: Sendable {
@@ -16,7 +16,7 @@ public struct PolicyLoader {
         public var sha256: String { PolicyLoader.hash(files) }
     }
 
-    static let knownFiles = ["login.yml", "seats.yml", "identity.yml", "egress.yml"]
+    static let knownFiles = ["login.yml", "seats.yml", "identity.yml", "egress.yml", "gate.yml"]
 
     public static func hash(_ files: [String: String]) -> String {
         sha256Hex(JSONValue.object(files.mapValues(JSONValue.string)).canonicalText)
@@ -36,7 +36,8 @@ public struct PolicyLoader {
                 ignored.append(name)
                 continue
             }
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name), let text = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name), let text = String(data: data, encoding: .utf8)
+            else {
                 problems.append("\(name): not readable UTF-8 text")
                 continue
             }
@@ -61,7 +62,7 @@ public struct PolicyLoader {
                 problems += reader.problems
                 continue
             }
-            let top = reader.mapping(root, "", allowed: ["login", "seats", "identity", "egress"])
+            let top = reader.mapping(root, "", allowed: ["login", "seats", "identity", "egress", "gate"])
             if top.isEmpty, reader.problems.isEmpty, !knownFiles.contains(name) { ignored.append(name) }
             for section in top.keys.sorted() {
                 if let other = sections[section] {
@@ -73,6 +74,7 @@ public struct PolicyLoader {
             if let node = top["seats"] { policy.seats = parseSeats(node, &reader) }
             if let node = top["identity"] { policy.identity = parseIdentity(node, &reader) }
             if let node = top["egress"] { policy.egress = parseEgress(node, &reader) }
+            if let node = top["gate"] { policy.gate = parseGate(node, &reader) }
             problems += reader.problems
         }
         return Result(policy: problems.isEmpty ? policy : nil, files: files, problems: problems, ignored: ignored)
@@ -96,7 +98,9 @@ public struct PolicyLoader {
         for item in reader.sequence(node, path) {
             guard let text = reader.string(item, path) else { continue }
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            if text.isEmpty || text.contains(where: \.isWhitespace) || (team ? parts.count != 2 || parts.contains(where: \.isEmpty) : parts.count != 1) {
+            if text.isEmpty || text.contains(where: \.isWhitespace)
+                || (team ? parts.count != 2 || parts.contains(where: \.isEmpty) : parts.count != 1)
+            {
                 reader.problem(item, path, team ? "\"\(text)\" is not org/team" : "\"\(text)\" is not a name")
                 continue
             }
@@ -152,16 +156,21 @@ public struct PolicyLoader {
                 identity.linkBy.append(rule)
             }
         }
-        let templates = reader.mapping(fields["templates"], "identity.templates", allowed: Set(Provider.allCases.filter { $0 != .ldap }.map(\.rawValue)))
+        let templates = reader.mapping(
+            fields["templates"], "identity.templates", allowed: Set(Provider.allCases.filter { $0 != .ldap }.map(\.rawValue)))
         for (name, node) in templates {
-            guard let provider = Provider(rawValue: name), let template = reader.string(node, "identity.templates.\(name)") else { continue }
+            guard let provider = Provider(rawValue: name), let template = reader.string(node, "identity.templates.\(name)") else {
+                continue
+            }
             guard template.components(separatedBy: "{uid}").count == 2 else {
                 reader.problem(node, "identity.templates.\(name)", "a template contains {uid} exactly once, e.g. \"{uid}_acme\"")
                 continue
             }
             identity.templates[provider] = template
         }
-        if let v = reader.bool(fields["require_directory_person"], "identity.require_directory_person") { identity.requireDirectoryPerson = v }
+        if let v = reader.bool(fields["require_directory_person"], "identity.require_directory_person") {
+            identity.requireDirectoryPerson = v
+        }
         return identity
     }
 }
@@ -173,7 +182,9 @@ extension PolicySet {
         func names(_ set: Set<String>) -> JSONValue { .array(set.sorted().map(JSONValue.string)) }
         var restrictions: [String: JSONValue] = [:]
         for (provider, r) in login.restrictions {
-            restrictions[provider.rawValue] = ["allowed_orgs": names(r.allowedOrgs), "allowed_teams": names(r.allowedTeams), "allowed_groups": names(r.allowedGroups)]
+            restrictions[provider.rawValue] = [
+                "allowed_orgs": names(r.allowedOrgs), "allowed_teams": names(r.allowedTeams), "allowed_groups": names(r.allowedGroups),
+            ]
         }
         return [
             "login": ["admins": refs(login.admins), "deny": refs(login.deny), "restrictions": .object(restrictions)],
@@ -184,9 +195,11 @@ extension PolicySet {
             ],
             "identity": [
                 "link_by": .array(identity.linkBy.map { .string($0.rawValue) }),
-                "templates": .object(Dictionary(uniqueKeysWithValues: identity.templates.map { ($0.key.rawValue, JSONValue.string($0.value)) })),
+                "templates": .object(
+                    Dictionary(uniqueKeysWithValues: identity.templates.map { ($0.key.rawValue, JSONValue.string($0.value)) })),
                 "require_directory_person": .bool(identity.requireDirectoryPerson),
             ],
+            "gate": gate.json,
         ]
     }
 }
