@@ -15,8 +15,13 @@ BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
 # (renders the HTML compliance report headless), slapd and ldap-utils (a real directory per test),
 # util-linux (unshare: a private /etc/hosts for the egress tests that use the real resolver;
 # runuser), postgresql and its client (a throwaway cluster per test run, started as the
-# unprivileged postgres user the package creates).
-TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium slapd ldap-utils util-linux postgresql postgresql-client
+# unprivileged postgres user the package creates), the reverse proxies the gate is tested
+# behind (nginx with auth_request, haproxy with Lua, caddy), chromium-driver (WebDriver for the
+# browser tests) and python3-venv (the test virtualenv below).
+TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium chromium-driver slapd ldap-utils util-linux postgresql \
+	postgresql-client nginx haproxy caddy python3-venv
+# From PyPI, into .venv-test: a real OpenID Connect provider for the sign-in tests.
+TEST_PYPI := oidc-provider-mock==0.3.4
 
 .PHONY: run test build release deps test-deps fuzz clean help
 
@@ -41,6 +46,10 @@ deps:
 
 test-deps:
 	$(call apt_install,$(TEST_PACKAGES))
+	@if ! .venv-test/bin/python -c 'import oidc_provider_mock' 2>/dev/null; then \
+		echo "installing into .venv-test: $(TEST_PYPI)"; \
+		python3 -m venv .venv-test && .venv-test/bin/pip install -q --disable-pip-version-check $(TEST_PYPI); \
+	fi
 
 build: deps
 	$(SWIFT) build

@@ -33,7 +33,8 @@ struct CLI {
 
     /// Everything observable about the database's state, to show a failure changed nothing.
     func snapshot() throws -> String {
-        try self("audit", "list", "--json").stdout + self("tokens", "list", "--json").stdout + self("license", "status", "--json").stdout
+        try self("audit", "list", "--json").stdout + self("tokens", "list", "--json").stdout
+            + self("license", "status", "--json").stdout
             .replacingOccurrences(of: #""days_left": -?\d+"#, with: "", options: .regularExpression)
     }
 }
@@ -90,7 +91,8 @@ struct CLITests {
         #expect(quote["remaining_days"] == 355)
         // 10 × 25,000 × 355 / 365 = 243,150.68… → 243,151
         #expect(quote["amount_cents"] == 243_151)
-        let token = try JSONValue.parse(try cli("tokens", "create", "--name", "codecov", "--scope", "authorize", "--json").expectSuccess().stdout)
+        let token = try JSONValue.parse(
+            try cli("tokens", "create", "--name", "codecov", "--scope", "authorize", "--json").expectSuccess().stdout)
         guard case .string(let secret)? = token["token"] else { Issue.record("no token"); return }
         #expect(token["last_four"] == .string(String(secret.suffix(4))))
         let listed = try cli("tokens", "list", "--json").expectSuccess().stdout
@@ -138,8 +140,10 @@ struct CLITests {
         let attributes = try FileManager.default.attributesOfItem(atPath: cli.dir.file("v.pem"))
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         // Terms that break three rules: all three reasons, and no file written.
-        _ = try cli.dir.write("cheap.json", Self.terms.replacingOccurrences(of: "\"seats\":200", with: "\"seats\":0")
-            .replacingOccurrences(of: "2027-11-01", with: "2027-06-01").replacingOccurrences(of: "\"USD\"", with: "\"EUR\""))
+        _ = try cli.dir.write(
+            "cheap.json",
+            Self.terms.replacingOccurrences(of: "\"seats\":200", with: "\"seats\":0")
+                .replacingOccurrences(of: "2027-11-01", with: "2027-06-01").replacingOccurrences(of: "\"USD\"", with: "\"EUR\""))
         let result = try cli("license", "sign", "--key", "v.pem", "--kid", "v", "--terms", "cheap.json", "--out", "cheap.lic")
         result.expectCleanFailure("seats must be at least 1")
         #expect(result.stderr.contains("currency must be USD") && result.stderr.contains("at least 365 days"))
@@ -169,7 +173,8 @@ struct CLITests {
         try cli("tokens", "create", "--name", "codecov", "--scope", "authorize").expectSuccess()
         // The auditor's script agrees with gatehouse on an intact chain…
         let python = try requireProgram("python3", package: "python3")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/audit-verify.py").standardized.path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/audit-verify.py")
+            .standardized.path
         let export = try cli("audit", "list", "--json").expectSuccess().stdout
         let intact = try run(python, [script], stdin: export)
         #expect(intact.status == 0, "\(intact.stdout)\(intact.stderr)")
@@ -179,10 +184,12 @@ struct CLITests {
         let filtered = try cli("audit", "export", "--format", "json", "--action", "token").expectSuccess().stdout
         #expect(try run(python, [script, "--partial"], stdin: filtered).status == 0)
         try cli("audit", "export", "--format", "csv", "--out", "audit.csv").expectSuccess()
-        let csv = try String(contentsOfFile: cli.dir.file("audit.csv"), encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        let csv = try String(contentsOfFile: cli.dir.file("audit.csv"), encoding: .utf8).components(separatedBy: "\r\n").filter {
+            !$0.isEmpty
+        }
         #expect(csv.first == "seq,at,actor,action,subject,details,prev_hash,hash")
         #expect(csv.count == 1 + 3)  // header; migrate, license install, token create
-        #expect(csv[1].contains("\"{\"\"applied\"\":[1,2,3,4,5]"))  // every migration, CSV-quoted
+        #expect(csv[1].contains("\"{\"\"applied\"\":[1,2,3,4,5,6]"))  // every migration, CSV-quoted
         try cli("audit", "export", "--format", "xml").expectCleanFailure("--format must be json or csv")
         try cli("report", "usage", "--out", "usage.json").expectSuccess()
         let usage = try JSONValue.parse(String(contentsOfFile: cli.dir.file("usage.json"), encoding: .utf8))

@@ -10,10 +10,12 @@ struct PolicyTests {
         let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../policies").standardized.path
         let result = PolicyLoader.load(directory: shipped)
         #expect(result.problems.isEmpty, "\(result.problems)")
-        #expect(Set(result.files.keys) == ["login.yml", "seats.yml", "identity.yml", "egress.yml"])
+        #expect(Set(result.files.keys) == ["login.yml", "seats.yml", "identity.yml", "egress.yml", "gate.yml"])
         #expect(result.ignored == ["README.md"])
         #expect(result.policy?.seats == SeatPolicy())
         #expect(result.policy?.egress == EgressPolicy.shipped)
+        // gate.yml spells out the built-in default.
+        #expect(result.policy?.gate == GatePolicy.shipped)
     }
 
     @Test func everyProblemIsReportedWithFileAndLine() {

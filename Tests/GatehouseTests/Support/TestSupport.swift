@@ -85,12 +85,14 @@ struct TestVendor: @unchecked Sendable {  // the key is immutable
 
     /// A service over a fresh migrated database (SQLite in `dir` unless told otherwise).
     func gatehouse(
-        in dir: TempDir, engine: Engine = .sqlite, clock: TestClock, name: String = "gatehouse.db", directory: DirectoryConfiguration? = nil,
-        resolver: any EgressResolver = SystemResolver()
+        in dir: TempDir, engine: Engine = .sqlite, clock: TestClock, name: String = "gatehouse.db",
+        directory: DirectoryConfiguration? = nil,
+        resolver: any EgressResolver = SystemResolver(), gate: GateConfiguration? = nil
     ) async throws -> Gatehouse {
         let store = try engine.newStore(in: dir, name: name)
         let gatehouse = Gatehouse(
-            store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", directory: directory, resolver: resolver, now: { clock.now })
+            store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", directory: directory, resolver: resolver, gate: gate,
+            now: { clock.now })
         _ = try await gatehouse.migrate(actor: "test")
         return gatehouse
     }
@@ -104,7 +106,9 @@ struct ProcessResult {
 }
 
 @discardableResult
-func run(_ executable: String, _ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdin: String? = nil) throws -> ProcessResult {
+func run(_ executable: String, _ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdin: String? = nil) throws
+    -> ProcessResult
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -126,11 +130,15 @@ func run(_ executable: String, _ arguments: [String], cwd: String? = nil, enviro
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data(), errData = Data()
     group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave()
+    }
     errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// Finds a program on PATH or fails the test with how to install it (never a skip).
@@ -150,7 +158,8 @@ struct MissingProgram: Error, CustomStringConvertible {
 /// The `gatehouse` executable built alongside the tests.
 var gatehouseBinary: String {
     // The test bundle lives in the build products directory, next to the executable.
-    let products = Bundle.allBundles.map(\.bundleURL).first { $0.pathExtension == "xctest" }?.deletingLastPathComponent()
+    let products =
+        Bundle.allBundles.map(\.bundleURL).first { $0.pathExtension == "xctest" }?.deletingLastPathComponent()
         ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     return products.appendingPathComponent("gatehouse").path
 }

@@ -1,0 +1,206 @@
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import GatehouseStorage
+import Testing
+
+/// A gate over a fresh database with a license in force, and helpers to ask it questions as
+/// nginx would.
+struct GateFixture {
+    let dir: TempDir
+    let clock: TestClock
+    let gatehouse: Gatehouse
+    let gate: GateConfiguration
+    let database: String
+    let vendor = TestVendor()
+    static let proxy = IPAddress.parse("127.0.0.1")
+
+    init(engine: Engine = .sqlite, publicAccess: Bool = true, idle: TimeInterval = 7200) async throws {
+        dir = try TempDir()
+        clock = TestClock(Date())
+        var gate = GateConfiguration(origin: PublicOrigin("https://codecov.acme.internal")!)
+        gate.publicAccess = publicAccess
+        gate.session.idleTimeout = idle
+        self.gate = gate
+        database = try engine.newDatabase(in: dir)
+        gatehouse = Gatehouse(
+            store: try DatabaseLocation(database).open(create: true), trustedKeys: vendor.trusted, instanceHost: "codecov.acme.internal",
+            gate: gate,
+            now: { [clock] in clock.now })
+        _ = try await gatehouse.migrate(actor: "test")
+        let now = clock.now
+        let terms = TestVendor.terms(
+            starts: UTC.format(now.addingTimeInterval(-86_400)), expires: UTC.format(now.addingTimeInterval(364 * 86_400)))
+        _ = try await gatehouse.installLicense(text: vendor.signUnchecked(terms), actor: "test")
+    }
+
+    /// A second process on the same database (another replica): a store of its own.
+    func replica() throws -> Gatehouse {
+        Gatehouse(
+            store: try DatabaseLocation(database).open(create: false), trustedKeys: vendor.trusted, instanceHost: "codecov.acme.internal",
+            gate: gate,
+            now: { [clock] in clock.now })
+    }
+
+    /// Signs `user` in as the gate's callback would: the login decision, then a session.
+    /// Returns the cookie value.
+    func signIn(_ user: String, on gatehouse: Gatehouse? = nil) async throws -> String {
+        let g = gatehouse ?? self.gatehouse
+        let ref = IdentityRef.parse(user)!
+        let decision = try await g.authorizeLogin(LoginRequest(identity: ref, verified: true), actor: "test")
+        #expect(decision.allow, "\(user): \(decision.reason)")
+        var rng = SystemRandomNumberGenerator()
+        let token = SignInSecrets.random(using: &rng)
+        let session = GateSession(
+            id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(token), personID: decision.personID!, identity: ref,
+            signIn: "test", createdAt: clock.now, expiresAt: clock.now.addingTimeInterval(gate.session.maxAge), lastSeenAt: clock.now,
+            userAgent: "", address: "")
+        try await g.store.startSession(session, actor: "test", at: clock.now)
+        try await g.refresh()
+        return token
+    }
+
+    /// Asks the gate about `uri` as nginx would, with `cookie` and any other headers.
+    func ask(
+        _ uri: String, cookie: String? = nil, from peer: String = "127.0.0.1", headers extra: [String: [String]] = [:],
+        on gatehouse: Gatehouse? = nil
+    ) async -> GateAuthAnswer {
+        var fields = ["X-Original-URI": [uri], "X-Original-Method": ["GET"]]
+        if let cookie { fields["Cookie"] = ["\(gate.cookies.session)=\(cookie)"] }
+        for (k, v) in extra { fields[k] = v }
+        return await (gatehouse ?? self.gatehouse).gateAuth(peer: IPAddress.parse(peer), method: "GET", path: "/gate/auth") { name in
+            fields.first { $0.key.lowercased() == name.lowercased() }?.value ?? []
+        }
+    }
+}
+
+@Suite("The gate's forward auth")
+struct GateAuthTests {
+    @Test func sessionsPassAndOthersSignIn() async throws {
+        let f = try await GateFixture()
+        let token = try await f.signIn("oidc:alice")
+        let pass = await f.ask("/login/gh", cookie: token)
+        #expect(pass.status == 200)
+        #expect(pass.user == "oidc:alice")
+        #expect(pass.role == "user")
+        #expect(await f.ask("/login/gh").status == 401)
+        #expect(await f.ask("/login/gh").signInURL == "https://codecov.acme.internal/gate/sign-in?rd=/login/gh")
+        // Anonymous visitors of app pages pass under public_access, unless Codecov knows them.
+        #expect(await f.ask("/gh/acme/api").status == 200)
+        #expect(await f.ask("/gh/acme/api").user == nil)
+        #expect(await f.ask("/gh/acme/api", headers: ["Cookie": ["sessionid=x"]]).status == 401)
+        #expect(await f.ask("/webhooks/github").status == 200)
+        #expect(await f.ask("/upload/v4").status == 200)
+    }
+
+    @Test func forgedExpiredIdleAndOtherHostSessionsAreRefused() async throws {
+        let f = try await GateFixture(idle: 600)
+        let token = try await f.signIn("oidc:alice")
+        var rng = SystemRandomNumberGenerator()
+        // Forged: random secrets, the hash itself, the session id, a truncated secret.
+        let session = try await f.gatehouse.store.sessions(personID: nil)[0]
+        for forged in [SignInSecrets.random(using: &rng), session.tokenHash, session.id, String(token.dropLast()), token + "A", ""] {
+            #expect(await f.ask("/login/gh", cookie: forged).status == 401, "\(forged)")
+        }
+        // The cookie of another host's gate (a proxy serving several sites), or named as on http.
+        #expect(await f.ask("/login/gh", cookie: token, headers: ["X-Original-URL": ["https://evil.acme.internal/login/gh"]]).status == 401)
+        #expect(await f.ask("/login/gh", headers: ["Cookie": ["gatehouse_session=\(token)"]]).status == 401)
+        // Two session cookies (one planted): neither is guessed at.
+        #expect(
+            await f.ask("/login/gh", headers: ["Cookie": ["\(f.gate.cookies.session)=\(token); \(f.gate.cookies.session)=x"]]).status == 401
+        )
+        #expect(
+            await f.ask("/login/gh", cookie: token, headers: ["X-Original-URL": ["https://codecov.acme.internal/login/gh"]]).status == 200)
+        // Idle for the idle timeout: over, and ended (audited).
+        f.clock.set(f.clock.now.addingTimeInterval(601))
+        #expect(await f.ask("/login/gh", cookie: token).status == 401)
+        #expect(try await f.gatehouse.store.sessions(personID: nil).isEmpty)
+        let ended = try await f.gatehouse.store.auditEntries(AuditQuery(action: "session.end"))
+        #expect(ended.count == 1)
+        #expect(ended.first?.details.contains("\"reason\":\"idle\"") == true)
+        // Past its absolute end, however busy.
+        let busy = try await f.signIn("oidc:alice")
+        for _ in 0..<(Int(f.gate.session.maxAge) / 300) {
+            f.clock.set(f.clock.now.addingTimeInterval(300))
+            _ = await f.ask("/login/gh", cookie: busy)
+        }
+        f.clock.set(f.clock.now.addingTimeInterval(300))
+        #expect(await f.ask("/login/gh", cookie: busy).status == 401)
+    }
+
+    @Test func onlyTrustedProxiesAskAndOnlyTheirHeadersCount() async throws {
+        let f = try await GateFixture()
+        let token = try await f.signIn("oidc:alice")
+        let untrusted = await f.ask("/webhooks/x", from: "10.9.8.7")
+        #expect(untrusted.status == 403)
+        #expect(untrusted.reason == "untrusted_proxy")
+        #expect(await f.ask("/login/gh", cookie: token, from: "::1").status == 200)
+        // A client's own X-Forwarded-Uri (public path) beside nginx's X-Original-URI: nginx's counts.
+        #expect(await f.ask("/login/gh", headers: ["X-Forwarded-Uri": ["/webhooks/x"], "X-Forwarded-Method": ["GET"]]).status == 401)
+        // nginx's header missing (a misconfigured proxy): refused, whatever else is there.
+        let missing = await f.gatehouse.gateAuth(peer: GateFixture.proxy, method: "GET", path: "/gate/auth") { name in
+            name == "X-Forwarded-Uri" ? ["/webhooks/x"] : name == "X-Forwarded-Method" ? ["GET"] : []
+        }
+        #expect(missing.status == 403)
+        #expect(missing.reason == "proxy_misconfigured")
+        // Paths dressed up as public ones need a session.
+        for uri in ["/webhooks/%2e%2e/login/gh", "/webhooks/../graphql/gh", "//webhooks/x", "/upload/v4/..%2f..%2fapi"] {
+            #expect(await f.ask(uri).status == 401, "\(uri)")
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func blockedDepartedSeatlessAndRevokedSessionsEndEverywhere(engine: Engine) async throws {
+        let f = try await GateFixture(engine: engine)
+        let other = try f.replica()
+        try await other.refresh()
+        let alice = try await f.signIn("oidc:alice")
+        let bob = try await f.signIn("oidc:bob")
+        let carol = try await f.signIn("oidc:carol")
+        // A session made by one replica is valid on the other once it catches up.
+        try await other.syncIfChanged()
+        #expect(await f.ask("/login/gh", cookie: alice, on: other).status == 200)
+        // Blocked through replica A: A refuses at once, B after its next sync.
+        _ = try await f.gatehouse.setBlocked("oidc:alice", blocked: true, actor: "test")
+        #expect(await f.ask("/login/gh", cookie: alice).status == 401)
+        try await other.syncIfChanged()
+        #expect(await f.ask("/login/gh", cookie: alice, on: other).status == 401)
+        // Seat released through B: the session ends (signing in again asks for a seat).
+        _ = try await other.deactivateSeat(user: "oidc:bob", actor: "test")
+        try await f.gatehouse.syncIfChanged()
+        #expect(await f.ask("/login/gh", cookie: bob).status == 401)
+        // Revoked by an administrator through A: refused by B after its sync.
+        let revoked = try await f.gatehouse.revokeSessions(id: nil, user: "oidc:carol", actor: "token:ops")
+        #expect(revoked.count == 1)
+        try await other.syncIfChanged()
+        #expect(await f.ask("/login/gh", cookie: carol, on: other).status == 401)
+        let actors = try await f.gatehouse.store.auditEntries(AuditQuery(action: "session.end")).map { "\($0.actor) \($0.details)" }
+        #expect(actors.count == 3)
+        #expect(actors.contains { $0.hasPrefix("token:ops") && $0.contains("revoked") })
+        #expect(try await f.gatehouse.verifyAudit().ok)
+    }
+
+    @Test func aPersonWhoLosesAccessIsRefusedWithTheReason() async throws {
+        let f = try await GateFixture()
+        let token = try await f.signIn("oidc:mallory")
+        try await applyPolicy(f, "login:\n  deny: [\"oidc:mallory\"]\n")
+        let answer = await f.ask("/login/gh", cookie: token)
+        #expect(answer.status == 403)
+        #expect(answer.reason == "denied_by_policy")
+        #expect(answer.user == "oidc:mallory")
+    }
+
+    func applyPolicy(_ f: GateFixture, _ login: String) async throws {
+        let policies = try f.dir.write("policies/login.yml", login, directory: true)
+        _ = try await f.gatehouse.applyPolicies(directory: (policies as NSString).deletingLastPathComponent, actor: "test")
+    }
+}
+
+extension TempDir {
+    /// Writes `name` (creating its directory when asked).
+    func write(_ name: String, _ text: String, directory: Bool) throws -> String {
+        try FileManager.default.createDirectory(
+            atPath: (file(name) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return try write(name, text)
+    }
+}
