@@ -218,8 +218,8 @@ struct OIDCDiscovery: Sendable {
 }
 
 /// Discovery and keys of one provider, shared by concurrent sign-ins. Keys are fetched again
-/// when a token names an unknown key id, at most once every 30 seconds (a flood of made-up
-/// key ids costs one fetch, not one each).
+/// when a token names an unknown key id, at most once every 10 seconds (a flood of made-up
+/// key ids costs one fetch, not one each), and every hour regardless.
 actor OIDCProviderState {
     private var discovery: (value: OIDCDiscovery, at: Date)?
     private var keys: JWTKeyCollection?
@@ -238,7 +238,7 @@ actor OIDCProviderState {
     {
         let unknown = kid.map { !kids.contains($0) } ?? false
         let stale = keysFetchedAt.map { Date().timeIntervalSince($0) > 3600 } ?? true
-        let mayRefetch = keysFetchedAt.map { Date().timeIntervalSince($0) >= 30 } ?? true
+        let mayRefetch = keysFetchedAt.map { Date().timeIntervalSince($0) >= 10 } ?? true
         if let keys, !stale, !(unknown && mayRefetch) { return keys }
         let text = try await fetch()
         let collection = JWTKeyCollection()

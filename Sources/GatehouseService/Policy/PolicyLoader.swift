@@ -93,14 +93,15 @@ public struct PolicyLoader {
         return result
     }
 
-    static func names(_ node: Node?, _ path: String, _ reader: inout YAMLReader, team: Bool = false) -> Set<String> {
+    /// Org names; `org/team` when `team`; group names, which may be GitLab full paths of
+    /// nested groups (`acme/platform`), when `group`.
+    static func names(_ node: Node?, _ path: String, _ reader: inout YAMLReader, team: Bool = false, group: Bool = false) -> Set<String> {
         var result = Set<String>()
         for item in reader.sequence(node, path) {
             guard let text = reader.string(item, path) else { continue }
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            if text.isEmpty || text.contains(where: \.isWhitespace)
-                || (team ? parts.count != 2 || parts.contains(where: \.isEmpty) : parts.count != 1)
-            {
+            let shapeOK = team ? parts.count == 2 : group ? true : parts.count == 1
+            if text.isEmpty || text.contains(where: \.isWhitespace) || !shapeOK || parts.contains(where: \.isEmpty) {
                 reader.problem(item, path, team ? "\"\(text)\" is not org/team" : "\"\(text)\" is not a name")
                 continue
             }
@@ -122,7 +123,7 @@ public struct PolicyLoader {
             login.restrictions[provider] = MembershipRestriction(
                 allowedOrgs: names(keys["allowed_orgs"], "\(path).allowed_orgs", &reader),
                 allowedTeams: names(keys["allowed_teams"], "\(path).allowed_teams", &reader, team: true),
-                allowedGroups: names(keys["allowed_groups"], "\(path).allowed_groups", &reader))
+                allowedGroups: names(keys["allowed_groups"], "\(path).allowed_groups", &reader, group: true))
         }
         return login
     }

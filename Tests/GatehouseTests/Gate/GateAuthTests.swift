@@ -15,12 +15,20 @@ struct GateFixture {
     let vendor = TestVendor()
     static let proxy = IPAddress.parse("127.0.0.1")
 
-    init(engine: Engine = .sqlite, publicAccess: Bool = true, idle: TimeInterval = 7200) async throws {
+    init(engine: Engine = .sqlite, publicAccess: Bool = true, idle: TimeInterval = 7200, signIn: [SignInSettingsForTests] = []) async throws
+    {
         dir = try TempDir()
         clock = TestClock(Date())
-        var gate = GateConfiguration(origin: PublicOrigin("https://codecov.acme.internal")!)
-        gate.publicAccess = publicAccess
-        gate.session.idleTimeout = idle
+        // The gate as gatehouse.yml says it, secrets in files.
+        var yaml =
+            "gate:\n  public_url: https://codecov.acme.internal\n  public_access: \(publicAccess)\n  session: {idle_timeout: \(Int(idle))s}\n"
+        if !signIn.isEmpty { yaml += "  signin:\n" }
+        for entry in signIn {
+            _ = try dir.write("\(entry.name).secret", entry.secret + "\n")
+            yaml += "    - {name: \(entry.name), kind: \(entry.kind), \(entry.lines), client_secret_file: \(entry.name).secret}\n"
+        }
+        let config = try GatehouseConfiguration.load(path: try dir.write("gatehouse.yml", yaml), environment: [:])
+        let gate = try #require(config.gate)
         self.gate = gate
         database = try engine.newDatabase(in: dir)
         gatehouse = Gatehouse(
