@@ -158,6 +158,7 @@ let package = Package(
                 "GatehouseService",
                 "GatehouseHTTP",
                 "GatehouseEgressProxy",
+                "GatehouseSignIn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

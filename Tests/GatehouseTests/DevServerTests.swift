@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseDomain
+import NIOHTTP1
 import Testing
 
 /// `gatehouse serve --dev` as a newcomer runs it: real process, real HTTP (curl), SIGTERM.
@@ -44,8 +45,16 @@ struct DevServerTests {
         #expect(audit.contains("license.install"))
         let ready = try run(curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/readyz"]).stdout
         #expect(ready == "200")
-        let denied = try run(curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/v1/audit", "-H", "Authorization: Bearer \(authorize)"]).stdout
+        let denied = try run(
+            curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/v1/audit", "-H", "Authorization: Bearer \(authorize)"]
+        ).stdout
         #expect(denied == "403")
+        // The gate, asked as nginx would, without a proxy (the banner says how).
+        #expect(banner.contains("X-Original-URI: /login/gh"))
+        let signIn = try run(
+            curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/gate/auth", "-H", "X-Original-URI: /login/gh"]
+        ).stdout
+        #expect(signIn == "401")
 
         // SIGTERM: graceful shutdown, exit 0, throwaway data removed.
         process.terminate()
@@ -54,5 +63,39 @@ struct DevServerTests {
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: devDir))
+    }
+
+    /// With a sign-in provider in gatehouse.yml, `serve --dev` prints a sign-in link that ends
+    /// on /gate/session: the gate's whole round trip, without a reverse proxy.
+    @Test func devServerSignsInThroughTheConfiguredProvider() async throws {
+        let dir = try TempDir()
+        let oidc = try await OIDCProviderMock(in: dir)
+        try await oidc.setUser("alice", ["preferred_username": "alice", "email": "alice@acme.com"])
+        let port = try freeLoopbackPort()
+        _ = try dir.write("dev.secret", "dev\n")
+        _ = try dir.write(
+            "gatehouse.yml",
+            """
+            gate:
+              public_url: http://127.0.0.1:\(port)
+              signin:
+                - {name: dev, kind: oidc, issuer: "\(oidc.issuer)", client_id: gatehouse, client_secret_file: dev.secret}
+            """)
+        let server = try ExternalProcess(
+            gatehouseBinary, ["serve", "--dev", "--port", String(port), "--egress-port", "0"], log: dir.file("serve.log"),
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()], cwd: dir.path)
+        defer { server.stop() }
+        let started = try await eventually(60) { server.output.contains("Stop with Ctrl-C") }
+        #expect(started, "\(server.output)")
+        let link = try #require(
+            server.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.contains("/gate/sign-in?rd=") })
+        var answer = try await HTTPProbe.request(.GET, link)
+        let binding = try #require(answer.cookies["gatehouse_signin"])
+        let callback = try await oidc.authorize(try #require(answer.location), as: "alice")
+        answer = try await HTTPProbe.request(.GET, callback, headers: [("Cookie", "gatehouse_signin=\(binding)")])
+        #expect(answer.location == "http://127.0.0.1:\(port)/gate/session")
+        let session = try #require(answer.cookies["gatehouse_session"])
+        let whoami = try await HTTPProbe.request(.GET, try #require(answer.location), headers: [("Cookie", "gatehouse_session=\(session)")])
+        #expect(try JSONValue.parse(whoami.body)["identity"] == "oidc:alice")
     }
 }

@@ -107,6 +107,11 @@ public struct PeopleIndex: Sendable {
         return (orgs, teams)
     }
 
+    /// Whether the gate's sign-in has recorded memberships read from the provider for this identity.
+    public func hasVerifiedMemberships(_ identityID: Int64?) -> Bool {
+        identityID.map { memberships(of: $0).contains { $0.source == .signin } } ?? false
+    }
+
     /// What the deciders need to know about a person.
     public func facts(_ personID: String) -> PersonFacts? {
         guard let person = persons[personID] else { return nil }

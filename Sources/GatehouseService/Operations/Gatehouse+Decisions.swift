@@ -10,6 +10,11 @@ extension Gatehouse {
         let inputs = try await gather(actor: actor, at: t) { loginInputs(request, at: t) }
         switch inputs.verdict {
         case .deny(let reason):
+            // What a sign-in just read from the provider is kept for a known identity even when
+            // it refuses: it is the newest verified truth, and it outranks later claims.
+            if request.verified, inputs.claimsChanged, let identityID = inputs.identity?.id {
+                try await recordClaims(request, identityID: identityID, actor: actor, at: t)
+            }
             return deny(kind: "login", reason, inputs, subject: request.identity, at: t)
         case .allow(let reason):
             var personID = inputs.facts?.id
@@ -86,7 +91,10 @@ extension Gatehouse {
             let (orgs, teams) =
                 request.verified
                 ? s.index.verifiedMemberships(of: identity?.id, orgs: request.orgs.union(request.groups), teams: request.teams)
-                : s.index.effectiveMemberships(of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
+                : s.index.hasVerifiedMemberships(identity?.id)
+                    // Memberships the gate's sign-in read from the provider outrank a caller's claims.
+                    ? s.index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
+                    : s.index.effectiveMemberships(of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
             // A directory person signing in through an OIDC provider of the `ldap` namespace:
             // the groups just read count as their directory groups.
             if request.verified, request.identity.provider == .ldap { facts?.directoryGroups.formUnion(request.groups) }

@@ -18,7 +18,11 @@ public struct DevEnvironment: Sendable {
 
     /// Creates the environment in a new temporary directory, applying the policies of
     /// `policies` (e.g. the shipped `policies/`) when that directory exists.
-    public static func create(listenHost: String, listenPort: Int, policies: String, now: Date = Date()) async throws -> DevEnvironment {
+    /// The gate: `gate` (from gatehouse.yml) when given, else one whose public URL is this
+    /// server's own address, without sign-in providers, to ask by hand.
+    public static func create(listenHost: String, listenPort: Int, policies: String, gate: GateConfiguration? = nil, now: Date = Date())
+        async throws -> DevEnvironment
+    {
         var template = Array((URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gatehouse-dev-XXXXXX").path).utf8CString)
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             throw GatehouseError(.unavailable, "dev_setup_failed", "cannot create a temporary directory")
@@ -44,6 +48,11 @@ public struct DevEnvironment: Sendable {
         config.publicKeys = [kid: VendorKey.pem(key.publicKey)]
         config.source = "--dev"
         config.policies = policies
+        config.gate =
+            gate
+            ?? PublicOrigin("http://\(listenHost.contains(":") ? "[\(listenHost)]" : listenHost):\(listenPort)").map {
+                GateConfiguration(origin: $0)
+            }
 
         let gatehouse = try await Gatehouse.open(config, create: true)
         let actor = "system"

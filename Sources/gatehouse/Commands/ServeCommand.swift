@@ -4,6 +4,7 @@ import GatehouseDomain
 import GatehouseEgressProxy
 import GatehouseHTTP
 import GatehouseService
+import GatehouseSignIn
 import GatehouseStorage
 import Hummingbird
 import Logging
@@ -24,7 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
     var dev = false
     @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1).", valueName: "host")) var host: String?
     @Option(help: ArgumentHelp("Port for the API (default 8080; 0 picks a free port).", valueName: "port")) var port: Int?
-    @Option(name: .customLong("egress-port"), help: ArgumentHelp("Port for the egress proxy (default 3128; 0 picks a free port).", valueName: "port"))
+    @Option(
+        name: .customLong("egress-port"),
+        help: ArgumentHelp("Port for the egress proxy (default 3128; 0 picks a free port).", valueName: "port"))
     var egressPort: Int?
 
     func validate() throws {
@@ -41,9 +44,13 @@ struct ServeCommand: AsyncParsableCommand {
         var devEnvironment: DevEnvironment?
         if dev {
             let base = try? global.configuration()
+            let listenHost = host ?? base?.listenHost ?? "127.0.0.1"
+            // The gate's public URL is the API's own address in dev, so the port is fixed first.
+            var listenPort = port ?? base?.listenPort ?? 8080
+            if listenPort == 0 { listenPort = try Self.freePort(host: listenHost) }
             let environment = try await DevEnvironment.create(
-                listenHost: host ?? base?.listenHost ?? "127.0.0.1", listenPort: port ?? base?.listenPort ?? 8080,
-                policies: base?.policies ?? GatehouseConfiguration().policies)
+                listenHost: listenHost, listenPort: listenPort, policies: base?.policies ?? GatehouseConfiguration().policies,
+                gate: base?.gate)
             config = environment.configuration
             config.egressPort = egressPort ?? base?.egressPort ?? 3128
             if let base { config.egressProxy = base.egressProxy }
@@ -72,12 +79,15 @@ struct ServeCommand: AsyncParsableCommand {
         let listenHost = config.listenHost
         let runLogger = logger
         let app = buildApplication(
-            gatehouse: gatehouse, settings: HTTPSettings(host: config.listenHost, port: config.listenPort), logger: logger, metrics: metrics,
+            gatehouse: gatehouse, settings: HTTPSettings(host: config.listenHost, port: config.listenPort), logger: logger,
+            metrics: metrics,
             services: [egress]
         ) { [devEnvironment] boundPort in
             let base = "http://\(listenHost):\(boundPort)"
             if let devEnvironment {
-                Output.line(Self.devBanner(devEnvironment, base: base, proxy: "http://\(listenHost):\(egress.port)", status: status))
+                Output.line(
+                    Self.devBanner(
+                        devEnvironment, base: base, proxy: "http://\(listenHost):\(egress.port)", status: status, gate: gatehouse.gate))
             } else {
                 runLogger.info("gatehouse is serving", metadata: ["url": "\(base)", "license": "\(status.state.rawValue)"])
             }
@@ -85,7 +95,43 @@ struct ServeCommand: AsyncParsableCommand {
         try await app.runService()
     }
 
-    static func devBanner(_ env: DevEnvironment, base: String, proxy: String, status: LicenseStatusReport) -> String {
+    /// A free TCP port on `host` (for `--dev --port 0`, whose gate needs its URL up front).
+    static func freePort(host: String) throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr(host == "localhost" ? "127.0.0.1" : host)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw ValidationError("cannot find a free port on \(host); pass --port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// How to try the gate without a reverse proxy: a sign-in link when a provider is
+    /// configured (it ends on /gate/session, who you are), and forward-auth questions by hand.
+    static func gateLines(_ gate: GateConfiguration?, base: String) -> String {
+        guard let gate else { return "" }
+        var lines = [
+            "",
+            "  Gate:     \(gate.origin)/gate/… — forward auth for the reverse proxy in front of Codecov",
+            "            (deploy/ has nginx, HAProxy and Caddy recipes). Ask it as nginx would:",
+            "    curl -si \(base)/gate/auth -H 'X-Original-URI: /login/gh' | grep -i 'HTTP/\\|sign-in'  # 401: sign in first",
+            "    curl -si \(base)/gate/auth -H 'X-Original-URI: /webhooks/github' | head -1           # 200: a public route",
+        ]
+        if let first = gate.signIn.first {
+            lines += ["  Sign in (\(first.displayName)), then see who you are:", "    \(gate.origin)/gate/sign-in?rd=/gate/session"]
+        } else {
+            lines += ["  No sign-in provider yet: add gate.signin to gatehouse.yml (README, \"Put Gatehouse in front of Codecov\")."]
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func devBanner(_ env: DevEnvironment, base: String, proxy: String, status: LicenseStatusReport, gate: GateConfiguration?)
+        -> String
+    {
         """
 
         Gatehouse dev server — throwaway data in \(env.directory) (deleted on exit). Never use in production.
@@ -98,6 +144,7 @@ struct ServeCommand: AsyncParsableCommand {
           Tokens (shown once):
             authorize  \(env.authorizeToken)
             admin      \(env.adminToken)
+        \(gateLines(gate, base: base))
 
         Try, in another shell:
           export ADMIN=\(env.adminToken)

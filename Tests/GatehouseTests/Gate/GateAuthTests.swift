@@ -212,3 +212,29 @@ extension TempDir {
         return try write(name, text)
     }
 }
+
+@Suite("Verified memberships")
+struct VerifiedMembershipTests {
+    @Test func whatASignInReadOutranksWhatARequestClaims() async throws {
+        let f = try await GateFixture()
+        let policy = try f.dir.write("policies/login.yml", "login:\n  github: {allowed_orgs: [acme]}\n", directory: true)
+        _ = try await f.gatehouse.applyPolicies(directory: (policy as NSString).deletingLastPathComponent, actor: "test")
+        let alice = IdentityRef(provider: .github, username: "alice")
+        // The gate's sign-in read alice's orgs from GitHub: acme; later, she has left it.
+        let member = try await f.gatehouse.authorizeLogin(
+            LoginRequest(identity: alice, externalID: "1", orgs: ["acme"], verified: true), actor: "signin:github")
+        #expect(member.allow)
+        let left = try await f.gatehouse.authorizeLogin(
+            LoginRequest(identity: alice, externalID: "1", orgs: ["other"], verified: true), actor: "signin:github")
+        #expect(left.reason == .notInAllowedOrg)
+        // A caller now claims she is in acme: the verified read says otherwise.
+        let claimed = try await f.gatehouse.authorizeLogin(
+            LoginRequest(identity: alice, externalID: "1", orgs: ["acme"]), actor: "token:codecov")
+        #expect(!claimed.allow)
+        #expect(claimed.reason == .notInAllowedOrg)
+        // Someone never signed in through the gate is judged on claims, as before.
+        let bob = try await f.gatehouse.authorizeLogin(
+            LoginRequest(identity: IdentityRef(provider: .github, username: "bob"), orgs: ["acme"]), actor: "token:codecov")
+        #expect(bob.allow)
+    }
+}
