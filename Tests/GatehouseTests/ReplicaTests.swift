@@ -105,146 +105,154 @@ struct ReplicaSetup {
 extension CLI {
     /// A new token's secret.
     func token(_ name: String, scope: String) throws -> String {
-        try self("tokens", "create", "--name", name, "--scope", scope).expectSuccess().stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try self("tokens", "create", "--name", name, "--scope", scope).expectSuccess().stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     /// `audit list --json` with `options`, as entries.
     func auditEntries(_ options: String...) throws -> [JSONValue] {
-        let list = try JSONValue.parse(run(gatehouseBinary, ["audit", "list", "--json"] + options, cwd: dir.path, environment: environment).expectSuccess().stdout)
+        let list = try JSONValue.parse(
+            run(gatehouseBinary, ["audit", "list", "--json"] + options, cwd: dir.path, environment: environment).expectSuccess().stdout)
         guard case .array(let entries) = list else { throw ClusterFailed(message: "audit list gave no array: \(list)") }
         return entries
     }
 }
 
-@Suite("Several replicas on one PostgreSQL database", .serialized)
-struct ReplicaTests {
-    @Test("Replicas started together apply the migrations once")
-    func migrationsOnce() async throws {
-        let cli = try CLI()
-        let database = try PostgresCluster.shared.get().createDatabase()
-        let results = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
-            for _ in 0..<3 { group.addTask { try cli("migrate", "--database", database) } }
-            return try await group.reduce(into: []) { $0.append($1) }
+extension ProcessHeavySuites {
+    @Suite("Several replicas on one PostgreSQL database", .serialized)
+    struct ReplicaTests {
+        @Test("Replicas started together apply the migrations once")
+        func migrationsOnce() async throws {
+            let cli = try CLI()
+            let database = try PostgresCluster.shared.get().createDatabase()
+            let results = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+                for _ in 0..<3 { group.addTask { try cli("migrate", "--database", database) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.stderr))")
+            #expect(results.filter { $0.stdout.contains("applied migrations") }.count == 1, "\(results.map(\.stdout))")
+            let entries = try cli.auditEntries("--database", database)
+            #expect(entries.count == 1)
+            #expect(entries.first?["action"] == "schema.migrate")
         }
-        #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.stderr))")
-        #expect(results.filter { $0.stdout.contains("applied migrations") }.count == 1, "\(results.map(\.stdout))")
-        let entries = try cli.auditEntries("--database", database)
-        #expect(entries.count == 1)
-        #expect(entries.first?["action"] == "schema.migrate")
-    }
 
-    @Test("The seat race split across two replicas: never more seats than free, one audit chain")
-    func raceAcrossReplicas() async throws {
-        let setup = try ReplicaSetup(seats: 20)
-        let a = try await setup.replica(), b = try await setup.replica()
-        defer { a.kill(SIGTERM); b.kill(SIGTERM) }
-        // 150 people, each logging in twice at once, once through each replica.
-        let requests = (0..<300).map { ($0 % 2 == 0 ? a : b, "racer\($0 / 2)") }.shuffled()
-        let results = await withTaskGroup(of: (String, Int, JSONValue?).self) { group in
-            for (replica, user) in requests {
-                group.addTask {
-                    let (status, body) = await replica.login(user, token: setup.authorize)
-                    return (user, status, body)
+        @Test("The seat race split across two replicas: never more seats than free, one audit chain")
+        func raceAcrossReplicas() async throws {
+            let setup = try ReplicaSetup(seats: 20)
+            let a = try await setup.replica(), b = try await setup.replica()
+            defer { a.kill(SIGTERM); b.kill(SIGTERM) }
+            // 150 people, each logging in twice at once, once through each replica.
+            let requests = (0..<300).map { ($0 % 2 == 0 ? a : b, "racer\($0 / 2)") }.shuffled()
+            let results = await withTaskGroup(of: (String, Int, JSONValue?).self) { group in
+                for (replica, user) in requests {
+                    group.addTask {
+                        let (status, body) = await replica.login(user, token: setup.authorize)
+                        return (user, status, body)
+                    }
                 }
+                return await group.reduce(into: []) { $0.append($1) }
             }
-            return await group.reduce(into: []) { $0.append($1) }
+            #expect(results.allSatisfy { $0.1 == 200 }, "statuses: \(Set(results.map(\.1)))")
+            let allowed = Set(results.filter { $0.2?["allow"] == true }.map(\.0))
+            #expect(allowed.count == 20)
+            #expect(Set(results.filter { $0.2?["allow"] == false }.compactMap { $0.2?["reason"] }) == ["no_seat_available"])
+            for user in allowed {
+                #expect(Set(results.filter { $0.0 == user && $0.2?["allow"] == true }.compactMap { $0.2?["person"] }).count == 1)
+            }
+            #expect(try setup.cli.auditEntries("--action", "seat.activate").count == 20)
+            try setup.cli("audit", "verify").expectSuccess()
         }
-        #expect(results.allSatisfy { $0.1 == 200 }, "statuses: \(Set(results.map(\.1)))")
-        let allowed = Set(results.filter { $0.2?["allow"] == true }.map(\.0))
-        #expect(allowed.count == 20)
-        #expect(Set(results.filter { $0.2?["allow"] == false }.compactMap { $0.2?["reason"] }) == ["no_seat_available"])
-        for user in allowed {
-            #expect(Set(results.filter { $0.0 == user && $0.2?["allow"] == true }.compactMap { $0.2?["person"] }).count == 1)
+
+        @Test("A change made elsewhere reaches every replica's decisions within a second")
+        func changesPropagate() async throws {
+            let setup = try ReplicaSetup(seats: 1)
+            let a = try await setup.replica(), b = try await setup.replica()
+            defer { a.kill(SIGTERM); b.kill(SIGTERM) }
+            #expect(await a.login("alice", token: setup.authorize).1?["allow"] == true)
+            let viaB = await b.login("alice", token: setup.authorize)
+            #expect(viaB.1?["allow"] == true, "\(viaB.0) \(viaB.1?.canonicalText ?? "")")
+            try setup.cli("users", "block", "github:alice").expectSuccess()
+            let blocked = try await Self.seconds(until: [a, b]) {
+                await $0.login("alice", token: setup.authorize).1?["reason"] == "user_blocked"
+            }
+            #expect(blocked.allSatisfy { $0 < 1 }, "seen after \(blocked) s")
+
+            // The one seat: bob's (alice's went with the block). Released through one replica and
+            // taken by carol there, the other replica must stop answering bob's uploads from its
+            // memory of his seat: it asks for a seat, and there is none.
+            #expect(await a.login("bob", token: setup.authorize).1?["allow"] == true)
+            let upload = #"{"repository":{"owner":"acme","name":"api","private":true},"author":{"provider":"github","username":"bob"}}"#
+            #expect(await b.post("/v1/authorize/upload", token: setup.authorize, upload).1?["allow"] == true)
+            #expect(await a.post("/v1/seats/github:bob/deactivate", token: setup.admin, "{}").0 == 200)
+            #expect(await a.login("carol", token: setup.authorize).1?["allow"] == true)
+            let released = try await Self.seconds(until: [b]) {
+                await $0.post("/v1/authorize/upload", token: setup.authorize, upload).1?["allow"] == false
+            }
+            #expect(released.allSatisfy { $0 < 1 }, "seen after \(released) s")
         }
-        #expect(try setup.cli.auditEntries("--action", "seat.activate").count == 20)
-        try setup.cli("audit", "verify").expectSuccess()
-    }
 
-    @Test("A change made elsewhere reaches every replica's decisions within a second")
-    func changesPropagate() async throws {
-        let setup = try ReplicaSetup(seats: 1)
-        let a = try await setup.replica(), b = try await setup.replica()
-        defer { a.kill(SIGTERM); b.kill(SIGTERM) }
-        #expect(await a.login("alice", token: setup.authorize).1?["allow"] == true)
-        let viaB = await b.login("alice", token: setup.authorize)
-        #expect(viaB.1?["allow"] == true, "\(viaB.0) \(viaB.1?.canonicalText ?? "")")
-        try setup.cli("users", "block", "github:alice").expectSuccess()
-        let blocked = try await Self.seconds(until: [a, b]) { await $0.login("alice", token: setup.authorize).1?["reason"] == "user_blocked" }
-        #expect(blocked.allSatisfy { $0 < 1 }, "seen after \(blocked) s")
-
-        // The one seat: bob's (alice's went with the block). Released through one replica and
-        // taken by carol there, the other replica must stop answering bob's uploads from its
-        // memory of his seat: it asks for a seat, and there is none.
-        #expect(await a.login("bob", token: setup.authorize).1?["allow"] == true)
-        let upload = #"{"repository":{"owner":"acme","name":"api","private":true},"author":{"provider":"github","username":"bob"}}"#
-        #expect(await b.post("/v1/authorize/upload", token: setup.authorize, upload).1?["allow"] == true)
-        #expect(await a.post("/v1/seats/github:bob/deactivate", token: setup.admin, "{}").0 == 200)
-        #expect(await a.login("carol", token: setup.authorize).1?["allow"] == true)
-        let released = try await Self.seconds(until: [b]) { await $0.post("/v1/authorize/upload", token: setup.authorize, upload).1?["allow"] == false }
-        #expect(released.allSatisfy { $0 < 1 }, "seen after \(released) s")
-    }
-
-    /// Seconds from now until `answered` holds on each replica in turn (giving up after 5 s).
-    static func seconds(until replicas: [Replica], _ answered: (Replica) async -> Bool) async throws -> [Double] {
-        let start = Date()
-        var seen: [Double] = []
-        for replica in replicas {
-            while Date().timeIntervalSince(start) < 5, await !answered(replica) { try await Task.sleep(for: .milliseconds(20)) }
-            seen.append(Date().timeIntervalSince(start))
+        /// Seconds from now until `answered` holds on each replica in turn (giving up after 5 s).
+        static func seconds(until replicas: [Replica], _ answered: (Replica) async -> Bool) async throws -> [Double] {
+            let start = Date()
+            var seen: [Double] = []
+            for replica in replicas {
+                while Date().timeIntervalSince(start) < 5, await !answered(replica) { try await Task.sleep(for: .milliseconds(20)) }
+                seen.append(Date().timeIntervalSince(start))
+            }
+            return seen
         }
-        return seen
-    }
 
-    @Test("A replica killed mid-load: every acknowledged activation is kept and the audit chain verifies")
-    func killedMidLoad() async throws {
-        let setup = try ReplicaSetup(seats: 400)
-        let a = try await setup.replica(), b = try await setup.replica()
-        defer { b.kill(SIGTERM) }
-        let acked = await withTaskGroup(of: String?.self) { group in
-            for i in 0..<300 {
-                group.addTask {
-                    let replica = i % 2 == 0 ? a : b
-                    let (status, body) = await replica.login("load\(i)", token: setup.authorize)
-                    return status == 200 && body?["allow"] == true ? "github:load\(i)" : nil
+        @Test("A replica killed mid-load: every acknowledged activation is kept and the audit chain verifies")
+        func killedMidLoad() async throws {
+            let setup = try ReplicaSetup(seats: 400)
+            let a = try await setup.replica(), b = try await setup.replica()
+            defer { b.kill(SIGTERM) }
+            let acked = await withTaskGroup(of: String?.self) { group in
+                for i in 0..<300 {
+                    group.addTask {
+                        let replica = i % 2 == 0 ? a : b
+                        let (status, body) = await replica.login("load\(i)", token: setup.authorize)
+                        return status == 200 && body?["allow"] == true ? "github:load\(i)" : nil
+                    }
                 }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(300))
+                    a.kill(SIGKILL)
+                    return nil
+                }
+                return await group.reduce(into: Set<String>()) { if let user = $1 { $0.insert(user) } }
             }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(300))
-                a.kill(SIGKILL)
-                return nil
-            }
-            return await group.reduce(into: Set<String>()) { if let user = $1 { $0.insert(user) } }
+            let users = try JSONValue.parse(setup.cli("users", "list", "--seat", "active", "--json").expectSuccess().stdout)
+            let seated = Set(users.canonicalText.matches(of: /github:load\d+/).map { String($0.output) })
+            #expect(acked.count > 0)
+            #expect(acked.isSubset(of: seated), "lost: \(acked.subtracting(seated).sorted().prefix(5))")
+            try setup.cli("audit", "verify").expectSuccess()
         }
-        let users = try JSONValue.parse(setup.cli("users", "list", "--seat", "active", "--json").expectSuccess().stdout)
-        let seated = Set(users.canonicalText.matches(of: /github:load\d+/).map { String($0.output) })
-        #expect(acked.count > 0)
-        #expect(acked.isSubset(of: seated), "lost: \(acked.subtracting(seated).sorted().prefix(5))")
-        try setup.cli("audit", "verify").expectSuccess()
-    }
 
-    @Test("The database restarted mid-load: requests fail cleanly with 503 and recover without restarting gatehouse")
-    func databaseRestart() async throws {
-        let cluster = try PostgresCluster()
-        let setup = try ReplicaSetup(seats: 400, cluster: cluster)
-        let a = try await setup.replica()
-        defer { a.kill(SIGTERM) }
-        #expect(await a.login("before", token: setup.authorize).1?["allow"] == true)
-        try cluster.stop()
-        let (down, body) = await a.login("during", token: setup.authorize)
-        #expect(down == 503, "\(down) \(body?.canonicalText ?? "")")
-        #expect(body?["error"]?["code"] == "database_unavailable")
-        // Someone already seated is still answered from memory.
-        #expect(await a.login("before", token: setup.authorize).0 == 200)
-        try cluster.start()
-        var recovered = false
-        let deadline = Date().addingTimeInterval(20)
-        while !recovered, Date() < deadline {
-            recovered = await a.login("during", token: setup.authorize).1?["allow"] == true
-            if !recovered { try await Task.sleep(for: .milliseconds(200)) }
+        @Test("The database restarted mid-load: requests fail cleanly with 503 and recover without restarting gatehouse")
+        func databaseRestart() async throws {
+            let cluster = try PostgresCluster()
+            let setup = try ReplicaSetup(seats: 400, cluster: cluster)
+            let a = try await setup.replica()
+            defer { a.kill(SIGTERM) }
+            #expect(await a.login("before", token: setup.authorize).1?["allow"] == true)
+            try cluster.stop()
+            let (down, body) = await a.login("during", token: setup.authorize)
+            #expect(down == 503, "\(down) \(body?.canonicalText ?? "")")
+            #expect(body?["error"]?["code"] == "database_unavailable")
+            // Someone already seated is still answered from memory.
+            #expect(await a.login("before", token: setup.authorize).0 == 200)
+            try cluster.start()
+            var recovered = false
+            let deadline = Date().addingTimeInterval(20)
+            while !recovered, Date() < deadline {
+                recovered = await a.login("during", token: setup.authorize).1?["allow"] == true
+                if !recovered { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(recovered)
+            #expect(a.process.isRunning)
+            try setup.cli("audit", "verify").expectSuccess()
         }
-        #expect(recovered)
-        #expect(a.process.isRunning)
-        try setup.cli("audit", "verify").expectSuccess()
     }
 }
 

@@ -11,8 +11,13 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
 
     public let text: String
     let tokens: [Token]
+    /// The literal text every match starts and ends with: most paths are told apart by
+    /// these two comparisons alone (the gate classes every request against every rule).
+    let prefix: [UInt8]
+    let suffix: [UInt8]
 
-    /// `nil` unless the pattern starts with `/` and uses `*` only as `*` or `**`.
+    /// `nil` unless the pattern starts with `/` and uses `*` only as `*` or `**` (at most
+    /// eight wildcards, so matching stays cheap whatever the path).
     public init?(_ text: String) {
         guard text.hasPrefix("/"), !text.contains("***"), text.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return nil }
         var tokens: [Token] = []
@@ -36,37 +41,47 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
             }
         }
         if !literal.isEmpty { tokens.append(.literal(literal)) }
+        guard tokens.filter({ if case .literal = $0 { false } else { true } }).count <= 8 else { return nil }
         self.text = text
         self.tokens = tokens
+        if case .literal(let first)? = tokens.first { prefix = first } else { prefix = [] }
+        if tokens.count > 1, case .literal(let last)? = tokens.last { suffix = last } else { suffix = [] }
     }
 
     public var description: String { text }
 
-    /// Whether `path` (decoded, without query) matches.
+    public static func == (a: PathPattern, b: PathPattern) -> Bool { a.text == b.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(text) }
+
+    /// Whether `path` (decoded, without query) matches. No allocation: the gate asks this for
+    /// every rule on every request.
     public func matches(_ path: String) -> Bool {
-        let bytes = Array(path.utf8)
-        // Positions in `bytes` reachable after each token; patterns are short, paths bounded.
-        var positions: Set<Int> = [0]
-        for token in tokens {
-            var next = Set<Int>()
-            for p in positions {
-                switch token {
-                case .literal(let lit):
-                    if p + lit.count <= bytes.count, bytes[p..<(p + lit.count)].elementsEqual(lit) { next.insert(p + lit.count) }
-                case .segment:
-                    var q = p
-                    next.insert(q)
-                    while q < bytes.count, bytes[q] != UInt8(ascii: "/") {
-                        q += 1
-                        next.insert(q)
-                    }
-                case .any:
-                    for q in p...bytes.count { next.insert(q) }
-                }
-            }
-            positions = next
-            if positions.isEmpty { return false }
+        var path = path
+        return path.withUTF8 { bytes in
+            guard bytes.count >= prefix.count + suffix.count,
+                bytes.prefix(prefix.count).elementsEqual(prefix), bytes.suffix(suffix.count).elementsEqual(suffix)
+            else { return false }
+            return tokens.withUnsafeBufferPointer { Self.match($0, 0, bytes, 0) }
         }
-        return positions.contains(bytes.count)
+    }
+
+    private static func match(_ tokens: UnsafeBufferPointer<Token>, _ t: Int, _ s: UnsafeBufferPointer<UInt8>, _ p: Int) -> Bool {
+        guard t < tokens.count else { return p == s.count }
+        switch tokens[t] {
+        case .literal(let literal):
+            guard p + literal.count <= s.count else { return false }
+            for k in 0..<literal.count where s[p + k] != literal[k] { return false }
+            return match(tokens, t + 1, s, p + literal.count)
+        case .segment:
+            var q = p
+            while true {
+                if match(tokens, t + 1, s, q) { return true }
+                if q == s.count || s[q] == UInt8(ascii: "/") { return false }
+                q += 1
+            }
+        case .any:
+            for q in p...s.count where match(tokens, t + 1, s, q) { return true }
+            return false
+        }
     }
 }

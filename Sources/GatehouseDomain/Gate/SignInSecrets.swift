@@ -73,15 +73,35 @@ public struct GateCookies: Sendable {
 
     /// The value of cookie `name` in a `Cookie` header, if present exactly once. Two cookies
     /// of one name (one planted by a neighbour) are refused rather than guessed between.
+    /// Scans the bytes once, allocating only the answer (asked on every gated request).
     public static func value(of name: String, in header: String) -> String? {
-        var found: Substring?
-        for part in header.split(separator: ";") {
-            let pair = part.drop(while: { $0 == " " })
-            guard let eq = pair.firstIndex(of: "="), pair[..<eq] == name[...] else { continue }
-            if found != nil { return nil }
-            found = Substring(pair[pair.index(after: eq)...])
+        var header = header, name = name
+        return header.withUTF8 { h in
+            name.withUTF8 { n -> String? in
+                var found: Range<Int>?
+                var i = 0
+                while i < h.count {
+                    while i < h.count, h[i] == UInt8(ascii: " ") { i += 1 }
+                    let start = i
+                    while i < h.count, h[i] != UInt8(ascii: ";") { i += 1 }
+                    // start..<i is one `name=value` pair.
+                    if i - start > n.count, h[start + n.count] == UInt8(ascii: "=") {
+                        var same = true
+                        for k in 0..<n.count where h[start + k] != n[k] {
+                            same = false
+                            break
+                        }
+                        if same {
+                            if found != nil { return nil }
+                            found = (start + n.count + 1)..<i
+                        }
+                    }
+                    i += 1
+                }
+                guard let found else { return nil }
+                return String(decoding: UnsafeBufferPointer(rebasing: h[found]), as: UTF8.self)
+            }
         }
-        return found.map(String.init)
     }
 
     /// The names of the cookies in a `Cookie` header.

@@ -35,9 +35,9 @@ struct GateRoutes {
     // MARK: forward auth
 
     func auth(_ request: Request, _ context: GatehouseContext) async throws -> Response {
-        let peer = context.remoteAddress?.ipAddress.flatMap(IPAddress.parse)
+        let peer = context.remoteAddress?.ipAddressValue
         let answer = await gatehouse.gateAuth(peer: peer, method: request.method.rawValue, path: request.uri.description) { name in
-            HTTPField.Name(name).map { request.headers[values: $0] } ?? []
+            (Self.known[name] ?? HTTPField.Name(name)).map { request.headers[values: $0] } ?? []
         }
         metrics.countDecision(kind: "gate", reason: answer.status == 200 ? "ok" : answer.reason ?? "sign_in")
         var headers: HTTPFields = [.cacheControl: "no-store"]
@@ -71,6 +71,13 @@ struct GateRoutes {
             return .error(.forbidden, code: reason, message: answer.message ?? reason, headers: headers)
         }
     }
+
+    /// The header names the gate reads, made once (not per request).
+    static let known: [String: HTTPField.Name] = Dictionary(
+        uniqueKeysWithValues: [
+            "X-Original-URI", "X-Original-Method", "X-Original-URL", "X-Forwarded-Uri", "X-Forwarded-Method", "X-Forwarded-Host",
+            "X-Forwarded-Proto", "Host", "Cookie",
+        ].map { ($0, HTTPField.Name($0)!) })
 
     static let user = HTTPField.Name("X-Gatehouse-User")!
     static let person = HTTPField.Name("X-Gatehouse-Person")!
@@ -238,4 +245,21 @@ struct URLEncodedForm {
     }
 
     subscript(_ name: String) -> String? { fields[name] }
+}
+
+extension SocketAddress {
+    /// The peer's address as the domain's `IPAddress`, straight from the socket address.
+    public var ipAddressValue: IPAddress? {
+        // sockaddr_in: family and port (4 bytes), then the address; sockaddr_in6: family, port
+        // and flow info (8 bytes), then the 16-byte address. Network byte order.
+        switch self {
+        case .v4(let v4):
+            return withUnsafeBytes(of: v4.address) { raw in .v4((4..<8).reduce(UInt32(0)) { $0 << 8 | UInt32(raw[$1]) }) }
+        case .v6(let v6):
+            return withUnsafeBytes(of: v6.address) { raw in
+                .v6((8..<16).reduce(UInt64(0)) { $0 << 8 | UInt64(raw[$1]) }, (16..<24).reduce(UInt64(0)) { $0 << 8 | UInt64(raw[$1]) })
+            }
+        default: return nil
+        }
+    }
 }

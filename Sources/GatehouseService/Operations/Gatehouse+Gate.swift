@@ -53,11 +53,10 @@ extension Gatehouse {
         let cookies = header("Cookie").joined(separator: "; ")
         let token = hostMatches ? GateCookies.value(of: gate.cookies.session, in: cookies) : nil
         let hash = token.flatMap { $0.utf8.count == 43 ? SignInSecrets.hash($0) : nil }
-        let cookieNames = GateCookies.names(in: cookies)
         let t = now()
         if !live.isLoaded { try? await ensureLoaded() }
         forgetEndedSessions()
-        var answer = decideGate(original: original, sessionHash: hash, cookieNames: cookieNames, at: t)
+        var answer = decideGate(original: original, sessionHash: hash, cookies: cookies, at: t)
         if case .idle(let session) = answer.session {
             // Memory thinks the session idle; another replica may have seen it since.
             if let stored = try? await store.session(tokenHash: session.tokenHash), !stored.isExpired(at: t, idle: gate.session.idleTimeout)
@@ -66,7 +65,7 @@ extension Gatehouse {
             } else {
                 _ = try? await endSessions(.ids([session.id]), reason: "idle", actor: "system")
             }
-            answer = decideGate(original: original, sessionHash: hash, cookieNames: cookieNames, at: t)
+            answer = decideGate(original: original, sessionHash: hash, cookies: cookies, at: t)
         }
         if case .valid(let session) = answer.session, t.timeIntervalSince(session.lastSeenAt) >= Self.sessionSeenResolution {
             live.update { $0.index.touchSession(hash: session.tokenHash, at: t) }
@@ -97,11 +96,10 @@ extension Gatehouse {
     }
 
     /// One read of memory: the route's class, the session, the person and the verdict.
-    func decideGate(original: ForwardedRequest, sessionHash: String?, cookieNames: [Substring], at t: Date) -> GateDecision {
+    func decideGate(original: ForwardedRequest, sessionHash: String?, cookies: String, at t: Date) -> GateDecision {
         guard let gate else { return GateDecision(result: .refuse("gate_not_configured", "the gate is not configured"), session: .none) }
         return live.read { s in
             let routeClass = s.policy.gate.classify(GatePath(requestTarget: original.uri))
-            let carriesCodecovSession = cookieNames.contains { s.policy.gate.codecovSessionCookies.contains(String($0)) }
             let licenseState = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
             var state = SessionState.none
             var sessionFacts: (personID: String, verdict: Verdict)?
@@ -127,6 +125,10 @@ extension Gatehouse {
                 }
             }
             if case .idle = state { return GateDecision(result: GateAuthAnswer(status: 401), session: state) }
+            // Only an anonymous visitor of an app page needs Codecov's cookies looked at.
+            let carriesCodecovSession =
+                routeClass == .app && sessionFacts == nil && gate.publicAccess
+                && GateCookies.names(in: cookies).contains { s.policy.gate.codecovSessionCookies.contains(String($0)) }
             let answer = GateDecider.decide(
                 routeClass: routeClass, session: sessionFacts, licenseState: licenseState, publicAccess: gate.publicAccess,
                 carriesCodecovSession: carriesCodecovSession)

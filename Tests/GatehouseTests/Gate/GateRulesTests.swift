@@ -1,5 +1,7 @@
 import Foundation
 import GatehouseDomain
+import GatehouseHTTP
+import NIOCore
 import Testing
 
 /// The gate's pure rules: how a path is read and classed, where a sign-in may send someone
@@ -189,5 +191,15 @@ struct GateRulesTests {
         #expect(decide(.app, ("p_1", .allow(.ok))) == .pass(personID: "p_1"))
         #expect(decide(.signin, ("p_1", .deny(.userBlocked))) == .refuse(.userBlocked))
         #expect(decide(.app, ("p_1", .activateSeat(elseDeny: .noSeatAvailable))) == .signIn)
+    }
+}
+
+@Suite("The gate's peer addresses")
+struct PeerAddressTests {
+    @Test func socketAddressesBecomeDomainAddresses() throws {
+        #expect(try SocketAddress(ipAddress: "127.0.0.1", port: 1).ipAddressValue == IPAddress.parse("127.0.0.1"))
+        #expect(try SocketAddress(ipAddress: "10.1.2.3", port: 80).ipAddressValue == IPAddress.parse("10.1.2.3"))
+        #expect(try SocketAddress(ipAddress: "::1", port: 1).ipAddressValue == IPAddress.parse("::1"))
+        #expect(try SocketAddress(ipAddress: "2001:db8::ff00:42:8329", port: 1).ipAddressValue == IPAddress.parse("2001:db8::ff00:42:8329"))
     }
 }
