@@ -4,8 +4,8 @@
 #   1. no auth: nginx proxies straight to the upstream;
 #   2. auth_request to an nginx location that answers 200: the physical limit of the pattern
 #      (one more proxied HTTP round trip per request);
-#   3. auth_request to Gatehouse (deploy/nginx/gatehouse-locations.conf as shipped) with a
-#      valid session cookie: the gate deciding from memory.
+#   3. auth_request to Gatehouse's forward-auth listener (deploy/nginx/gatehouse-locations.conf
+#      as shipped) with a valid session cookie: the gate deciding from memory.
 # Figures go to stdout and bench/out/.
 # Usage: bench/gate.sh [--duration SECONDS] [--people "1000 100000"] [--sessions 100000]
 set -euo pipefail
@@ -44,7 +44,7 @@ wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; s
 # --- Gatehouse: a license, a gate whose public URL is the gated nginx, no login restriction ---
 cd "$WORK"
 GATED_PORT=$(free_port) PLAIN_PORT=$(free_port) LIMIT_PORT=$(free_port) UP_PORT=$(free_port) OK_PORT=$(free_port)
-GH_PORT=$(free_port)
+GH_PORT=$(free_port) GATE_PORT=$(free_port)
 "$G" license keygen --out vendor.pem --kid bench > vendor.pub.pem 2>/dev/null
 START=$(date -u -d "yesterday" +%Y-%m-%d); END=$(date -u -d "+364 days" +%Y-%m-%d)
 cat > terms.json <<JSON
@@ -67,7 +67,7 @@ YAML
 "$G" license install bench.lic >/dev/null
 TOKEN=$("$G" tokens create --name bench --scope authorize 2>/dev/null)
 start_serve() {
-  LOG_LEVEL=warning "$G" serve --port "$GH_PORT" --egress-port 0 > "$WORK/serve.log" 2>&1 &
+  LOG_LEVEL=warning "$G" serve --port "$GH_PORT" --egress-port 0 --gate-port "$GATE_PORT" > "$WORK/serve.log" 2>&1 &
   GH_PID=$!
   PIDS+=("$GH_PID")
   wait_http "http://127.0.0.1:$GH_PORT/healthz"
@@ -88,6 +88,7 @@ http {
   upstream codecov { server 127.0.0.1:$UP_PORT; keepalive 64; }
   upstream okauth { server 127.0.0.1:$OK_PORT; keepalive 64; }
   upstream gatehouse { server 127.0.0.1:$GH_PORT; keepalive 64; }
+  upstream gatehouse_auth { server 127.0.0.1:$GATE_PORT; keepalive 64; }
   # The stand-in for Codecov: a small page.
   server { listen 127.0.0.1:$UP_PORT; location / { default_type text/html; return 200 '<p>codecov</p>'; } }
   # The stand-in authoriser: 200 to every question.

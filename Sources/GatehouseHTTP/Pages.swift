@@ -32,9 +32,12 @@ struct Pages: Sendable {
     func render(_ template: String, _ values: [String: Any], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = Self.securityHeaders
         for field in headers { fields.append(field) }
-        let html =
-            library.render(values, withTemplate: template) ?? "<!doctype html><title>Gatehouse</title><p>page \(template) is missing</p>"
-        return .text(html, contentType: "text/html; charset=utf-8", status: status, headers: fields)
+        return .text(html(template, values), contentType: "text/html; charset=utf-8", status: status, headers: fields)
+    }
+
+    /// A page's HTML.
+    func html(_ template: String, _ values: [String: Any]) -> String {
+        library.render(values, withTemplate: template) ?? "<!doctype html><title>Gatehouse</title><p>page \(template) is missing</p>"
     }
 
     /// A page with a heading, one sentence and an optional link.

@@ -10,7 +10,7 @@ struct DevServerTests {
         let curl = try requireProgram("curl", package: "curl")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: gatehouseBinary)
-        process.arguments = ["serve", "--dev", "--port", "0"]
+        process.arguments = ["serve", "--dev", "--port", "0", "--gate-port", "0"]
         let dir = try TempDir()
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
         let out = Pipe()
@@ -82,7 +82,8 @@ struct DevServerTests {
                 - {name: dev, kind: oidc, issuer: "\(oidc.issuer)", client_id: gatehouse, client_secret_file: dev.secret}
             """)
         let server = try ExternalProcess(
-            gatehouseBinary, ["serve", "--dev", "--port", String(port), "--egress-port", "0"], log: dir.file("serve.log"),
+            gatehouseBinary, ["serve", "--dev", "--port", String(port), "--egress-port", "0", "--gate-port", "0"],
+            log: dir.file("serve.log"),
             environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()], cwd: dir.path)
         defer { server.stop() }
         let started = try await eventually(60) { server.output.contains("Stop with Ctrl-C") }

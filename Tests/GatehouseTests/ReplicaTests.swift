@@ -25,12 +25,15 @@ final class Replica: Sendable {
     }
 
     var base: String { url.withLock { $0 } }
+    /// The forward-auth listener's port (when the replica has a gate).
+    var gatePort: Int { gate.withLock { $0 } }
+    private let gate = Mutex(0)
     var output: String { log.withLock { $0 } }
 
     static func start(in dir: TempDir, environment: [String: String]) async throws -> Replica {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: gatehouseBinary)
-        process.arguments = ["serve", "--port", "0", "--egress-port", "0"]
+        process.arguments = ["serve", "--port", "0", "--egress-port", "0", "--gate-port", "0"]
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
         process.environment = environment
         let pipe = Pipe()
@@ -43,6 +46,7 @@ final class Replica: Sendable {
         while Date() < deadline, process.isRunning {
             if let found = replica.output.firstMatch(of: /url=(http:\/\/127\.0\.0\.1:\d+)/)?.1 {
                 replica.url.withLock { $0 = String(found) }
+                if let gate = replica.output.firstMatch(of: /gate=127\.0\.0\.1:(\d+)/)?.1 { replica.gate.withLock { $0 = Int(gate) ?? 0 } }
                 return replica
             }
             try await Task.sleep(for: .milliseconds(50))

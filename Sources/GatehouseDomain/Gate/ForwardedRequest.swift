@@ -83,10 +83,13 @@ public struct ForwardedRequest: Sendable, Equatable {
     }
 
     static func schemeAndHost(_ url: String) -> (String?, String?) {
-        guard let range = url.range(of: "://") else { return (nil, nil) }
-        let scheme = url[..<range.lowerBound].lowercased()
-        let rest = url[range.upperBound...]
-        return (scheme, String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }))
+        let bytes = url.utf8
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return (nil, nil) }
+        let rest = bytes[bytes.index(after: colon)...]
+        guard rest.starts(with: "//".utf8) else { return (nil, nil) }
+        let authority = rest.dropFirst(2).prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
+        let scheme = String(decoding: bytes[..<colon], as: UTF8.self)
+        return (scheme == "https" || scheme == "http" ? scheme : scheme.lowercased(), String(decoding: authority, as: UTF8.self))
     }
 }
 

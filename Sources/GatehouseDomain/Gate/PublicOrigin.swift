@@ -55,9 +55,18 @@ public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
     /// `host[:port]` as a Host header carries it.
     public var hostAndPort: String { port.map { "\(host):\($0)" } ?? host }
 
-    /// Whether a Host header (or X-Forwarded-Host) names this origin.
-    public func matches(host header: some StringProtocol) -> Bool {
-        guard let parsed = Self.authority(String(header), scheme: scheme) else { return false }
+    /// Whether a Host header (or X-Forwarded-Host) names this origin. The usual spelling (as
+    /// the proxy passes the browser's) is compared without allocating; others are parsed.
+    public func matches(host header: String) -> Bool {
+        var header = header, expected = hostAndPort
+        let same = header.withUTF8 { h in
+            expected.withUTF8 { e in
+                h.count == e.count
+                    && zip(h, e).allSatisfy { a, b in a == b || (a | 0x20 == b && b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) }
+            }
+        }
+        if same { return true }
+        guard let parsed = Self.authority(header, scheme: scheme) else { return false }
         return parsed.host == host && parsed.port == port
     }
 

@@ -39,37 +39,12 @@ struct GateRoutes {
         let answer = await gatehouse.gateAuth(peer: peer, method: request.method.rawValue, path: request.uri.description) { name in
             (Self.known[name] ?? HTTPField.Name(name)).map { request.headers[values: $0] } ?? []
         }
-        metrics.countDecision(kind: "gate", reason: answer.status == 200 ? "ok" : answer.reason ?? "sign_in")
-        var headers: HTTPFields = [.cacheControl: "no-store"]
-        switch answer.status {
-        case 200:
-            headers[Self.user] = answer.user ?? ""
-            headers[Self.person] = answer.personID ?? ""
-            headers[Self.email] = answer.email ?? ""
-            headers[Self.role] = answer.role ?? ""
-            return Response(status: .ok, headers: headers)
-        case 401:
-            let target = answer.signInURL ?? "/gate/sign-in"
-            headers[Self.signInHeader] = target
-            // Traefik and Caddy hand the answer to the browser: a redirect when asked for one.
-            if request.uri.queryParameters["redirect"] == "1", request.wantsHTML {
-                headers[.location] = target
-                return Response(status: .found, headers: headers)
-            }
-            if request.wantsHTML {
-                return pages.message(
-                    "Sign in to Codecov", "You need to sign in to see this page.", link: (target, "Sign in"), status: .unauthorized,
-                    headers: headers)
-            }
-            return .error(.unauthorized, code: "sign_in_required", message: "sign in at \(target)", headers: headers)
-        default:
-            let reason = answer.reason ?? "forbidden"
-            headers[Self.reason] = reason
-            if request.wantsHTML, let decision = DecisionReason(rawValue: reason) {
-                return await refusal(decision, identity: answer.user, headers: headers)
-            }
-            return .error(.forbidden, code: reason, message: answer.message ?? reason, headers: headers)
-        }
+        let reply = GateReply(
+            answer, redirect: request.uri.queryParameters["redirect"] == "1", wantsHTML: request.wantsHTML, help: gatehouse.gateHelpNow(),
+            metrics: metrics)
+        var headers = HTTPFields()
+        for (name, value) in reply.headers { headers.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.body)))
     }
 
     /// The header names the gate reads, made once (not per request).

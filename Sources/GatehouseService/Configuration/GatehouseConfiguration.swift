@@ -13,6 +13,8 @@ public struct GatehouseConfiguration: Sendable {
     public var listenHost = "127.0.0.1"
     public var listenPort = 8080
     public var egressPort = 3128
+    /// The gate's forward-auth listener (`/gate/auth` for the reverse proxy), when a gate is configured.
+    public var gatePort = 8181
     /// Timeouts and the connection cap of the egress proxy (`egress_proxy:`).
     public var egressProxy = EgressProxyLimits()
     /// Directory of policy files.
@@ -88,10 +90,11 @@ extension GatehouseConfiguration {
         if let value = reader.string(top["instance_url"], "instance_url") { instanceURL = value }
         if let value = reader.string(top["database"], "database") { database = value }
         if let value = reader.string(top["policies"], "policies") { policies = value }
-        let listen = reader.mapping(top["listen"], "listen", allowed: ["host", "port", "egress_port"])
+        let listen = reader.mapping(top["listen"], "listen", allowed: ["host", "port", "egress_port", "gate_port"])
         if let value = reader.string(listen["host"], "listen.host") { listenHost = value }
         if let value = reader.integer(listen["port"], "listen.port", in: 1...65535) { listenPort = value }
         if let value = reader.integer(listen["egress_port"], "listen.egress_port", in: 1...65535) { egressPort = value }
+        if let value = reader.integer(listen["gate_port"], "listen.gate_port", in: 1...65535) { gatePort = value }
         let license = reader.mapping(top["license"], "license", allowed: ["public_keys"])
         for (i, entry) in reader.sequence(license["public_keys"], "license.public_keys").enumerated() {
             let path = "license.public_keys[\(i)]"
@@ -142,7 +145,10 @@ extension GatehouseConfiguration {
         if let value = env["GATEHOUSE_GITHUB_WEBHOOK_SECRET"], !value.isEmpty { webhooks.github = value }
         if let value = env["GATEHOUSE_GITLAB_WEBHOOK_TOKEN"], !value.isEmpty { webhooks.gitlab = value }
         applyDirectory(environment: env)
-        for (key, path) in [("GATEHOUSE_LISTEN_PORT", \Self.listenPort), ("GATEHOUSE_LISTEN_EGRESS_PORT", \Self.egressPort)] {
+        for (key, path) in [
+            ("GATEHOUSE_LISTEN_PORT", \Self.listenPort), ("GATEHOUSE_LISTEN_EGRESS_PORT", \Self.egressPort),
+            ("GATEHOUSE_LISTEN_GATE_PORT", \Self.gatePort),
+        ] {
             guard let text = env[key] else { continue }
             if let value = Int(text), (1...65535).contains(value) {
                 self[keyPath: path] = value

@@ -37,15 +37,66 @@ extension Gatehouse {
     ///     `/gate/auth`).
     ///   - header: every value of a request header, by name.
     public func gateAuth(peer: IPAddress?, method: String, path: String, header: (String) -> [String]) async -> GateAuthAnswer {
-        guard let gate else { return .refuse("gate_not_configured", "the gate is not configured (gate: in gatehouse.yml)") }
+        if !live.isLoaded { try? await ensureLoaded() }
+        switch prepareGate(peer: peer, method: method, path: path, header: header) {
+        case .answered(let answer): return answer
+        case .question(let question):
+            var decision = decideGate(question)
+            if case .idle(let session) = decision.session {
+                // Memory thinks the session idle; another replica may have seen it since.
+                let t = question.at
+                if let stored = try? await store.session(tokenHash: session.tokenHash),
+                    !stored.isExpired(at: t, idle: gate?.session.idleTimeout ?? 0)
+                {
+                    live.update { $0.index.touchSession(hash: stored.tokenHash, at: stored.lastSeenAt) }
+                } else {
+                    _ = try? await endSessions(.ids([session.id]), reason: "idle", actor: "system")
+                }
+                decision = decideGate(question)
+            }
+            return finish(decision, at: question.at)
+        }
+    }
+
+    /// `gateAuth` without suspending, for the forward-auth listener's event loop: the answer
+    /// when memory holds it, `nil` when the database must be asked (memory not loaded yet, or
+    /// a session memory believes idle).
+    public func gateAuthNow(peer: IPAddress?, method: String, path: String, header: (String) -> [String]) -> GateAuthAnswer? {
+        guard live.isLoaded else { return nil }
+        switch prepareGate(peer: peer, method: method, path: path, header: header) {
+        case .answered(let answer): return answer
+        case .question(let question):
+            let decision = decideGate(question)
+            if case .idle = decision.session { return nil }
+            return finish(decision, at: question.at)
+        }
+    }
+
+    /// A question the gate has read: the original request, the session's hash, the cookies.
+    struct GateQuestion {
+        var original: ForwardedRequest
+        var sessionHash: String?
+        var cookies: String
+        var at: Date
+    }
+
+    enum Prepared {
+        case answered(GateAuthAnswer)
+        case question(GateQuestion)
+    }
+
+    /// Who asks, about what, with which session: everything before memory is read.
+    func prepareGate(peer: IPAddress?, method: String, path: String, header: (String) -> [String]) -> Prepared {
+        guard let gate else { return .answered(.refuse("gate_not_configured", "the gate is not configured (gate: in gatehouse.yml)")) }
         guard let peer, gate.trustedProxies.contains(where: { $0.contains(peer) }) else {
-            return .refuse("untrusted_proxy", "\(peer.map { "\($0)" } ?? "this address") is not in gate.trusted_proxies")
+            return .answered(.refuse("untrusted_proxy", "\(peer.map { "\($0)" } ?? "this address") is not in gate.trusted_proxies"))
         }
         let original: ForwardedRequest
         switch ForwardedRequest.read(kind: gate.proxy, header: header, path: path, method: method) {
         case .success(let request): original = request
         case .failure(let problem):
-            return .refuse("proxy_misconfigured", "\(problem) (gate.proxy is \(gate.proxy.rawValue); see deploy/\(gate.proxy.rawValue))")
+            return .answered(
+                .refuse("proxy_misconfigured", "\(problem) (gate.proxy is \(gate.proxy.rawValue); see deploy/\(gate.proxy.rawValue))"))
         }
         // A session belongs to the public origin: for another host (a copied cookie, a
         // neighbouring site on the same proxy) it counts for nothing.
@@ -53,26 +104,18 @@ extension Gatehouse {
         let cookies = header("Cookie").joined(separator: "; ")
         let token = hostMatches ? GateCookies.value(of: gate.cookies.session, in: cookies) : nil
         let hash = token.flatMap { $0.utf8.count == 43 ? SignInSecrets.hash($0) : nil }
-        let t = now()
-        if !live.isLoaded { try? await ensureLoaded() }
         forgetEndedSessions()
-        var answer = decideGate(original: original, sessionHash: hash, cookies: cookies, at: t)
-        if case .idle(let session) = answer.session {
-            // Memory thinks the session idle; another replica may have seen it since.
-            if let stored = try? await store.session(tokenHash: session.tokenHash), !stored.isExpired(at: t, idle: gate.session.idleTimeout)
-            {
-                live.update { $0.index.touchSession(hash: stored.tokenHash, at: stored.lastSeenAt) }
-            } else {
-                _ = try? await endSessions(.ids([session.id]), reason: "idle", actor: "system")
-            }
-            answer = decideGate(original: original, sessionHash: hash, cookies: cookies, at: t)
-        }
-        if case .valid(let session) = answer.session, t.timeIntervalSince(session.lastSeenAt) >= Self.sessionSeenResolution {
+        return .question(GateQuestion(original: original, sessionHash: hash, cookies: cookies, at: now()))
+    }
+
+    /// Notes a session's use (once a minute) and returns the answer.
+    func finish(_ decision: GateDecision, at t: Date) -> GateAuthAnswer {
+        if case .valid(let session) = decision.session, t.timeIntervalSince(session.lastSeenAt) >= Self.sessionSeenResolution {
             live.update { $0.index.touchSession(hash: session.tokenHash, at: t) }
             live.noteSessionSeen(session.id, at: t)
             live.noteSeen(session.personID, at: t)
         }
-        return answer.result
+        return decision.result
     }
 
     /// Drops from memory the sessions this process's own transactions ended as a side effect
@@ -96,8 +139,9 @@ extension Gatehouse {
     }
 
     /// One read of memory: the route's class, the session, the person and the verdict.
-    func decideGate(original: ForwardedRequest, sessionHash: String?, cookies: String, at t: Date) -> GateDecision {
+    func decideGate(_ question: GateQuestion) -> GateDecision {
         guard let gate else { return GateDecision(result: .refuse("gate_not_configured", "the gate is not configured"), session: .none) }
+        let original = question.original, sessionHash = question.sessionHash, cookies = question.cookies, t = question.at
         return live.read { s in
             let routeClass = s.policy.gate.classify(GatePath(requestTarget: original.uri))
             let licenseState = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state

@@ -27,20 +27,22 @@ extension Gatehouse {
 
     /// Ends one session by id, or every session of a person; audited with `actor`. Every
     /// replica refuses the session within a second (the audit head moves; each catches up).
-    public func revokeSessions(id: String?, user: String?, actor: String) async throws -> [GateSession] {
+    public func revokeSessions(id: String?, user: String?, all: Bool = false, actor: String) async throws -> [GateSession] {
         let selection: SessionSelection
         switch (id, user) {
-        case (let id?, nil):
+        case (nil, nil) where all:
+            selection = .all
+        case (let id?, nil) where !all:
             guard SignInSecrets.isSessionID(id) else {
                 throw GatehouseError(
                     .badRequest, "invalid_session_id",
                     "\"\(id)\" is not a session id (s_ and 20 characters, from `gatehouse sessions list`)")
             }
             selection = .ids([id])
-        case (nil, let user?):
+        case (nil, let user?) where !all:
             selection = .person(try await resolveUser(user).id)
         default:
-            throw GatehouseError(.badRequest, "invalid_request", "name a session id or a user, not both")
+            throw GatehouseError(.badRequest, "invalid_request", "name one of: a session id, a user, or all sessions")
         }
         let ended = try await endSessions(selection, reason: "revoked", actor: actor)
         if ended.isEmpty, case .ids = selection {

@@ -181,8 +181,14 @@ extension Gatehouse {
 
     /// Whom a refused person should ask: `gate.help`, or the admins named in `login.yml`.
     public func gateHelp() async -> String {
+        if gate?.help == nil, !live.isLoaded { try? await ensureLoaded() }
+        return gateHelpNow()
+    }
+
+    /// `gateHelp` from memory (the policy as loaded), without suspending.
+    public func gateHelpNow() -> String {
         if let help = gate?.help { return help }
-        let admins = (try? await policyInEffect())?.login.admins.map(\.description).sorted() ?? []
+        let admins = live.read { $0.policy.login.admins }.map(\.description).sorted()
         return admins.isEmpty ? "your Codecov administrators" : "your Codecov administrators (\(admins.joined(separator: ", ")))"
     }
 

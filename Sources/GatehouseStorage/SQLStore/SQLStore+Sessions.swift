@@ -60,6 +60,8 @@ extension SQLStore {
             return ("id IN (SELECT value ->> 0 FROM \(dialect.jsonArrayElements))", [list])
         case .person(let id):
             return ("person_id = ?", [id])
+        case .all:
+            return ("1 = 1", [])
         case .expired(let at, let idleBefore):
             return (
                 "(expires_at <= ? OR last_seen_at < ?)", [UTC.format(at, milliseconds: true), UTC.format(idleBefore, milliseconds: true)]

@@ -8,6 +8,7 @@ import GatehouseSignIn
 import GatehouseStorage
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,9 +30,14 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("egress-port"),
         help: ArgumentHelp("Port for the egress proxy (default 3128; 0 picks a free port).", valueName: "port"))
     var egressPort: Int?
+    @Option(
+        name: .customLong("gate-port"),
+        help: ArgumentHelp(
+            "Port for the gate's forward auth, when a gate is configured (default 8181; 0 picks a free port).", valueName: "port"))
+    var gatePort: Int?
 
     func validate() throws {
-        for (name, value) in [("--port", port), ("--egress-port", egressPort)] {
+        for (name, value) in [("--port", port), ("--egress-port", egressPort), ("--gate-port", gatePort)] {
             if let value, !(0...65535).contains(value) { throw ValidationError("\(name) must be a port number") }
         }
     }
@@ -53,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
                 gate: base?.gate)
             config = environment.configuration
             config.egressPort = egressPort ?? base?.egressPort ?? 3128
+            config.gatePort = gatePort ?? base?.gatePort ?? 8181
             if let base { config.egressProxy = base.egressProxy }
             devEnvironment = environment
         } else {
@@ -60,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let host { config.listenHost = host }
             if let port { config.listenPort = port }
             if let egressPort { config.egressPort = egressPort }
+            if let gatePort { config.gatePort = gatePort }
         }
         defer { devEnvironment?.remove() }
 
@@ -76,20 +84,34 @@ struct ServeCommand: AsyncParsableCommand {
             metrics: ProxyMetrics(registry: metrics.registry), logger: logger
         ).start()
 
+        // The gate's forward auth, on a listener of its own (the reverse proxy asks it before
+        // every request to Codecov).
+        var services: [any Service] = [egress]
+        var gateAddress: String?
+        if gatehouse.gate != nil {
+            let forwardAuth = try await ForwardAuthServer(
+                gatehouse: gatehouse, metrics: metrics, settings: ForwardAuthSettings(host: config.listenHost, port: config.gatePort),
+                logger: logger
+            ).start()
+            services.append(forwardAuth)
+            gateAddress = "\(config.listenHost):\(forwardAuth.port)"
+        }
         let listenHost = config.listenHost
         let runLogger = logger
         let app = buildApplication(
             gatehouse: gatehouse, settings: HTTPSettings(host: config.listenHost, port: config.listenPort), logger: logger,
-            metrics: metrics,
-            services: [egress]
-        ) { [devEnvironment] boundPort in
+            metrics: metrics, services: services
+        ) { [devEnvironment, gateAddress] boundPort in
             let base = "http://\(listenHost):\(boundPort)"
             if let devEnvironment {
                 Output.line(
                     Self.devBanner(
-                        devEnvironment, base: base, proxy: "http://\(listenHost):\(egress.port)", status: status, gate: gatehouse.gate))
+                        devEnvironment, base: base, proxy: "http://\(listenHost):\(egress.port)", status: status, gate: gatehouse.gate,
+                        gateAddress: gateAddress))
             } else {
-                runLogger.info("gatehouse is serving", metadata: ["url": "\(base)", "license": "\(status.state.rawValue)"])
+                var metadata: Logger.Metadata = ["url": "\(base)", "license": "\(status.state.rawValue)"]
+                if let gateAddress { metadata["gate"] = "\(gateAddress)" }
+                runLogger.info("gatehouse is serving", metadata: metadata)
             }
         }
         try await app.runService()
@@ -112,14 +134,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// How to try the gate without a reverse proxy: a sign-in link when a provider is
     /// configured (it ends on /gate/session, who you are), and forward-auth questions by hand.
-    static func gateLines(_ gate: GateConfiguration?, base: String) -> String {
+    static func gateLines(_ gate: GateConfiguration?, base: String, gateAddress: String?) -> String {
         guard let gate else { return "" }
+        let auth = gateAddress.map { "http://\($0)" } ?? base
         var lines = [
             "",
-            "  Gate:     \(gate.origin)/gate/… — forward auth for the reverse proxy in front of Codecov",
-            "            (deploy/ has nginx, HAProxy and Caddy recipes). Ask it as nginx would:",
-            "    curl -si \(base)/gate/auth -H 'X-Original-URI: /login/gh' | grep -i 'HTTP/\\|sign-in'  # 401: sign in first",
-            "    curl -si \(base)/gate/auth -H 'X-Original-URI: /webhooks/github' | head -1           # 200: a public route",
+            "  Gate:     \(auth)/gate/auth — forward auth for the reverse proxy in front of Codecov; its pages",
+            "            at \(gate.origin)/gate/ (deploy/ has nginx, HAProxy and Caddy recipes). Ask it as nginx would:",
+            "    curl -si \(auth)/gate/auth -H 'X-Original-URI: /login/gh' | grep -i 'HTTP/\\|sign-in'  # 401: sign in first",
+            "    curl -si \(auth)/gate/auth -H 'X-Original-URI: /webhooks/github' | head -1           # 200: a public route",
         ]
         if let first = gate.signIn.first {
             lines += ["  Sign in (\(first.displayName)), then see who you are:", "    \(gate.origin)/gate/sign-in?rd=/gate/session"]
@@ -129,9 +152,9 @@ struct ServeCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func devBanner(_ env: DevEnvironment, base: String, proxy: String, status: LicenseStatusReport, gate: GateConfiguration?)
-        -> String
-    {
+    static func devBanner(
+        _ env: DevEnvironment, base: String, proxy: String, status: LicenseStatusReport, gate: GateConfiguration?, gateAddress: String?
+    ) -> String {
         """
 
         Gatehouse dev server — throwaway data in \(env.directory) (deleted on exit). Never use in production.
@@ -144,7 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
           Tokens (shown once):
             authorize  \(env.authorizeToken)
             admin      \(env.adminToken)
-        \(gateLines(gate, base: base))
+        \(gateLines(gate, base: base, gateAddress: gateAddress))
 
         Try, in another shell:
           export ADMIN=\(env.adminToken)

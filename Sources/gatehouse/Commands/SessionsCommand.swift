@@ -24,18 +24,21 @@ struct SessionsCommand: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "End a session by id (from `sessions list`), or every session of a person (--user). Audited.")
+            abstract: "End a session by id (from `sessions list`), every session of a person (--user), or everyone's (--all). Audited.")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The session id (s_…).", valueName: "id")) var id: String?
         @Option(help: ArgumentHelp("End every session of this person instead.", valueName: "user")) var user: String?
+        @Flag(help: "End every live session: everyone signs in again.") var all = false
 
         func validate() throws {
-            guard (id == nil) != (user == nil) else { throw ValidationError("give a session id or --user USER (one of them)") }
+            guard [id != nil, user != nil, all].filter({ $0 }).count == 1 else {
+                throw ValidationError("give a session id, --user USER or --all (one of them)")
+            }
         }
 
         func run() async throws {
-            let ended = try await global.open().revokeSessions(id: id, user: user, actor: global.actor)
+            let ended = try await global.open().revokeSessions(id: id, user: user, all: all, actor: global.actor)
             global.emit(
                 ["revoked": .array(ended.map(\.json))],
                 text: ended.isEmpty

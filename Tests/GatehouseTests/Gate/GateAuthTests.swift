@@ -1,7 +1,10 @@
 import Foundation
 import GatehouseDomain
+import GatehouseHTTP
 import GatehouseService
 import GatehouseStorage
+import Logging
+import NIOHTTP1
 import Testing
 
 /// A gate over a fresh database with a license in force, and helpers to ask it questions as
@@ -236,5 +239,69 @@ struct VerifiedMembershipTests {
         let bob = try await f.gatehouse.authorizeLogin(
             LoginRequest(identity: IdentityRef(provider: .github, username: "bob"), orgs: ["acme"]), actor: "token:codecov")
         #expect(bob.allow)
+    }
+}
+
+/// The forward-auth listener (`listen.gate_port`): a bare SwiftNIO server in front of the same
+/// decision.
+@Suite("The gate's forward-auth listener")
+struct ForwardAuthListenerTests {
+    @Test func answersOnTheEventLoopAndAsksTheDatabaseWhenItMust() async throws {
+        let f = try await GateFixture(idle: 600)
+        let token = try await f.signIn("oidc:alice")
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let server = try await ForwardAuthServer(
+            gatehouse: f.gatehouse, metrics: GatehouseMetrics(), settings: ForwardAuthSettings(host: "127.0.0.1", port: 0), logger: logger
+        ).start()
+        defer { Task { await server.stop() } }
+        let base = "http://127.0.0.1:\(server.port)"
+        #expect(try await HTTPProbe.request(.GET, base + "/healthz").status == 200)
+        #expect(try await HTTPProbe.request(.GET, base + "/v1/license").status == 404)
+        let cookie = ("Cookie", "\(f.gate.cookies.session)=\(token)")
+        let pass = try await HTTPProbe.request(.GET, base + "/gate/auth", headers: [("X-Original-URI", "/login/gh"), cookie])
+        #expect(pass.status == 200)
+        #expect(pass.header("X-Gatehouse-User") == "oidc:alice")
+        // Any method, and Envoy's path prefix.
+        #expect(try await HTTPProbe.request(.POST, base + "/gate/auth", headers: [("X-Original-URI", "/login/gh"), cookie]).status == 200)
+        let signIn = try await HTTPProbe.request(
+            .GET, base + "/gate/auth?redirect=1", headers: [("X-Original-URI", "/login/gh"), ("Accept", "text/html")])
+        #expect(signIn.status == 302)
+        #expect(signIn.location == "https://codecov.acme.internal/gate/sign-in?rd=/login/gh")
+        let refused = try await HTTPProbe.request(
+            .GET, base + "/gate/auth", headers: [("X-Original-URI", "/login/gh"), ("X-Original-URI", "/x")])
+        #expect(refused.status == 403)
+        #expect(refused.header("X-Gatehouse-Reason") == "proxy_misconfigured")
+        // Idle in memory: the database is asked (off the event loop), the session ended.
+        f.clock.set(f.clock.now.addingTimeInterval(601))
+        #expect(try await HTTPProbe.request(.GET, base + "/gate/auth", headers: [("X-Original-URI", "/login/gh"), cookie]).status == 401)
+        #expect(try await f.gatehouse.store.sessions(personID: nil).isEmpty)
+        // A malformed request: 400, and the connection is closed.
+        let bad = try await rawExchange(port: server.port, "GET /gate/auth HTTP/1.1\r\nHost x\r\n\r\n")
+        #expect(bad.hasPrefix("HTTP/1.1 400"))
+    }
+
+    /// Sends raw bytes and reads until the server closes.
+    func rawExchange(port: Int, _ text: String) async throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        _ = text.withCString { send(fd, $0, strlen($0), 0) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var answer = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            answer += buffer[0..<n]
+        }
+        return String(decoding: answer, as: UTF8.self)
     }
 }

@@ -16,7 +16,7 @@ extension ProcessHeavySuites {
             defer { replica.kill() }
             let upstream = try await EchoUpstream.start()
             let proxy = try await GateProxy(
-                kind, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica.port], upstream: upstream.port)
+                kind, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica], upstream: upstream.port)
             defer { proxy.process.stop() }
 
             // Alice lands on a Codecov page, signs in at the provider, and is back on that page;

@@ -97,7 +97,7 @@ struct GateCLITests {
         defer { replica.kill() }
         let upstream = try await EchoUpstream.start()
         let proxy = try await GateProxy(
-            .nginx, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica.port], upstream: upstream.port)
+            .nginx, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica], upstream: upstream.port)
         defer { proxy.process.stop() }
         let cookie = try await deployment.signIn("alice", through: proxy)
         let cli = deployment.cli
@@ -111,7 +111,8 @@ struct GateCLITests {
         #expect(try cli("sessions", "list", "oidc:alice").expectSuccess().stdout.contains(id))
         try cli("sessions", "revoke", "s_aaaaaaaaaaaaaaaaaaaa").expectCleanFailure("no live session")
         try cli("sessions", "revoke", "../etc/passwd").expectCleanFailure("is not a session id")
-        try cli("sessions", "revoke").expectCleanFailure("give a session id or --user USER")
+        try cli("sessions", "revoke").expectCleanFailure("give a session id, --user USER or --all")
+        try cli("sessions", "revoke", "--all", "--user", "oidc:alice").expectCleanFailure("one of them")
         #expect(try cli("sessions", "revoke", id).expectSuccess().stdout.contains("ended 1 session"))
         let refused = try await eventually(2) {
             try await HTTPProbe.request(.GET, proxy.base + "/login/gh", headers: [("Cookie", cookie), ("Accept", "text/html")]).status
@@ -121,5 +122,8 @@ struct GateCLITests {
         let entry = try cli.auditEntries("--action", "session.end").last
         #expect(entry?["actor"]?.string.hasPrefix("cli:") == true)
         #expect(try cli("sessions", "list").expectSuccess().stdout.contains("no live sessions"))
+        // Everyone signed out at once.
+        _ = try await deployment.signIn("alice", through: proxy)
+        #expect(try cli("sessions", "revoke", "--all").expectSuccess().stdout.contains("ended 1 session"))
     }
 }

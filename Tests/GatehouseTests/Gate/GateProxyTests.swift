@@ -38,7 +38,7 @@ extension ProcessHeavySuites {
             defer { replica.kill() }
             let upstream = try await EchoUpstream.start()
             let proxy = try await GateProxy(
-                kind, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica.port], upstream: upstream.port)
+                kind, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica], upstream: upstream.port)
             defer { proxy.process.stop() }
 
             // Headers that describe another (public) request, or claim to be someone: ignored.
@@ -106,7 +106,7 @@ extension ProcessHeavySuites {
             }
             let upstream = try await EchoUpstream.start()
             let proxy = try await GateProxy(
-                .nginx, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [a.port, b.port], upstream: upstream.port)
+                .nginx, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [a, b], upstream: upstream.port)
             defer { proxy.process.stop() }
 
             // A session made on one replica is valid on the other (within a second).

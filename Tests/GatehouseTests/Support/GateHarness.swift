@@ -56,9 +56,10 @@ final class GateProxy: Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
 
     /// - Parameters:
-    ///   - replicas: the Gatehouse replicas' ports.
+    ///   - replicas: the Gatehouse replicas (their API and forward-auth ports).
     ///   - port: where the proxy listens (the gate's public URL), chosen beforehand.
-    init(_ kind: Kind, in dir: TempDir, port: Int, replicas: [Int], upstream: Int) async throws {
+    init(_ kind: Kind, in dir: TempDir, port: Int, replicas: [Replica], upstream: Int) async throws {
+        let api = replicas.map(\.port), auth = replicas.map(\.gatePort)
         self.kind = kind
         self.port = port
         let work = dir.file("\(kind.rawValue)-\(port)")
@@ -79,7 +80,11 @@ final class GateProxy: Sendable {
                     uwsgi_temp_path \(work)/uwsgi;
                     scgi_temp_path \(work)/scgi;
                     upstream gatehouse {
-                \(replicas.map { "        server 127.0.0.1:\($0) max_fails=1 fail_timeout=10s;" }.joined(separator: "\n"))
+                \(api.map { "        server 127.0.0.1:\($0) max_fails=1 fail_timeout=10s;" }.joined(separator: "\n"))
+                        keepalive 16;
+                    }
+                    upstream gatehouse_auth {
+                \(auth.map { "        server 127.0.0.1:\($0) max_fails=1 fail_timeout=10s;" }.joined(separator: "\n"))
                         keepalive 16;
                     }
                     upstream codecov { server 127.0.0.1:\(upstream); }
@@ -110,15 +115,17 @@ final class GateProxy: Sendable {
                 guard conf.contains(from) else { throw MissingProgram(message: "deploy/haproxy/haproxy.cfg no longer contains \(from)") }
                 conf = conf.replacingOccurrences(of: from, with: to)
             }
-            let servers = replicas.enumerated().map {
-                "    server gatehouse\($0.offset + 1) 127.0.0.1:\($0.element) check inter 500ms fall 1 rise 1"
+            for (ports, examplePort) in [(api, 8080), (auth, 8181)] {
+                let servers = ports.enumerated().map {
+                    "    server gatehouse\($0.offset + 1) 127.0.0.1:\($0.element) check inter 500ms fall 1 rise 1"
+                }
+                let example =
+                    "    server gatehouse1 10.0.0.21:\(examplePort) check inter 2s fall 2 rise 1\n    server gatehouse2 10.0.0.22:\(examplePort) check inter 2s fall 2 rise 1"
+                guard conf.contains(example) else {
+                    throw MissingProgram(message: "deploy/haproxy/haproxy.cfg no longer lists the example replicas")
+                }
+                conf = conf.replacingOccurrences(of: example, with: servers.joined(separator: "\n"))
             }
-            let example =
-                "    server gatehouse1 10.0.0.21:8080 check inter 2s fall 2 rise 1\n    server gatehouse2 10.0.0.22:8080 check inter 2s fall 2 rise 1"
-            guard conf.contains(example) else {
-                throw MissingProgram(message: "deploy/haproxy/haproxy.cfg no longer lists the example replicas")
-            }
-            conf = conf.replacingOccurrences(of: example, with: servers.joined(separator: "\n"))
             let path = try dir.write("\(kind.rawValue)-\(port)/haproxy.cfg", conf)
             process = try ExternalProcess(
                 haproxy, ["-db", "-f", path], log: work + "/stderr.log",
@@ -140,7 +147,8 @@ final class GateProxy: Sendable {
                 environment: [
                     "HOME": work, "XDG_DATA_HOME": work + "/data", "XDG_CONFIG_HOME": work + "/config", "PATH": "/usr/bin:/bin",
                     "CODECOV_SITE": "http://127.0.0.1:\(port)",
-                    "GATEHOUSE_REPLICAS": replicas.map { "127.0.0.1:\($0)" }.joined(separator: " "),
+                    "GATEHOUSE_REPLICAS": api.map { "127.0.0.1:\($0)" }.joined(separator: " "),
+                    "GATEHOUSE_AUTH": auth.map { "127.0.0.1:\($0)" }.joined(separator: " "),
                     "CODECOV_UPSTREAM": "127.0.0.1:\(upstream)",
                 ])
         }
