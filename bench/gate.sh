@@ -5,7 +5,9 @@
 #   2. auth_request to an nginx location that answers 200: the physical limit of the pattern
 #      (one more proxied HTTP round trip per request);
 #   3. auth_request to Gatehouse's forward-auth listener (deploy/nginx/gatehouse-locations.conf
-#      as shipped) with a valid session cookie: the gate deciding from memory.
+#      as shipped) with a valid session cookie: the gate deciding from memory;
+# and, for scale, auth_request to a bare Hummingbird route (bench-noop: what the framework
+# alone costs). Then the same at light load (4 connections), where latency is not queueing.
 # Figures go to stdout and bench/out/.
 # Usage: bench/gate.sh [--duration SECONDS] [--people "1000 100000"] [--sessions 100000]
 set -euo pipefail
@@ -28,7 +30,9 @@ install_missing wrk nginx python3 curl libsqlite3-dev libssl-dev libldap2-dev
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 echo "building release…"
 swift build -c release --product gatehouse >/dev/null
+swift build -c release --product bench-noop >/dev/null
 G=$ROOT/.build/release/gatehouse
+NOOP=$ROOT/.build/release/bench-noop
 
 WORK=$(mktemp -d /tmp/gatehouse-gate-bench-XXXXXX)
 PIDS=()
@@ -44,6 +48,7 @@ wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; s
 # --- Gatehouse: a license, a gate whose public URL is the gated nginx, no login restriction ---
 cd "$WORK"
 GATED_PORT=$(free_port) PLAIN_PORT=$(free_port) LIMIT_PORT=$(free_port) UP_PORT=$(free_port) OK_PORT=$(free_port)
+HB_PORT=$(free_port) NOOP_PORT=$(free_port)
 GH_PORT=$(free_port) GATE_PORT=$(free_port)
 "$G" license keygen --out vendor.pem --kid bench > vendor.pub.pem 2>/dev/null
 START=$(date -u -d "yesterday" +%Y-%m-%d); END=$(date -u -d "+364 days" +%Y-%m-%d)
@@ -87,6 +92,7 @@ http {
   uwsgi_temp_path $WORK/nginx/tmp; scgi_temp_path $WORK/nginx/tmp;
   upstream codecov { server 127.0.0.1:$UP_PORT; keepalive 64; }
   upstream okauth { server 127.0.0.1:$OK_PORT; keepalive 64; }
+  upstream noopauth { server 127.0.0.1:$NOOP_PORT; keepalive 64; }
   upstream gatehouse { server 127.0.0.1:$GH_PORT; keepalive 64; }
   upstream gatehouse_auth { server 127.0.0.1:$GATE_PORT; keepalive 64; }
   # The stand-in for Codecov: a small page.
@@ -113,6 +119,20 @@ http {
       proxy_pass http://codecov; proxy_http_version 1.1; proxy_set_header Connection "";
     }
   }
+  # For scale: auth_request to a bare Hummingbird route.
+  server {
+    listen 127.0.0.1:$HB_PORT;
+    location = /_auth {
+      internal;
+      proxy_pass http://noopauth/healthz;
+      proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_http_version 1.1; proxy_set_header Connection "";
+    }
+    location / {
+      auth_request /_auth;
+      proxy_pass http://codecov; proxy_http_version 1.1; proxy_set_header Connection "";
+    }
+  }
   # 3. The gate, as shipped.
   server {
     listen 127.0.0.1:$GATED_PORT;
@@ -122,6 +142,10 @@ http {
 NGINX
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
+"$NOOP" "$NOOP_PORT" > /dev/null 2>&1 &
+NOOP_PID=$!
+PIDS+=("$NOOP_PID")
+wait_http "http://127.0.0.1:$NOOP_PORT/healthz"
 wait_http "http://127.0.0.1:$PLAIN_PORT/"
 NGINX_PIDS=$(pgrep -f "nginx: worker" | tr '\n' ' ')
 
@@ -130,12 +154,13 @@ mkdir -p "$OUT"
 RESULT=$OUT/gate-$(date -u +%Y%m%dT%H%M%SZ).md
 HZ=$(getconf CLK_TCK)
 cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
-# wrk -t2 -c64 against one URL; "rps p50 p99 cpu_us_per_request errors" (CPU of the pids given).
+# wrk against one URL (CONNECTIONS, default 64); "rps p50 p99 cpu_us_per_request errors" (CPU of the pids given).
 run_wrk() {
   local name=$1 url=$2; shift 2
-  local before after
+  local before after threads=2
+  [ "${CONNECTIONS:-64}" -lt 2 ] && threads=1
   before=$(cpu_ticks "$@")
-  COOKIES=$WORK/cookies.txt wrk -t2 -c64 -d"${DURATION}s" --latency -s "$ROOT/bench/gate.lua" "$url" > "$WORK/wrk-$name.txt"
+  COOKIES=$WORK/cookies.txt wrk -t$threads -c"${CONNECTIONS:-64}" -d"${DURATION}s" --latency -s "$ROOT/bench/gate.lua" "$url" > "$WORK/wrk-$name.txt"
   after=$(cpu_ticks "$@")
   python3 - "$HZ" "$((after - before))" "$WORK/wrk-$name.txt" <<'PY'
 import re, sys
@@ -162,7 +187,7 @@ PY
   echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB; $(swift --version 2>&1 | head -1); $("$NGINX" -v 2>&1)."
   echo "Load: wrk -t2 -c64 -d${DURATION}s --latency, keep-alive, GET /gh/acme/api/pulls with a random one of 1,000 session cookies (bench/gate.lua), all targets through one nginx (2 workers) on the same machine."
   echo "Sessions: $SESSIONS live (bench/sessions.py), spread over the people; people seeded through the API."
-  echo "CPU: user+system time per request of nginx's workers, plus Gatehouse's for the gated row."
+  echo "CPU: user+system time per request of nginx's workers, plus Gatehouse's (or bench-noop's) for their rows."
   echo
   echo "| people | target | requests/s | p50 ms | p99 ms | CPU µs/request | vs nginx-authorised | p99 added |"
   echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -184,13 +209,20 @@ for N in $PEOPLE_STEPS; do
   read -r P_RPS P_50 P_99 P_CPU P_ERR <<< "$(run_wrk "plain-$N" "http://127.0.0.1:$PLAIN_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
   read -r L_RPS L_50 L_99 L_CPU L_ERR <<< "$(run_wrk "limit-$N" "http://127.0.0.1:$LIMIT_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
   read -r G_RPS G_50 G_99 G_CPU G_ERR <<< "$(run_wrk "gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
-  for e in "$P_ERR" "$L_ERR" "$G_ERR"; do [ "$e" = 0 ] || echo "  errors or non-2xx answers: $e" >&2; done
+  read -r H_RPS H_50 H_99 H_CPU H_ERR <<< "$(run_wrk "hb-$N" "http://127.0.0.1:$HB_PORT/gh/acme/api/pulls" $NGINX_PIDS "$NOOP_PID")"
+  # Light load: latency without queueing.
+  read -r LL_RPS LL_50 LL_99 LL_CPU LL_ERR <<< "$(CONNECTIONS=4 run_wrk "light-limit-$N" "http://127.0.0.1:$LIMIT_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
+  read -r LG_RPS LG_50 LG_99 LG_CPU LG_ERR <<< "$(CONNECTIONS=4 run_wrk "light-gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
+  for e in "$P_ERR" "$L_ERR" "$G_ERR" "$H_ERR" "$LL_ERR" "$LG_ERR"; do [ "$e" = 0 ] || echo "  errors or non-2xx answers: $e" >&2; done
   ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
   added() { python3 -c "print(f'{$1-$2:+.2f}')"; }
   {
     echo "| $N | nginx, no auth | $P_RPS | $P_50 | $P_99 | $P_CPU | $(ratio "$P_RPS" "$L_RPS") | |"
     echo "| $N | nginx auth_request → nginx 200 | $L_RPS | $L_50 | $L_99 | $L_CPU | 1.00× | |"
     echo "| $N | nginx auth_request → **gatehouse** | $G_RPS | $G_50 | $G_99 | $G_CPU | **$(ratio "$G_RPS" "$L_RPS")** | $(added "$G_99" "$L_99") |"
+    echo "| $N | nginx auth_request → Hummingbird no-op route | $H_RPS | $H_50 | $H_99 | $H_CPU | $(ratio "$H_RPS" "$L_RPS") | $(added "$H_99" "$L_99") |"
+    echo "| $N | light load (4 connections): nginx auth_request → nginx 200 | $LL_RPS | $LL_50 | $LL_99 | $LL_CPU | | |"
+    echo "| $N | light load (4 connections): nginx auth_request → **gatehouse** | $LG_RPS | $LG_50 | $LG_99 | $LG_CPU | | **$(added "$LG_99" "$LL_99")** |"
   } >> "$RESULT"
   echo "  gatehouse resident memory with $N people and $SESSIONS sessions: $((RSS / 1024)) MB" | tee -a "$WORK/notes.txt"
 done
