@@ -59,15 +59,8 @@ wait_http() { for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; s
 
 # --- What every Gatehouse instance shares: a vendor key, a license, the policies ----------
 cd "$WORK"
-"$G" license keygen --out vendor.pem --kid bench > vendor.pub.pem 2>/dev/null
-START=$(date -u -d "yesterday" +%Y-%m-%d); END=$(date -u -d "+364 days" +%Y-%m-%d)
 # Enough seats for the people seeded and every first login the write measurement makes.
-cat > terms.json <<JSON
-{"license_id":"lic_bench","licensee":"Bench Corp","issued_at":"${START}T00:00:00Z","starts_at":"${START}T00:00:00Z",
- "expires_at":"${END}T00:00:00Z","seats":1000000,"seat_price_cents":25000,"currency":"USD",
- "instance_url":"https://codecov.bench.internal","grace_days":14,"supersedes":null}
-JSON
-"$G" license sign --key vendor.pem --kid bench --terms terms.json --out bench.lic >/dev/null
+bench_license "$G"
 cat > gatehouse.yml <<YAML
 instance_url: https://codecov.bench.internal
 license:

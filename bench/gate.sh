@@ -50,14 +50,7 @@ cd "$WORK"
 GATED_PORT=$(free_port) PLAIN_PORT=$(free_port) LIMIT_PORT=$(free_port) UP_PORT=$(free_port) OK_PORT=$(free_port)
 HB_PORT=$(free_port) NOOP_PORT=$(free_port)
 GH_PORT=$(free_port) GATE_PORT=$(free_port)
-"$G" license keygen --out vendor.pem --kid bench > vendor.pub.pem 2>/dev/null
-START=$(date -u -d "yesterday" +%Y-%m-%d); END=$(date -u -d "+364 days" +%Y-%m-%d)
-cat > terms.json <<JSON
-{"license_id":"lic_bench","licensee":"Bench Corp","issued_at":"${START}T00:00:00Z","starts_at":"${START}T00:00:00Z",
- "expires_at":"${END}T00:00:00Z","seats":1000000,"seat_price_cents":25000,"currency":"USD",
- "instance_url":"https://codecov.bench.internal","grace_days":14,"supersedes":null}
-JSON
-"$G" license sign --key vendor.pem --kid bench --terms terms.json --out bench.lic >/dev/null
+bench_license "$G"
 cat > gatehouse.yml <<YAML
 instance_url: https://codecov.bench.internal
 database: sqlite:$WORK/gatehouse.db

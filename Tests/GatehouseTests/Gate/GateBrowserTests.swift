@@ -11,21 +11,16 @@ extension ProcessHeavySuites {
         @Test(arguments: [GateProxy.Kind.nginx, .haproxy, .caddy])
         func signInRefuseBlockSignOut(_ kind: GateProxy.Kind) async throws {
             let deployment = try await GateDeployment(proxy: kind, gateExtra: "  public_access: false\n")
-            try await deployment.addPeople()
-            let replica = try await deployment.replica()
-            defer { replica.kill() }
-            let upstream = try await EchoUpstream.start()
-            let proxy = try await GateProxy(
-                kind, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica], upstream: upstream.port)
-            defer { proxy.process.stop() }
+            let gate = try await deployment.start()
+            defer { gate.stop() }
+            let upstream = gate.upstream
 
             // Alice lands on a Codecov page, signs in at the provider, and is back on that page;
             // the upstream was told who she is.
             let browser = try await Browser(in: deployment.cli.dir)
-            try await browser.go(deployment.publicURL + "/gh/acme/api/pulls?state=open")
-            #expect(try await eventually { try await browser.url.hasPrefix(deployment.oidc.issuer) }, "not sent to the provider")
-            try await browser.type("input[name=sub]", "alice")
-            try await browser.click("form button[type=submit]")
+            #expect(
+                try await browser.signIn(at: deployment.publicURL + "/gh/acme/api/pulls?state=open", as: "alice", provider: deployment.oidc)
+            )
             let landed = try await browser.waitForText("user=[oidc:alice]")
             let page1 = (try? await browser.text) ?? ""
             #expect(landed, "\(kind): \(page1)")
@@ -35,10 +30,7 @@ extension ProcessHeavySuites {
 
             // Mallory is not in the allowed group: a page says who she is, why, and whom to ask.
             let other = try await Browser(in: deployment.cli.dir)
-            try await other.go(deployment.publicURL + "/gh/acme/api")
-            #expect(try await eventually { try await other.url.hasPrefix(deployment.oidc.issuer) })
-            try await other.type("input[name=sub]", "mallory")
-            try await other.click("form button[type=submit]")
+            #expect(try await other.signIn(at: deployment.publicURL + "/gh/acme/api", as: "mallory", provider: deployment.oidc))
             let refused = try await other.waitForText("You cannot use Codecov here")
             let page2 = (try? await other.text) ?? ""
             #expect(refused, "\(kind): \(page2)")
@@ -67,10 +59,7 @@ extension ProcessHeavySuites {
 
             // Unblocked, signed in again, then signed out: the session is over.
             try deployment.cli("users", "unblock", "oidc:alice").expectSuccess()
-            try await browser.go(deployment.publicURL + "/gh/acme")
-            #expect(try await eventually { try await browser.url.hasPrefix(deployment.oidc.issuer) })
-            try await browser.type("input[name=sub]", "alice")
-            try await browser.click("form button[type=submit]")
+            #expect(try await browser.signIn(at: deployment.publicURL + "/gh/acme", as: "alice", provider: deployment.oidc))
             let again = try await browser.waitForText("user=[oidc:alice]")
             let page5 = (try? await browser.text) ?? ""
             #expect(again, "\(kind): \(page5)")

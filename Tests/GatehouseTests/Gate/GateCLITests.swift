@@ -92,13 +92,9 @@ struct GateCLITests {
 
     @Test func sessionsAreListedAndRevoked() async throws {
         let deployment = try await GateDeployment()
-        try await deployment.addPeople()
-        let replica = try await deployment.replica()
-        defer { replica.kill() }
-        let upstream = try await EchoUpstream.start()
-        let proxy = try await GateProxy(
-            .nginx, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica], upstream: upstream.port)
-        defer { proxy.process.stop() }
+        let gate = try await deployment.start()
+        defer { gate.stop() }
+        let proxy = gate.proxy
         let cookie = try await deployment.signIn("alice", through: proxy)
         let cli = deployment.cli
         let list = try JSONValue.parse(try cli("sessions", "list", "--json").expectSuccess().stdout)

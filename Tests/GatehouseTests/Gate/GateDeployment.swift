@@ -58,3 +58,37 @@ struct GateDeployment {
 extension Replica {
     var port: Int { Int(base.split(separator: ":").last ?? "0") ?? 0 }
 }
+
+/// A started gated deployment: one replica, the stand-in upstream, the proxy in front.
+struct RunningGate {
+    let replica: Replica
+    let upstream: EchoUpstream
+    let proxy: GateProxy
+
+    func stop() {
+        proxy.process.stop()
+        replica.kill()
+    }
+}
+
+extension GateDeployment {
+    /// Adds the people, starts one replica, the upstream and the proxy.
+    func start() async throws -> RunningGate {
+        try await addPeople()
+        let replica = try await self.replica()
+        let upstream = try await EchoUpstream.start()
+        let proxy = try await GateProxy(self.proxy, in: cli.dir, port: proxyPort, replicas: [replica], upstream: upstream.port)
+        return RunningGate(replica: replica, upstream: upstream, proxy: proxy)
+    }
+}
+
+extension Browser {
+    /// Opens `url`, waits to be sent to the provider, and signs in there as `user`.
+    func signIn(at url: String, as user: String, provider: OIDCProviderMock) async throws -> Bool {
+        try await go(url)
+        guard try await eventually(10, { try await self.url.hasPrefix(provider.issuer) }) else { return false }
+        try await type("input[name=sub]", user)
+        try await click("form button[type=submit]")
+        return true
+    }
+}

@@ -33,13 +33,9 @@ extension ProcessHeavySuites {
         @Test(arguments: [GateProxy.Kind.nginx, .haproxy, .caddy])
         func clientsCannotSpeakForTheProxy(_ kind: GateProxy.Kind) async throws {
             let deployment = try await GateDeployment(proxy: kind, gateExtra: "  public_access: false\n")
-            try await deployment.addPeople()
-            let replica = try await deployment.replica()
-            defer { replica.kill() }
-            let upstream = try await EchoUpstream.start()
-            let proxy = try await GateProxy(
-                kind, in: deployment.cli.dir, port: deployment.proxyPort, replicas: [replica], upstream: upstream.port)
-            defer { proxy.process.stop() }
+            let gate = try await deployment.start()
+            defer { gate.stop() }
+            let upstream = gate.upstream, proxy = gate.proxy
 
             // Headers that describe another (public) request, or claim to be someone: ignored.
             let spoofed = [
