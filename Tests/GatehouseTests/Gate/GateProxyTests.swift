@@ -73,9 +73,35 @@ extension ProcessHeavySuites {
             #expect(alice.status == 200, "\(kind): \(alice.status) \(alice.body.prefix(300))")
             #expect(upstream.requests.last?.user == "oidc:alice")
             // The same cookie presented for another host (a neighbouring site on the proxy): nothing.
+            // Where to come back to after signing in: encoded tricks are refused at the door.
+            for rd in [
+                "%2F%2Fevil.com", "https%3A%2F%2Fevil.com%2F", "%2F%5Cevil.com", "%252F%252Fevil.com", "//evil.com", "/%09/evil.com",
+            ] {
+                let answer = try await HTTPProbe.request(.GET, proxy.base + "/gate/sign-in?rd=" + rd)
+                #expect(
+                    answer.status == 400 || !(answer.location ?? "").contains("evil"),
+                    "\(kind) rd=\(rd): \(answer.status) \(answer.location ?? "")")
+                #expect(!(answer.location ?? "").hasPrefix("//") && !(answer.location ?? "").contains("evil.com"))
+            }
+
             let seen = upstream.requests.count
             _ = try await HTTPProbe.request(.GET, proxy.base + "/gh/acme", headers: [("Cookie", cookie), ("Host", "evil.acme.internal")])
             #expect(!upstream.requests.dropFirst(seen).contains { $0.user == "oidc:alice" }, "\(kind): the cookie worked for another host")
+
+            // Signed out (the form's token comes from the sign-out page): the cookie, replayed, is nothing.
+            let page = try await HTTPProbe.request(.GET, proxy.base + "/gate/sign-out", headers: [("Cookie", cookie)])
+            let csrf = try #require(page.body.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
+            let forged = try await HTTPProbe.post(proxy.base + "/gate/sign-out", form: [("csrf", "x")], headers: [("Cookie", cookie)])
+            #expect(forged.status == 403)
+            let crossSite = try await HTTPProbe.post(
+                proxy.base + "/gate/sign-out", form: [("csrf", String(csrf))],
+                headers: [("Cookie", cookie), ("Sec-Fetch-Site", "cross-site")])
+            #expect(crossSite.status == 403)
+            let signOut = try await HTTPProbe.post(
+                proxy.base + "/gate/sign-out", form: [("csrf", String(csrf))], headers: [("Cookie", cookie)])
+            #expect(signOut.status == 200)
+            let replayed = try await HTTPProbe.request(.GET, proxy.base + "/gh/acme", headers: [("Cookie", cookie)])
+            #expect(replayed.status != 200, "\(kind): a signed-out session was replayed")
         }
 
         @Test func onlyTrustedPeersMayAsk() async throws {
