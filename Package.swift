@@ -37,6 +37,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         // The PostgreSQL store (several replicas on one database).
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // Already built for Hummingbird; named for the HTTP parts its channel handlers see
+        // (the API port's connection deadlines).
+        .package(url: "https://github.com/apple/swift-nio-extras", exact: "1.35.2"),
         // Already built for postgres-nio; named for TLS to the database server.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         // The gate's sign-in: outbound HTTPS to the providers (already built for HummingbirdTesting),
@@ -140,11 +143,13 @@ let package = Package(
                 "GatehouseService",
                 "GatehouseSignIn",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

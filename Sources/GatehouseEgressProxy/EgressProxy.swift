@@ -21,7 +21,10 @@ public final class EgressProxy: Sendable {
         let metrics: ProxyMetrics
         let logger: Logger
         let idleTimeout: TimeAmount
+        let headTimeout: TimeAmount
         private let open = Mutex([ObjectIdentifier: any Channel]())
+        /// Open connections per client address.
+        private let perSource = Mutex([String: Int]())
 
         init(gatehouse: Gatehouse, limits: EgressProxyLimits, metrics: ProxyMetrics, logger: Logger) {
             self.gatehouse = gatehouse
@@ -29,17 +32,24 @@ public final class EgressProxy: Sendable {
             self.metrics = metrics
             self.logger = logger
             idleTimeout = .milliseconds(Int64(limits.idleTimeout * 1000))
+            headTimeout = .milliseconds(Int64(limits.headTimeout * 1000))
         }
 
-        /// Registers a new client connection; false when it is over the cap (it is answered
-        /// 503 and closed, and counted until then).
-        func opened(_ channel: any Channel) -> Bool {
+        /// Registers a new client connection; over the cap, or over its address's share, it is
+        /// answered 503 and closed (and counted until then).
+        func opened(_ channel: any Channel) -> Admission {
             let count = open.withLock { connections in
                 connections[ObjectIdentifier(channel)] = channel
                 return connections.count
             }
             metrics.active.record(Int64(count))
-            return count <= limits.maxConnections
+            let source = channel.remoteAddress?.ipAddress ?? "?"
+            let fromSource = perSource.withLock { counts in
+                counts[source, default: 0] += 1
+                return counts[source]!
+            }
+            if count > limits.maxConnections { return .overCapacity }
+            return fromSource > limits.maxConnectionsPerSource ? .sourceOverCapacity : .admitted
         }
 
         func closed(_ channel: any Channel) {
@@ -47,10 +57,20 @@ public final class EgressProxy: Sendable {
                 connections[ObjectIdentifier(channel)] = nil
                 return connections.count
             }
+            let source = channel.remoteAddress?.ipAddress ?? "?"
+            perSource.withLock { counts in
+                counts[source, default: 1] -= 1
+                if counts[source] == 0 { counts[source] = nil }
+            }
             metrics.active.record(Int64(count))
         }
 
         var connections: [any Channel] { open.withLock { Array($0.values) } }
+    }
+
+    /// Whether a new connection is served.
+    enum Admission: Sendable {
+        case admitted, overCapacity, sourceOverCapacity
     }
 
     /// Reads grow up to 1 MiB on a busy connection (fewer system calls: bulk throughput

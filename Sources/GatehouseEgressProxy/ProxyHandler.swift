@@ -46,9 +46,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
 
-    private let admitted: Bool
+    private let admitted: EgressProxy.Admission
 
-    init(shared: EgressProxy.Shared, admitted: Bool, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+    init(
+        shared: EgressProxy.Shared, admitted: EgressProxy.Admission, encoder: HTTPResponseEncoder,
+        decoder: ByteToMessageHandler<HTTPRequestDecoder>
+    ) {
         self.shared = shared
         self.admitted = admitted
         self.encoder = encoder
@@ -59,11 +62,43 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
-        guard admitted else {
-            refuse(ProxyRefusal(status: .serviceUnavailable, code: "too_many_connections",
-                message: "the egress proxy is at its limit of \(shared.limits.maxConnections) connections; try again"),
+        switch admitted {
+        case .admitted:
+            // The request head must be whole within the head timeout, however slowly it
+            // trickles in (the idle timeout, reset by every byte, does not bound it).
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            headDeadline = context.eventLoop.scheduleTask(in: shared.headTimeout) {
+                let (handler, context) = loopBound.value
+                handler.headTimedOut(context: context)
+            }
+        case .overCapacity:
+            refuse(
+                ProxyRefusal(
+                    status: .serviceUnavailable, code: "too_many_connections",
+                    message: "the egress proxy is at its limit of \(shared.limits.maxConnections) connections; try again"),
                 outcome: "over_capacity", context: context)
-            return
+        case .sourceOverCapacity:
+            refuse(
+                ProxyRefusal(
+                    status: .serviceUnavailable, code: "too_many_connections_from_source",
+                    message:
+                        "this address has \(shared.limits.maxConnectionsPerSource) connections open to the egress proxy already; try again"),
+                outcome: "over_capacity", context: context)
+        }
+    }
+
+    private var headDeadline: Scheduled<Void>?
+
+    private func headTimedOut(context: ChannelHandlerContext) {
+        switch state {
+        case .awaitingHead, .awaitingConnectEnd:
+            refuse(
+                ProxyRefusal(
+                    status: .requestTimeout, code: "request_head_timeout",
+                    message: "the request head did not arrive within \(shared.limits.headTimeout) seconds"),
+                outcome: "bad_request", context: context)
+        default:
+            break
         }
     }
 
@@ -83,11 +118,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .success(.tunnel(let target)):
                 state = .awaitingConnectEnd(target)
             case .success(let request):
+                headDeadline?.cancel()
                 state = .connecting(request)
                 decide(request, context: context)
             }
         case .awaitingConnectEnd(let target):
             if case .end = part {
+                headDeadline?.cancel()
                 state = .connecting(.tunnel(target))
                 decide(.tunnel(target), context: context)
             } else {
@@ -114,6 +151,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        headDeadline?.cancel()
         if case .forwarding(let upstream) = state { upstream.close(promise: nil) }
         state = .closed
         buffered = []
@@ -197,16 +235,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let target = request.target
         switch result {
         case .failure(let error):
-            shared.logger.error("egress decision failed", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
-            refuse(ProxyRefusal(status: .serviceUnavailable, code: "unavailable", message: "the egress policy could not be read; try again"),
+            shared.logger.error(
+                "egress decision failed", metadata: ["error": "\(GatehouseError.from(error)?.message ?? "\(type(of: error))")"])
+            refuse(
+                ProxyRefusal(status: .serviceUnavailable, code: "unavailable", message: "the egress policy could not be read; try again"),
                 outcome: "unavailable", context: context)
         case .success(let check) where !check.allow:
-            refuse(.refused(check.verdict.reason, check.verdict.detail, destination: target.description), outcome: "refused", context: context)
+            refuse(
+                .refused(check.verdict.reason, check.verdict.detail, destination: target.description), outcome: "refused", context: context)
         case .success(let check):
             let reason = check.verdict.allow ? "ok" : check.verdict.reason.rawValue
             if !check.verdict.allow {
                 shared.logger.notice(
-                    "egress allowed in report mode", metadata: ["destination": "\(target)", "would_refuse": "\(reason)", "role": "\(check.role ?? "-")"])
+                    "egress allowed in report mode",
+                    metadata: ["destination": "\(target)", "would_refuse": "\(reason)", "role": "\(check.role ?? "-")"])
             }
             connect(request, addresses: check.addresses, index: 0, reason: reason, failures: [], context: context)
         }
@@ -218,15 +260,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         let target = request.target
         guard index < addresses.count else {
-            let why = addresses.isEmpty ? "\(target.host) does not resolve" : "could not connect to \(target) (\(failures.joined(separator: "; ")))"
-            refuse(ProxyRefusal(status: .badGateway, code: "upstream_unreachable", message: why), outcome: "upstream_unreachable", context: context)
+            let why =
+                addresses.isEmpty
+                ? "\(target.host) does not resolve" : "could not connect to \(target) (\(failures.joined(separator: "; ")))"
+            refuse(
+                ProxyRefusal(status: .badGateway, code: "upstream_unreachable", message: why), outcome: "upstream_unreachable",
+                context: context)
             return
         }
         let address: SocketAddress
         do {
             address = try SocketAddress(ipAddress: addresses[index].description, port: target.port)
         } catch {
-            connect(request, addresses: addresses, index: index + 1, reason: reason, failures: failures + ["\(addresses[index]): \(error)"], context: context)
+            connect(
+                request, addresses: addresses, index: index + 1, reason: reason, failures: failures + ["\(addresses[index]): \(error)"],
+                context: context)
             return
         }
         ClientBootstrap(group: context.eventLoop)
@@ -249,7 +297,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     guard case .connecting = self.state else { return }
                     let why: String
                     if case ChannelError.connectTimeout = error { why = "timed out" } else { why = "\(error)" }
-                    self.connect(request, addresses: addresses, index: index + 1, reason: reason, failures: failures + ["\(addresses[index]): \(why)"], context: context)
+                    self.connect(
+                        request, addresses: addresses, index: index + 1, reason: reason,
+                        failures: failures + ["\(addresses[index]): \(why)"], context: context)
                 }
             }
     }
@@ -324,7 +374,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             responseStarted = true
             var headers = ProxyRequest.endToEnd(head.headers)
             headers.replaceOrAdd(name: "connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: head.status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: head.status, headers: headers))), promise: nil)
         case .body(let buffer):
             shared.metrics.bytesDown.count(buffer.readableBytes)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -342,7 +393,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             state = .closed
             context.close(promise: nil)
         } else {
-            refuse(ProxyRefusal(status: .badGateway, code: "upstream_closed", message: "the destination closed the connection without a response"),
+            refuse(
+                ProxyRefusal(
+                    status: .badGateway, code: "upstream_closed", message: "the destination closed the connection without a response"),
                 outcome: "upstream_unreachable", context: context)
         }
     }
@@ -362,7 +415,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // The destination only (host:port): a request's path or userinfo may hold a secret.
             shared.logger.info("egress refused", metadata: ["reason": "\(refusal.code)", "destination": "\(destination)"])
         }
-        let body = ByteBuffer(string: JSONValue.object(["error": ["code": .string(refusal.code), "message": .string(refusal.message)]]).canonicalText + "\n")
+        let body = ByteBuffer(
+            string: JSONValue.object(["error": ["code": .string(refusal.code), "message": .string(refusal.message)]]).canonicalText + "\n")
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(body.readableBytes))

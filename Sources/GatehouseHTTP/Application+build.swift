@@ -1,5 +1,6 @@
 import GatehouseService
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -7,10 +8,13 @@ import ServiceLifecycle
 public struct HTTPSettings: Sendable {
     public var host: String
     public var port: Int
+    /// Deadlines and the connection cap (`http:` in gatehouse.yml).
+    public var limits: ConnectionLimits
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, limits: ConnectionLimits = ConnectionLimits()) {
         self.host = host
         self.port = port
+        self.limits = limits
     }
 }
 
@@ -42,9 +46,15 @@ public func buildApplication(
     gatehouse: Gatehouse, settings: HTTPSettings, logger: Logger, metrics: GatehouseMetrics = GatehouseMetrics(),
     services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
+    let limits = settings.limits
+    return Application(
         router: buildRouter(gatehouse: gatehouse, metrics: metrics, logRequests: logger.logLevel <= .debug),
-        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "gatehouse"),
+        // Slow heads, silent and idle connections and slow bodies are cut off; beyond the cap,
+        // new connections wait in the backlog instead of exhausting the process's files.
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionDeadlines.forHummingbird(limits)])),
+        configuration: .init(
+            address: .hostname(settings.host, port: settings.port), serverName: "gatehouse",
+            availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
         services: gatehouse.backgroundServices(logger: logger) + services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger

@@ -30,10 +30,17 @@ final class Replica: Sendable {
     private let gate = Mutex(0)
     var output: String { log.withLock { $0 } }
 
-    static func start(in dir: TempDir, environment: [String: String]) async throws -> Replica {
+    /// - Parameter fileLimit: run under this open-file limit (soft and hard, via prlimit).
+    static func start(in dir: TempDir, environment: [String: String], fileLimit: Int? = nil) async throws -> Replica {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: gatehouseBinary)
-        process.arguments = ["serve", "--port", "0", "--egress-port", "0", "--gate-port", "0"]
+        let arguments = ["serve", "--port", "0", "--egress-port", "0", "--gate-port", "0"]
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: try requireProgram("prlimit", package: "util-linux"))
+            process.arguments = ["--nofile=\(fileLimit):\(fileLimit)", gatehouseBinary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: gatehouseBinary)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
         process.environment = environment
         let pipe = Pipe()

@@ -12,14 +12,14 @@ import Synchronization
 public struct ForwardAuthSettings: Sendable {
     public var host: String
     public var port: Int
-    /// A connection with no request for this long is closed (proxies reconnect).
-    public var idleTimeout: TimeAmount = .seconds(120)
-    /// Concurrent connections; more are answered 503 and closed.
-    public var maxConnections = 4096
+    /// Deadlines as the API port's; beyond `maxConnections` a new connection is answered 503
+    /// and closed (a proxy retries another replica).
+    public var limits: ConnectionLimits
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, limits: ConnectionLimits = ConnectionLimits()) {
         self.host = host
         self.port = port
+        self.limits = limits
     }
 }
 
@@ -68,7 +68,7 @@ public final class ForwardAuthServer: Sendable {
     func opened(_ channel: any Channel) -> Bool {
         open.withLock { connections in
             connections[ObjectIdentifier(channel)] = channel
-            return connections.count <= settings.maxConnections
+            return connections.count <= settings.limits.maxConnections
         }
     }
 
@@ -85,11 +85,11 @@ public final class ForwardAuthServer: Sendable {
                 let admitted = server.opened(channel)
                 channel.closeFuture.whenComplete { _ in server.closed(channel) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: server.settings.idleTimeout))
                     // The reply's header values are made safe by GateReply (no control characters);
                     // NIO's own check of every outbound header costs a tenth of this listener.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withErrorHandling: true, withOutboundHeaderValidation: false)
+                    try channel.pipeline.syncOperations.addHandler(ConnectionDeadlines.forNIO(server.settings.limits))
                     try channel.pipeline.syncOperations.addHandler(ForwardAuthHandler(server: server, admitted: admitted))
                 }
             }
@@ -195,9 +195,6 @@ final class ForwardAuthHandler: ChannelDuplexHandler, @unchecked Sendable {  // 
         if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
-    }
 }
 
 /// A reply's parts, Sendable across the hop back to the event loop.

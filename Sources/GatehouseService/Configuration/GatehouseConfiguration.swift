@@ -15,6 +15,8 @@ public struct GatehouseConfiguration: Sendable {
     public var egressPort = 3128
     /// The gate's forward-auth listener (`/gate/auth` for the reverse proxy), when a gate is configured.
     public var gatePort = 8181
+    /// Timeouts and the connection cap of the API and forward-auth ports (`http:`).
+    public var http = HTTPConnectionSettings()
     /// Timeouts and the connection cap of the egress proxy (`egress_proxy:`).
     public var egressProxy = EgressProxyLimits()
     /// Directory of policy files.
@@ -79,7 +81,7 @@ extension GatehouseConfiguration {
     }
 
     static let topLevelKeys: Set<String> = [
-        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate",
+        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate", "http",
     ]
 
     /// Applies a YAML document; returns the problems found.
@@ -132,6 +134,7 @@ extension GatehouseConfiguration {
         applyDirectory(top["ldap"], reader: &reader, file: file)
         applyEgressProxy(top["egress_proxy"], reader: &reader)
         applyGate(top["gate"], reader: &reader, file: file, environment: environment)
+        applyHTTP(top["http"], reader: &reader)
         return reader.problems
     }
 

@@ -60,7 +60,10 @@ struct ServeCommand: AsyncParsableCommand {
             config = environment.configuration
             config.egressPort = egressPort ?? base?.egressPort ?? 3128
             config.gatePort = gatePort ?? base?.gatePort ?? 8181
-            if let base { config.egressProxy = base.egressProxy }
+            if let base {
+                config.egressProxy = base.egressProxy
+                config.http = base.http
+            }
             devEnvironment = environment
         } else {
             config = try global.configuration()
@@ -71,6 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { devEnvironment?.remove() }
 
+        Self.raiseFileLimit(logger: logger)
         let gatehouse = try await Gatehouse.open(config, create: true)
         let applied = try await gatehouse.migrate(actor: "system")
         if !applied.isEmpty { logger.info("applied migrations", metadata: ["versions": "\(applied)"]) }
@@ -90,7 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
         var gateAddress: String?
         if gatehouse.gate != nil {
             let forwardAuth = try await ForwardAuthServer(
-                gatehouse: gatehouse, metrics: metrics, settings: ForwardAuthSettings(host: config.listenHost, port: config.gatePort),
+                gatehouse: gatehouse, metrics: metrics,
+                settings: ForwardAuthSettings(host: config.listenHost, port: config.gatePort, limits: ConnectionLimits(config.http)),
                 logger: logger
             ).start()
             services.append(forwardAuth)
@@ -99,7 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
         let listenHost = config.listenHost
         let runLogger = logger
         let app = buildApplication(
-            gatehouse: gatehouse, settings: HTTPSettings(host: config.listenHost, port: config.listenPort), logger: logger,
+            gatehouse: gatehouse,
+            settings: HTTPSettings(host: config.listenHost, port: config.listenPort, limits: ConnectionLimits(config.http)),
+            logger: logger,
             metrics: metrics, services: services
         ) { [devEnvironment, gateAddress] boundPort in
             let base = "http://\(listenHost):\(boundPort)"
@@ -115,6 +122,20 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         try await app.runService()
+    }
+
+    /// Every connection is a file: the soft limit (often 1,024) is raised to the hard one where
+    /// allowed, so that the connection caps, not the file limit, decide when to wait.
+    static func raiseFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let before = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.debug("raised the open-file limit", metadata: ["from": "\(before)", "to": "\(limit.rlim_max)"])
+        } else {
+            logger.warning("cannot raise the open-file limit", metadata: ["limit": "\(before)"])
+        }
     }
 
     /// A free TCP port on `host` (for `--dev --port 0`, whose gate needs its URL up front).

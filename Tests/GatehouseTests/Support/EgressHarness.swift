@@ -187,7 +187,9 @@ final class RawClient: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard rc == 0 else {
             close(fd)
             throw ConnectFailed(port: port, errno: errno)
@@ -208,6 +210,22 @@ final class RawClient: @unchecked Sendable {
     }
 
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Whether the other side has closed or answered (something to read, or the end), without waiting.
+    var hasNews: Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    /// Sends `bytes` one at a time, `interval` apart, until done or the other side answers or closes.
+    func trickle(_ bytes: [UInt8], every interval: useconds_t) {
+        for byte in bytes {
+            if hasNews { return }
+            send([byte])
+            usleep(interval)
+        }
+    }
 
     /// Reads up to `max` bytes; nil at EOF, error or timeout.
     func read(max: Int = 65536) -> [UInt8]? {
@@ -285,7 +303,8 @@ struct ProxyFixture {
         logger.logLevel = .critical
         let metrics = GatehouseMetrics()
         let proxy = try await EgressProxy(
-            gatehouse: gatehouse, host: "127.0.0.1", port: 0, limits: limits ?? testLimits, metrics: ProxyMetrics(registry: metrics.registry),
+            gatehouse: gatehouse, host: "127.0.0.1", port: 0, limits: limits ?? testLimits,
+            metrics: ProxyMetrics(registry: metrics.registry),
             logger: logger
         ).start()
         return ProxyFixture(dir: dir, gatehouse: gatehouse, proxy: proxy, metrics: metrics)
