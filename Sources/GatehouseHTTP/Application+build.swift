@@ -25,7 +25,7 @@ public func buildRouter(
     let router = Router(context: GatehouseContext.self)
     router.add(middleware: EdgeMiddleware(metrics: metrics))
     // Request logging costs an async frame per request: only when asked for (LOG_LEVEL=debug).
-    if logRequests { router.add(middleware: LogRequestsMiddleware(.debug)) }
+    if logRequests { router.add(middleware: RequestLogMiddleware()) }
     let api = Registrar(router: router, catalog: catalog)
     OperationsRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     LicenseRoutes(gatehouse: gatehouse).register(api)

@@ -38,6 +38,7 @@ extension GatehouseError.Kind {
         case .notFound: .notFound
         case .conflict: .conflict
         case .unavailable: .serviceUnavailable
+        case .unsupportedMediaType: .unsupportedMediaType
         }
     }
 }

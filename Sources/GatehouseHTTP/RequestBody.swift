@@ -4,13 +4,27 @@ import GatehouseService
 import Hummingbird
 
 extension Request {
-    /// The body as strict JSON (at most 1 MiB): 400 when it is not JSON at all.
+    /// The body as strict JSON (at most 1 MiB): 415 when it says it is something else, 400
+    /// when it is not JSON at all.
     func jsonBody(context: GatehouseContext) async throws -> JSONValue {
+        try requireJSONContentType()
         let buffer = try await body.collect(upTo: context.maxUploadSize)
         do {
             return try JSONValue.parse(buffer.readableBytesView)
         } catch {
             throw GatehouseError(.badRequest, "malformed_json", "the body is not valid JSON: \(error)")
+        }
+    }
+
+    /// A JSON endpoint reads `application/json` (or `application/*+json`), or a body that
+    /// names no type; anything else — `text/plain`, a form — is refused rather than guessed at.
+    func requireJSONContentType() throws(GatehouseError) {
+        guard let type = headers[.contentType] else { return }
+        let essence = type.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard essence == "application/json" || (essence.hasPrefix("application/") && essence.hasSuffix("+json")) else {
+            throw GatehouseError(
+                .unsupportedMediaType, "unsupported_media_type",
+                "the body must be JSON (Content-Type: application/json), not \(essence.isEmpty ? "an empty type" : essence)")
         }
     }
 }

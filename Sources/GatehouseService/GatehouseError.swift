@@ -17,6 +17,8 @@ public struct GatehouseError: Error, Sendable, Equatable, CustomStringConvertibl
         case conflict
         /// The database or another dependency is not usable now (HTTP 503).
         case unavailable
+        /// A body of a type the endpoint does not read (HTTP 415).
+        case unsupportedMediaType
     }
 
     public let kind: Kind

@@ -2,6 +2,7 @@ import Foundation
 import GatehouseService
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// The outermost middleware, one async frame for three jobs: refuse a declared body over the
 /// limit before reading it, render every failure as the SPEC error body, and count the
@@ -30,6 +31,13 @@ struct EdgeMiddleware: RouterMiddleware {
     static func render(_ error: any Error, request: Request, context: Context) -> Response {
         if let known = GatehouseError.from(error) {
             return .error(known.kind.status, code: known.code, message: known.message)
+        }
+        // A body that is not valid HTTP (a chunk size of "zz", one that overflows): the
+        // client's mistake, never a 500.
+        if let parse = error as? HTTPParserError {
+            return .error(
+                .badRequest, code: "malformed_request", message: "the request is not valid HTTP/1.1: \(parse)",
+                headers: [.connection: "close"])
         }
         if let http = error as? any HTTPResponseError {
             let status = http.status

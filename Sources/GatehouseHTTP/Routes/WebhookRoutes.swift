@@ -31,9 +31,11 @@ struct WebhookRoutes {
     static let gitlabEvent = HTTPField.Name("X-Gitlab-Event")!
     static let gitlabUUID = HTTPField.Name("X-Gitlab-Event-UUID")!
 
-    /// The raw body: signatures are over exactly these bytes.
+    /// The raw body: signatures are over exactly these bytes. Deliveries are JSON (a GitHub
+    /// webhook set to the form content type is refused with 415 and says so).
     static func body(_ request: Request, _ context: GatehouseContext) async throws -> [UInt8] {
-        Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
+        try request.requireJSONContentType()
+        return Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
     }
 
     /// 200 for a change applied (or a replay of one), 202 for an event that changes nothing.

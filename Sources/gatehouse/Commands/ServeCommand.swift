@@ -193,7 +193,7 @@ struct ServeCommand: AsyncParsableCommand {
         Try, in another shell:
           export ADMIN=\(env.adminToken)
           export AUTHZ=\(env.authorizeToken)
-          curl -s \(base)/v1/authorize/login -H "Authorization: Bearer $AUTHZ" \\
+          curl -s \(base)/v1/authorize/login -H "Authorization: Bearer $AUTHZ" -H 'Content-Type: application/json' \\
                -d '{"provider":"github","username":"alice","external_id":"101","orgs":["acme"]}'
           curl -s \(base)/v1/license -H "Authorization: Bearer $ADMIN"
           curl -s \(base)/v1/seats -H "Authorization: Bearer $ADMIN"
