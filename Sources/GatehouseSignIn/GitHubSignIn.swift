@@ -37,7 +37,9 @@ struct GitHubSignIn: SignInProvider {
         let userAnswer = try await http.get(
             api + "/user", bearer: token, accept: "application/vnd.github+json", extraHeaders: Self.apiHeaders)
         guard userAnswer.status == 200, let user = userAnswer.json else { throw http.refusal(userAnswer, reading: api + "/user") }
-        guard let login = user["login"]?.stringValue, let id = user["id"]?.idText, IdentityRef.isValidUsername(login) else {
+        guard let login = user["login"]?.stringValue, let id = user["id"]?.idText,
+            IdentityRef.isValidUsername(login, provider: settings.provider)
+        else {
             throw SignInError(.incompleteIdentity, "\(settings.displayName): /user has no login or id")
         }
         var email = user["email"]?.stringValue

@@ -35,7 +35,9 @@ struct GitLabSignIn: SignInProvider {
         ).accessToken
         let userAnswer = try await http.get(base + "/api/v4/user", bearer: token)
         guard userAnswer.status == 200, let user = userAnswer.json else { throw http.refusal(userAnswer, reading: base + "/api/v4/user") }
-        guard let username = user["username"]?.stringValue, let id = user["id"]?.idText, IdentityRef.isValidUsername(username) else {
+        guard let username = user["username"]?.stringValue, let id = user["id"]?.idText,
+            IdentityRef.isValidUsername(username, provider: settings.provider)
+        else {
             throw SignInError(.incompleteIdentity, "\(settings.displayName): /api/v4/user has no username or id")
         }
         let groups = try await http.pages(base + "/api/v4/groups?min_access_level=10&per_page=100", bearer: token)

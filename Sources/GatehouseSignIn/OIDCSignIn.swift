@@ -55,7 +55,8 @@ final class OIDCSignIn: SignInProvider {
             }
         }
         guard let sub = claims["sub"]?.idText else { throw SignInError(.invalidIDToken, "the ID token has no sub") }
-        guard let username = claims[settings.usernameClaim]?.stringValue, IdentityRef.isValidUsername(username) else {
+        guard let username = claims[settings.usernameClaim]?.stringValue, IdentityRef.isValidUsername(username, provider: settings.provider)
+        else {
             throw SignInError(
                 .incompleteIdentity,
                 "\(settings.displayName) sent no usable \(settings.usernameClaim) claim: set username_claim for this provider (e.g. email)")

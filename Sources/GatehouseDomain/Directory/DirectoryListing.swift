@@ -62,8 +62,8 @@ public struct DirectoryListing: Sendable {
         var byUID: [String: Int] = [:]
         var byDN: [String: Int] = [:]
         for person in raw {
-            guard IdentityRef.isValidUsername(person.uid) else {
-                warnings.append("\(person.dn): uid \"\(person.uid)\" is not a usable username (1–255 printable characters, no spaces); skipped")
+            if let problem = IdentityRef.usernameProblem(person.uid, provider: .ldap) {
+                warnings.append("\(person.dn): uid \"\(person.uid)\" is not a usable username (it \(problem)); skipped")
                 continue
             }
             let key = person.uid.lowercased()

@@ -37,15 +37,57 @@ public struct IdentityRef: Sendable, Hashable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(key) }
 
     /// Parses `provider:username`; `nil` if the provider is unknown or the username is not
-    /// acceptable (1–255 printable characters without spaces or control characters).
+    /// one that provider hands out (see `usernameProblem`).
     public static func parse(_ text: String) -> IdentityRef? {
         guard let colon = text.firstIndex(of: ":"), let provider = Provider(rawValue: String(text[..<colon])) else { return nil }
         let username = String(text[text.index(after: colon)...])
-        guard isValidUsername(username) else { return nil }
+        guard isValidUsername(username, provider: provider) else { return nil }
         return IdentityRef(provider: provider, username: username)
     }
 
-    public static func isValidUsername(_ s: String) -> Bool {
-        (1...255).contains(s.count) && s.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F }
+    public static func isValidUsername(_ s: String, provider: Provider) -> Bool { usernameProblem(s, provider: provider) == nil }
+
+    /// Why `s` is not a username `provider` hands out, or `nil` if it is one. Everywhere: 1–255
+    /// characters, no whitespace, control or invisible formatting characters (a zero-width
+    /// space, a soft hyphen, a bidirectional override: `mallory` + U+200B must not be a person
+    /// apart from `mallory`, nor slip past the deny list), no slash (a username is a path
+    /// segment of the API). Then each provider's own rules: GitHub letters, digits and
+    /// inner hyphens (and Enterprise Managed Users' `_shortcode`); GitLab letters, digits, `_`,
+    /// `.` and `-`, not starting with `-` or `.` nor ending with `.`; Bitbucket letters, digits,
+    /// `_`, `.`, `@`, `+` and `-`; the directory, OIDC and SCIM anything else printable, but not
+    /// starting with `-`.
+    public static func usernameProblem(_ s: String, provider: Provider) -> String? {
+        guard (1...255).contains(s.count), s.utf8.count <= 1024 else { return "must be 1-255 characters" }
+        for scalar in s.unicodeScalars {
+            if scalar.value <= 0x20 || scalar.value == 0x7F || scalar.properties.isWhitespace {
+                return "must not contain spaces or control characters"
+            }
+            if scalar.properties.generalCategory == .format || scalar.properties.isDefaultIgnorableCodePoint {
+                return "must not contain invisible characters (U+\(String(scalar.value, radix: 16, uppercase: true)))"
+            }
+            if scalar == "/" { return "must not contain /" }
+        }
+        func only(_ allowed: (UInt8) -> Bool) -> Bool { s.utf8.allSatisfy(allowed) }
+        let alnum: (UInt8) -> Bool = { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+        let first = s.utf8.first!, last = s.utf8.last!
+        switch provider {
+        case .github, .githubEnterprise:
+            guard s.utf8.count <= 100, only({ alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }), alnum(first), alnum(last)
+            else {
+                return "is not a GitHub username (letters, digits and inner hyphens)"
+            }
+        case .gitlab, .gitlabEnterprise:
+            guard only({ alnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }),
+                alnum(first) || first == UInt8(ascii: "_"), last != UInt8(ascii: "."), !s.lowercased().hasSuffix(".git"),
+                !s.lowercased().hasSuffix(".atom")
+            else { return "is not a GitLab username (letters, digits, _ . -)" }
+        case .bitbucket, .bitbucketServer:
+            guard only({ alnum($0) || "_.@+-".utf8.contains($0) }), alnum(first) || first == UInt8(ascii: "_") else {
+                return "is not a Bitbucket username (letters, digits, _ . @ + -)"
+            }
+        case .ldap, .oidc, .scim:
+            guard first != UInt8(ascii: "-") else { return "must not start with -" }
+        }
+        return nil
     }
 }

@@ -160,8 +160,8 @@ struct RequestReader {
             problems.append("\(path)provider \"\(providerName)\" is not one of \(Provider.names)")
             return nil
         }
-        guard IdentityRef.isValidUsername(username) else {
-            problems.append("\(path)username must not contain spaces or control characters")
+        if let problem = IdentityRef.usernameProblem(username, provider: provider) {
+            problems.append("\(path)username \(problem)")
             return nil
         }
         return IdentityRef(provider: provider, username: username)

@@ -14,7 +14,8 @@ public struct PersonReport: Sendable {
             "status": .string(person.status.rawValue), "seat": .string(person.seat.rawValue),
             "last_seen_at": .optional(person.lastSeenAt.map { UTC.format($0) }), "created_at": .string(UTC.format(person.createdAt)),
             "identities": .array(identities.map { .string($0.ref.description) }),
-            "memberships": .array(memberships.map { ["kind": .string($0.kind.rawValue), "name": .string($0.name), "source": .string($0.source.rawValue)] }),
+            "memberships": .array(
+                memberships.map { ["kind": .string($0.kind.rawValue), "name": .string($0.name), "source": .string($0.source.rawValue)] }),
         ]
     }
 
@@ -33,6 +34,8 @@ extension Gatehouse {
             personID = text
         } else if let ref = IdentityRef.parse(text) {
             personID = live.read { $0.index.identity(ref)?.personID }
+        } else if let problem = Self.identityProblem(text) {
+            throw GatehouseError(.badRequest, "invalid_user", "\"\(text)\": \(problem)")
         } else if text.contains("@") {
             personID = live.read { $0.index.personID(email: text) }
         } else {
@@ -42,6 +45,12 @@ extension Gatehouse {
             throw GatehouseError(.notFound, "user_not_found", "no person matches \(text)")
         }
         return person
+    }
+
+    /// Why `provider:username` text with a known provider is not an identity, if it is not.
+    static func identityProblem(_ text: String) -> String? {
+        guard let colon = text.firstIndex(of: ":"), let provider = Provider(rawValue: String(text[..<colon])) else { return nil }
+        return IdentityRef.usernameProblem(String(text[text.index(after: colon)...]), provider: provider).map { "the username \($0)" }
     }
 
     /// The `inactive days` filter accepts up to a hundred years.
@@ -60,7 +69,8 @@ extension Gatehouse {
             persons.map { person in
                 let identities = s.index.identities(of: person.id)
                 return PersonReport(
-                    person: person, identities: identities, memberships: identities.flatMap { s.index.memberships(of: $0.id) }.sorted { $0.name < $1.name })
+                    person: person, identities: identities,
+                    memberships: identities.flatMap { s.index.memberships(of: $0.id) }.sorted { $0.name < $1.name })
             }
         }
     }
@@ -98,7 +108,8 @@ extension Gatehouse {
     public func setBlocked(_ user: String, blocked: Bool, actor: String) async throws -> PersonReport {
         let person = try await resolveUser(user)
         if !blocked, person.status == .leftDirectory {
-            throw GatehouseError(.conflict, "left_directory", "\(person.id) has left the directory; the directory sync decides their status")
+            throw GatehouseError(
+                .conflict, "left_directory", "\(person.id) has left the directory; the directory sync decides their status")
         }
         let updated = try await store.setStatus(
             personID: person.id, status: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", at: now())

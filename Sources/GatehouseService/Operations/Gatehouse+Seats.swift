@@ -83,10 +83,20 @@ extension Gatehouse {
                 "no new seats while the license is \(state.rawValue)")
         }
         let target: SeatTarget
+        let denied: IdentityRef?
         if let ref = IdentityRef.parse(user), live.read({ $0.index.identity(ref) }) == nil {
             target = .newIdentity(newIdentity(ref, nil, nil, nil))
+            denied = live.read { $0.policy.login.deny.contains(ref) } ? ref : nil
         } else {
-            target = .person(try await resolveUser(user).id)
+            let person = try await resolveUser(user)
+            target = .person(person.id)
+            denied = live.read { s in s.index.identities(of: person.id).map(\.ref).first { s.policy.login.deny.contains($0) } }
+        }
+        // The deny list outranks an administrator's activation: a seat nobody may use is a seat wasted.
+        if let denied {
+            throw GatehouseError(
+                .conflict, DecisionReason.deniedByPolicy.rawValue,
+                "\(denied) is on the deny list (login.yml): remove it there first if they should have a seat")
         }
         let result = try await activate(target, claims: nil, actor: actor, reason: "activated by an administrator", at: now())
         switch result.outcome {
