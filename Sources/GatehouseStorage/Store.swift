@@ -18,6 +18,10 @@ public protocol Store: PeopleStore, DirectoryStore, SessionStore {
     func schemaStatus() async throws -> SchemaStatus
     /// A cheap round trip, for readiness checks.
     func ping() async throws
+    /// A cheap write through the whole write path (lock, statement, commit), for readiness: a
+    /// database that answers reads but refuses writes (a full disk, a read-only file or server)
+    /// is not ready. Bookkeeping, not audited.
+    func probeWrite(at: Date) async throws
 
     /// The latest wall-clock time recorded, if any.
     func latestSeen() async throws -> Date?

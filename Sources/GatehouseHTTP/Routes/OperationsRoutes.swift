@@ -16,15 +16,23 @@ struct OperationsRoutes {
             buffer.writeString(openAPIDocument)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
         }
-        api.add(.get, "/readyz") { _, _ in
-            let (ready, body) = await gatehouse.readiness()
+        api.add(.get, "/readyz") { request, _ in
+            // Details (the directory's last error names its server and bind DN) only for a token.
+            var detailed = false
+            if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+                let token = try? await gatehouse.authenticate(bearer: String(header.dropFirst(7))), token.scope.permits(.read)
+            {
+                detailed = true
+            }
+            let (ready, body) = await gatehouse.readiness(detailed: detailed)
             return Response.json(body, status: ready ? .ok : .serviceUnavailable)
         }
         api.add(.get, "/metrics") { _, _ in
             await updateLicenseGauges()
             var buffer = ByteBuffer()
             buffer.writeString(metrics.render())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
         }
     }
 

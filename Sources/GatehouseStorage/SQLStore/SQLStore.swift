@@ -63,6 +63,18 @@ public final class SQLStore: Store {
         _ = try await read { db in try db.value(as: Int.self, "SELECT 1") }
     }
 
+    public func probeWrite(at: Date) async throws {
+        let stamp = UTC.format(at, milliseconds: true)
+        try await write { db in
+            // One row, rewritten: the job-lease table takes any name, and nobody claims this one.
+            try db.execute(
+                """
+                INSERT INTO job_leases (job, holder, expires_at) VALUES ('readiness write probe', 'readyz', ?)
+                ON CONFLICT (job) DO UPDATE SET expires_at = excluded.expires_at
+                """, [stamp])
+        }
+    }
+
     // MARK: clock
 
     public func latestSeen() async throws -> Date? {

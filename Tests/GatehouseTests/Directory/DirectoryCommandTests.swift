@@ -121,10 +121,12 @@ struct DirectoryCommandTests {
         try await app.test(.router) { client in
             let denied = try await client.execute(uri: "/v1/ldap/sync", method: .post, headers: [.authorization: "Bearer \(reader)"])
             #expect(denied.status == .forbidden)
-            let dry = try await client.execute(uri: "/v1/ldap/sync?dry_run=true", method: .post, headers: [.authorization: "Bearer \(admin)"])
+            let dry = try await client.execute(
+                uri: "/v1/ldap/sync?dry_run=true", method: .post, headers: [.authorization: "Bearer \(admin)"])
             #expect(dry.status == .ok)
             #expect(try JSONValue.parse(Array(dry.body.readableBytesView))["dry_run"] == true)
-            let bad = try await client.execute(uri: "/v1/ldap/sync?force=maybe", method: .post, headers: [.authorization: "Bearer \(admin)"])
+            let bad = try await client.execute(
+                uri: "/v1/ldap/sync?force=maybe", method: .post, headers: [.authorization: "Bearer \(admin)"])
             #expect(bad.status == .badRequest)
             let sync = try await client.execute(uri: "/v1/ldap/sync", method: .post, headers: [.authorization: "Bearer \(admin)"])
             #expect(sync.status == .ok)
@@ -138,7 +140,13 @@ struct DirectoryCommandTests {
             #expect(failed.status == .serviceUnavailable)
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok)
-            #expect(try JSONValue.parse(Array(ready.body.readableBytesView))["directory"]?["state"] == "stale")
+            let anonymous = try JSONValue.parse(Array(ready.body.readableBytesView))
+            #expect(anonymous["directory"]?["state"] == "stale")
+            // Issue 16, fault 11: the directory's server, bind DN and last error only for a token.
+            #expect(anonymous["directory"]?["last_error"] == nil)
+            #expect(!String(buffer: ready.body).contains(Slapd.serviceDN))
+            let detailed = try await client.execute(uri: "/readyz", method: .get, headers: [.authorization: "Bearer \(reader)"])
+            #expect(try JSONValue.parse(Array(detailed.body.readableBytesView))["directory"]?["last_error"] != nil)
         }
     }
 }
