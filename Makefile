@@ -19,7 +19,7 @@ BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
 # behind (nginx with auth_request, haproxy with Lua, caddy), chromium-driver (WebDriver for the
 # browser tests) and python3-venv (the test virtualenv below).
 TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium chromium-driver slapd ldap-utils util-linux postgresql \
-	postgresql-client nginx haproxy caddy python3-venv
+	postgresql-client nginx haproxy caddy python3-venv faketime
 # From PyPI, into .venv-test: a real OpenID Connect provider for the sign-in tests.
 TEST_PYPI := oidc-provider-mock==0.3.4
 

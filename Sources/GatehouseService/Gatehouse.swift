@@ -3,6 +3,7 @@ import GatehouseDirectory
 import GatehouseDomain
 import GatehouseSignIn
 import GatehouseStorage
+import Synchronization
 
 /// The service layer: every operation an administrator or the Codecov instance can ask for,
 /// called alike by the CLI and the HTTP handlers, which only parse input and render output.
@@ -28,6 +29,8 @@ public final class Gatehouse: Sendable {
     let signInProviders: [String: any SignInProvider]
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
+    /// Where this server's clock observations started (see `observeClock()`); nil until the first.
+    let clockObserver = Mutex<ClockObserver?>(nil)
     /// This process among the replicas sharing a database (holder of periodic-job leases):
     /// host name (gethostname, no lookup), process id and a random part.
     public let replicaID: String = {
@@ -86,17 +89,5 @@ public final class Gatehouse: Sendable {
     /// Applies pending migrations.
     public func migrate(actor: String) async throws -> [Int] {
         try await store.migrate(actor: actor, at: now())
-    }
-
-    /// Records the current time as seen (at most once a minute), so that a clock later set
-    /// back is detected. Never lowers the recorded time.
-    public func observeClock() async throws {
-        try await observeClock(at: now(), latest: try await store.latestSeen())
-    }
-
-    /// As `observeClock()`, for a caller that has just read the recorded time.
-    func observeClock(at t: Date, latest: Date?) async throws {
-        if let latest, t.timeIntervalSince(latest) < 60 { return }
-        try await store.recordSeen(t)
     }
 }

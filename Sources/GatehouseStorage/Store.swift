@@ -23,10 +23,17 @@ public protocol Store: PeopleStore, DirectoryStore, SessionStore {
     /// is not ready. Bookkeeping, not audited.
     func probeWrite(at: Date) async throws
 
-    /// The latest wall-clock time recorded, if any.
+    /// The latest wall-clock time recorded, if any: the `clock` row or, whichever is later, the
+    /// newest `clock.observe` audit entry since the last `clock.reset`.
     func latestSeen() async throws -> Date?
-    /// Raises the recorded latest time to `now` if it is later.
+    /// Raises the recorded latest time to `now` if it is later (the row only, not audited).
     func recordSeen(_ now: Date) async throws
+    /// Records a time the server observed (bounded by real elapsed time) in the audit chain,
+    /// where editing cannot take it back, and raises the row.
+    func recordClockObservation(_ time: Date, replica: String) async throws
+    /// Clears a false clock alarm: the row becomes `time` and earlier observations stop
+    /// counting; audited `clock.reset` with the previous latest time.
+    func resetClock(to time: Date, previous: Date?, reason: String?, actor: String) async throws
 
     func licenseInForce() async throws -> StoredLicense?
     /// Puts `license` in force (replacing any other) and records its proration, if an amendment.

@@ -1,8 +1,9 @@
 import Foundation
 import GatehouseDomain
-import GatehouseService
 import GatehouseStorage
 import Testing
+
+@testable import GatehouseService
 
 @Suite("License states with an injected clock")
 struct LicenseStateTests {
@@ -52,12 +53,20 @@ struct LicenseStateTests {
         #expect(try await gatehouse.licenseStatus().state == .missing)
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
         #expect(try await gatehouse.licenseStatus().state == .valid)
+        // The server observes the clock as it runs (every minute; here at each step).
+        let start = ContinuousClock.now
+        func serverObserves() async throws {
+            try await gatehouse.observeClock(wall: clock.now, at: start.advanced(by: .seconds(clock.now.timeIntervalSince(ts("2026-11-10T09:00:00Z")))))
+        }
+        try await serverObserves()
         clock.set(ts("2027-10-20T00:00:00Z"))
+        try await serverObserves()
         let expiring = try await gatehouse.licenseStatus()
         #expect(expiring.state == .expiring)
         #expect(expiring.daysLeft == 12)
         #expect(expiring.warnings.contains { $0.contains("expires in 12 days") })
         clock.set(ts("2027-11-05T00:00:00Z"))
+        try await serverObserves()
         #expect(try await gatehouse.licenseStatus().state == .grace)
         // Someone sets the clock back a month to stretch the license: detected, persisted.
         clock.set(ts("2027-10-05T00:00:00Z"))

@@ -123,7 +123,9 @@ struct LoginDecisionTests {
         identity.templates = [.github: "{uid}_acme"]
         #expect(identity.directoryUID(for: IdentityRef.parse("github:alice_acme")!) == "alice")
         #expect(identity.directoryUID(for: IdentityRef.parse("github:Alice_ACME")!) == "alice")
-        #expect(identity.directoryUID(for: IdentityRef.parse("github:_acme")!) == nil)
+        // An empty uid: not a GitHub username at all (EMU names are handle_shortcode).
+        #expect(IdentityRef.parse("github:_acme") == nil)
+        #expect(identity.directoryUID(for: IdentityRef(provider: .github, username: "_acme")) == nil)
         #expect(identity.directoryUID(for: IdentityRef.parse("github:alice")!) == nil)
         #expect(identity.directoryUID(for: IdentityRef.parse("gitlab:alice_acme")!) == nil)
     }

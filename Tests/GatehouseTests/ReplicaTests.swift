@@ -30,17 +30,18 @@ final class Replica: Sendable {
     private let gate = Mutex(0)
     var output: String { log.withLock { $0 } }
 
-    /// - Parameter fileLimit: run under this open-file limit (soft and hard, via prlimit).
-    static func start(in dir: TempDir, environment: [String: String], fileLimit: Int? = nil) async throws -> Replica {
+    /// - Parameters:
+    ///   - fileLimit: run under this open-file limit (soft and hard, via prlimit).
+    ///   - clockOffset: run with the clock this far off, e.g. `+30d` (faketime).
+    static func start(in dir: TempDir, environment: [String: String], fileLimit: Int? = nil, clockOffset: String? = nil) async throws
+        -> Replica
+    {
         let process = Process()
-        let arguments = ["serve", "--port", "0", "--egress-port", "0", "--gate-port", "0"]
-        if let fileLimit {
-            process.executableURL = URL(fileURLWithPath: try requireProgram("prlimit", package: "util-linux"))
-            process.arguments = ["--nofile=\(fileLimit):\(fileLimit)", gatehouseBinary] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: gatehouseBinary)
-            process.arguments = arguments
-        }
+        var command = [gatehouseBinary, "serve", "--port", "0", "--egress-port", "0", "--gate-port", "0"]
+        if let clockOffset { command = [try requireProgram("faketime", package: "faketime"), "-f", clockOffset] + command }
+        if let fileLimit { command = [try requireProgram("prlimit", package: "util-linux"), "--nofile=\(fileLimit):\(fileLimit)"] + command }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
         process.environment = environment
         let pipe = Pipe()
@@ -62,8 +63,9 @@ final class Replica: Sendable {
         throw ClusterFailed(message: "gatehouse serve did not start: \(replica.output)")
     }
 
+    /// Signals the server (and, when a wrapper such as faketime started it, the wrapper too).
     func kill(_ signal: Int32 = SIGKILL) {
-        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+        if process.isRunning { killTree(process.processIdentifier, signal: signal) }
         process.waitUntilExit()
     }
 

@@ -192,9 +192,11 @@ final class ForwardAuthHandler: ChannelDuplexHandler, @unchecked Sendable {  // 
             promise: nil)
         if !reply.body.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.body)))), promise: nil) }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
     }
-
 }
 
 /// A reply's parts, Sendable across the hop back to the event loop.

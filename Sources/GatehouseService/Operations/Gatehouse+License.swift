@@ -6,11 +6,12 @@ extension Gatehouse {
     /// The license in force, re-verified against today's configuration, and its state now.
     public func licenseStatus() async throws -> LicenseStatusReport {
         let t = now()
-        let latest = try await store.latestSeen()
+        // Read-only: the time is recorded by the server alone (`observeClock`), bounded, so a
+        // command run under a clock set forward does not arm a lockout.
+        let latest = try await latestSeenInEffect()
         let stored = try await store.licenseInForce()
         let verification = stored.map { LicenseVerifier.verify($0.fileText, trusted: trustedKeys, instanceHost: instanceHost) }
         let evaluation = LicenseEvaluator.evaluate(verification, now: t, latestSeen: latest)
-        if evaluation.state != .clockTampered { try await observeClock(at: t, latest: latest) }
         let active = try await store.activeSeatCount()
         var warnings = evaluation.warnings
         if let stored { warnings += SeatUsage.warnings(active: active, licensed: stored.seats) }

@@ -77,22 +77,67 @@ public final class SQLStore: Store {
 
     // MARK: clock
 
+    /// The latest time seen: the newer of the `clock` row (a hint, written every minute) and
+    /// the newest `clock.observe` entry since the last `clock.reset` (proven by the chain: a row
+    /// edited back hides nothing).
     public func latestSeen() async throws -> Date? {
         try await read { db in
-            try db.value(as: String.self, "SELECT latest_seen_at FROM clock WHERE id = 1").flatMap(UTC.parseTimestamp)
+            let row = try db.value(as: String.self, "SELECT latest_seen_at FROM clock WHERE id = 1").flatMap(UTC.parseTimestamp)
+            guard try db.tableExists("audit_log") else { return row }
+            let proven = try db.value(
+                as: String.self,
+                """
+                SELECT at FROM audit_log WHERE action = 'clock.observe'
+                AND seq > COALESCE((SELECT MAX(seq) FROM audit_log WHERE action = 'clock.reset'), 0)
+                ORDER BY seq DESC LIMIT 1
+                """
+            ).flatMap(UTC.parseTimestamp)
+            switch (row, proven) {
+            case (let a?, let b?): return max(a, b)
+            case (let a, let b): return a ?? b
+            }
         }
+    }
+
+    public func recordClockObservation(_ time: Date, replica: String) async throws {
+        let text = UTC.format(time, milliseconds: true)
+        try await write { db in
+            try SQLStore.raiseClockRow(db, text)
+            try SQLStore.appendAudit(
+                db, AuditDraft(actor: "system", action: "clock.observe", subject: "clock", details: ["replica": .string(replica)]), at: time)
+        }
+    }
+
+    public func resetClock(to time: Date, previous: Date?, reason: String?, actor: String) async throws {
+        let text = UTC.format(time, milliseconds: true)
+        try await write { db in
+            try db.execute(
+                "INSERT INTO clock (id, latest_seen_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at",
+                [text])
+            try SQLStore.appendAudit(
+                db,
+                AuditDraft(
+                    actor: actor, action: "clock.reset", subject: "clock",
+                    details: [
+                        "previous_latest_seen": .optional(previous.map { UTC.format($0) }), "latest_seen": .string(UTC.format(time)),
+                        "reason": .optional(reason),
+                    ]),
+                at: time)
+        }
+    }
+
+    static func raiseClockRow(_ db: any SQLSession, _ text: String) throws {
+        try db.execute(
+            """
+            INSERT INTO clock (id, latest_seen_at) VALUES (1, ?)
+            ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at
+            WHERE excluded.latest_seen_at > clock.latest_seen_at
+            """, [text])
     }
 
     public func recordSeen(_ now: Date) async throws {
         let text = UTC.format(now, milliseconds: true)
-        try await write { db in
-            try db.execute(
-                """
-                INSERT INTO clock (id, latest_seen_at) VALUES (1, ?)
-                ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at
-                WHERE excluded.latest_seen_at > clock.latest_seen_at
-                """, [text])
-        }
+        try await write { db in try SQLStore.raiseClockRow(db, text) }
     }
 
     // MARK: periodic jobs

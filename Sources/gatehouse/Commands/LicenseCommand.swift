@@ -7,7 +7,7 @@ import GatehouseStorage
 struct LicenseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "license", abstract: "Create, check and install signed license files.",
-        subcommands: [Keygen.self, Sign.self, Verify.self, Install.self, Status.self])
+        subcommands: [Keygen.self, Sign.self, Verify.self, Install.self, Status.self, ClockReset.self])
 
     struct Keygen: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -98,6 +98,25 @@ struct LicenseCommand: AsyncParsableCommand {
 
         func run() async throws {
             let report = try await global.open().licenseStatus()
+            global.emit(report.json, text: report.text)
+        }
+    }
+
+    struct ClockReset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "clock-reset", abstract: "Clear a false clock alarm once the system clock is right again.",
+            discussion: """
+                Gatehouse records the latest time it has seen and calls the license clock_tampered when the \
+                clock is more than 24 h behind it. If a server once ran with its clock set forward and the clock \
+                has since been corrected, check the clock (`date -u`, your NTP source), then run this: the latest \
+                time seen becomes now. Audited as clock.reset with the time it replaced and --reason.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("Why (kept in the audit log), e.g. \"NTP was wrong on 11-20\".", valueName: "text")) var reason: String?
+
+        func run() async throws {
+            let report = try await global.open().resetClock(actor: global.actor, reason: reason)
             global.emit(report.json, text: report.text)
         }
     }

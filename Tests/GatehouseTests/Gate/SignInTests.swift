@@ -80,7 +80,7 @@ struct SignInTests {
         github.desk.nextUser.withLock { $0 = "carol" }
         // Carol revoked the app's access: the code still exchanges, but GitHub answers 401 "Bad
         // credentials" to every API read with the token.
-        github.revoked.withLock { $0.insert("carol") }
+        _ = github.revoked.withLock { $0.insert("carol") }
         let code = await gatehouseErrorCode { try await f.finish("github", try await f.startSignIn("github")) }
         #expect(code == "token_refused")
         #expect(try await f.gatehouse.store.sessions(personID: nil).isEmpty)

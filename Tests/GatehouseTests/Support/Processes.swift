@@ -24,7 +24,7 @@ final class ExternalProcess: Sendable {
         process.arguments = arguments
         if let environment { process.environment = environment }
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
         process.standardError = handle
@@ -75,8 +75,8 @@ func requireVenvProgram(_ name: String, package: String) throws -> String {
     return path
 }
 
-/// SIGKILLs a process and all its descendants (found through /proc).
-func killTree(_ root: Int32) {
+/// Signals a process and all its descendants (found through /proc); SIGKILL unless told.
+func killTree(_ root: Int32, signal: Int32 = SIGKILL) {
     var children: [Int32: [Int32]] = [:]
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
         guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
@@ -91,5 +91,5 @@ func killTree(_ root: Int32) {
         all.append(pid)
         pending += children[pid] ?? []
     }
-    for pid in all { kill(pid, SIGKILL) }
+    for pid in all { kill(pid, signal) }
 }
