@@ -44,8 +44,11 @@ public protocol PeopleStore: Sendable {
         async throws
 
     /// Records a webhook delivery and the membership change it reports, in one transaction.
-    /// Returns `false` (changing nothing) when the delivery id was handled before.
-    func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, actor: String, at: Date) async throws -> Bool
+    /// Changes nothing for a delivery id handled before, a body applied since `replaySince`
+    /// under another id, or a change older than the newest applied for its membership (a
+    /// stale one is recorded, so its id is not tried again, and changes no membership).
+    func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, replaySince: Date, actor: String, at: Date) async throws
+        -> WebhookApplyOutcome
 
     /// Last-seen times, batched.
     func touchLastSeen(_ times: [String: Date]) async throws

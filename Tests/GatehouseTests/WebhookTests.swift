@@ -52,10 +52,9 @@ struct WebhookHTTPTests {
         #"{"action":"\#(action)","membership":{"user":{"login":"\#(login)","id":\#(id)}},"organization":{"login":"\#(org)"}}"#
     }
 
-    func setUp() async throws -> (Gatehouse, any ApplicationProtocol) {
+    func setUp(clock: TestClock = TestClock(ts("2026-11-10T00:00:00Z"))) async throws -> (Gatehouse, any ApplicationProtocol) {
         let dir = try TempDir()
         let vendor = TestVendor()
-        let clock = TestClock(ts("2026-11-10T00:00:00Z"))
         let store = try SQLStore.sqlite(path: dir.file("gatehouse.db"), create: true)
         let gatehouse = Gatehouse(
             store: store, trustedKeys: vendor.trusted, instanceHost: "codecov.acme.internal",
@@ -143,6 +142,75 @@ struct WebhookHTTPTests {
             try await client.execute(uri: "/v1/webhooks/gitlab", method: .post, headers: headers, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
         }
         #expect(try await gatehouse.authorizeLogin(login("gitlab:carol", orgs: ["acme"]), actor: "t").reason == .notInAllowedGroup)
+    }
+
+    @Test func aCapturedBodyResentUnderANewDeliveryIdChangesNothing() async throws {
+        let clock = TestClock(ts("2026-11-10T00:00:00Z"))
+        let (gatehouse, app) = try await setUp(clock: clock)
+        let alice = login("github:alice", externalID: "101", orgs: ["acme"])
+        #expect(try await gatehouse.authorizeLogin(alice, actor: "t").allow)
+        let added = Self.organization("member_added")
+        try await app.test(.router) { client in
+            #expect(try await post(client, added, delivery: "d-1").1?["status"] == "applied")
+            #expect(try await post(client, Self.organization("member_removed"), delivery: "d-2").1?["status"] == "applied")
+            // The signed member_added, captured, sent again with another X-GitHub-Delivery.
+            let entries = try await gatehouse.auditEntries(AuditQuery()).count
+            let (status, body) = try await post(client, added, delivery: "d-3-forged")
+            #expect(status == 200)
+            #expect(body?["status"] == "duplicate")
+            #expect(body?["message"]?.string.contains("already applied as delivery d-1") == true, "\(String(describing: body))")
+            #expect(try await gatehouse.auditEntries(AuditQuery()).count == entries)
+        }
+        #expect(try await gatehouse.authorizeLogin(alice, actor: "t").reason == .notInAllowedOrg)
+        // GitHub redelivers for three days; past that the same body is a new event (GitHub
+        // dates nothing it signs): she is added back for real.
+        clock.set(ts("2026-11-13T00:00:01Z"))
+        try await app.test(.router) { client in
+            let readded = try await post(client, added, delivery: "d-4")
+            #expect(readded.1?["status"] == "applied")
+        }
+        #expect(try await gatehouse.authorizeLogin(alice, actor: "t").allow)
+    }
+
+    @Test func gitlabEventsOlderThanTheNewestAppliedForTheMembershipAreIgnored() async throws {
+        let (gatehouse, app) = try await setUp()
+        let carol = login("gitlab:carol", orgs: ["acme"])
+        #expect(try await gatehouse.authorizeLogin(carol, actor: "t").allow)
+        try await app.test(.router) { client in
+            #expect(try await Self.postGitLab(client, Self.gitlabEvent("user_add_to_group", updated: "2026-11-05T09:00:00Z"), uuid: "g-1")?["status"] == "applied")
+            // Removed: GitLab dates the removal by the membership it ends.
+            #expect(try await Self.postGitLab(client, Self.gitlabEvent("user_remove_from_group", updated: "2026-11-05T09:00:00Z"), uuid: "g-2")?["status"] == "applied")
+            // An older addition, resent: stale. The same body again under a new id: a replay.
+            let stale = try await Self.postGitLab(client, Self.gitlabEvent("user_add_to_group", updated: "2026-11-02T09:00:00Z"), uuid: "g-3")
+            #expect(stale?["status"] == "ignored")
+            #expect(stale?["message"]?.string.contains("before the newest applied") == true, "\(String(describing: stale))")
+            #expect(try await Self.postGitLab(client, Self.gitlabEvent("user_add_to_group", updated: "2026-11-05T09:00:00Z"), uuid: "g-4")?["status"] == "duplicate")
+        }
+        #expect(try await gatehouse.authorizeLogin(carol, actor: "t").reason == .notInAllowedGroup)
+        try await app.test(.router) { client in
+            // Added back (a new membership, dated later): in; then an old removal arrives late: ignored.
+            let readded = try await Self.postGitLab(client, Self.gitlabEvent("user_add_to_group", updated: "2026-11-08T09:00:00Z"), uuid: "g-5")
+            #expect(readded?["status"] == "applied")
+            #expect(try await Self.postGitLab(client, Self.gitlabEvent("user_remove_from_group", updated: "2026-11-03T09:00:00Z"), uuid: "g-6")?["status"] == "ignored")
+            // A retry of a stale delivery's id is a duplicate like any other.
+            #expect(try await Self.postGitLab(client, Self.gitlabEvent("user_add_to_group", updated: "2026-11-02T09:00:00Z"), uuid: "g-3")?["status"] == "duplicate")
+        }
+        #expect(try await gatehouse.authorizeLogin(carol, actor: "t").allow)
+        #expect(try await gatehouse.auditEntries(AuditQuery(action: "membership.add")).count == 2)
+        #expect(try await gatehouse.auditEntries(AuditQuery(action: "membership.remove")).count == 1)
+    }
+
+    static func gitlabEvent(_ name: String, updated: String) -> String {
+        #"{"event_name":"\#(name)","group_path":"acme","user_username":"carol","user_id":7,"created_at":"2026-11-01T09:00:00Z","updated_at":"\#(updated)"}"#
+    }
+
+    static func postGitLab(_ client: some TestClientProtocol, _ body: String, uuid: String) async throws -> JSONValue? {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers[HTTPField.Name("X-Gitlab-Token")!] = gitlabToken
+        headers[HTTPField.Name("X-Gitlab-Event-UUID")!] = uuid
+        return try await client.execute(uri: "/v1/webhooks/gitlab", method: .post, headers: headers, body: ByteBuffer(string: body)) {
+            try? JSONValue.parse(Array($0.body.readableBytesView))
+        }
     }
 
     @Test func unconfiguredWebhooksAreNotFound() async throws {

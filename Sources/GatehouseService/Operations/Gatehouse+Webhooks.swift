@@ -42,7 +42,10 @@ extension Gatehouse {
             if case .int(let i)? = value { return String(i) }
             return nil
         }
-        let record = { (outcome: String) in WebhookDelivery(provider: "github", id: deliveryID, event: event, outcome: outcome) }
+        let digest = sha256Hex(body)
+        let record = { (outcome: String) in
+            WebhookDelivery(provider: "github", id: deliveryID, event: event, outcome: outcome, bodySHA256: digest)
+        }
         let action = string("action") ?? ""
         switch (event, action) {
         case ("organization", "member_added"), ("organization", "member_removed"):
@@ -74,11 +77,16 @@ extension Gatehouse {
         }
         let payload = try Self.payload(body)
         // GitLab sends an event UUID; without one, the body itself identifies the delivery.
-        let deliveryID = try Self.deliveryID(delivery ?? sha256Hex(body), header: "X-Gitlab-Event-UUID")
+        let digest = sha256Hex(body)
+        let deliveryID = try Self.deliveryID(delivery ?? digest, header: "X-Gitlab-Event-UUID")
         guard case .string(let name)? = payload["event_name"] else {
             throw GatehouseError(.unprocessable, "invalid_payload", "GitLab events carry event_name")
         }
-        let record = { (outcome: String) in WebhookDelivery(provider: "gitlab", id: deliveryID, event: event ?? name, outcome: outcome) }
+        // The membership's `updated_at` dates the change: an older one than already applied is stale.
+        let eventAt: Date? = if case .string(let text)? = payload["updated_at"] { Self.gitLabTime(text) } else { nil }
+        let record = { (outcome: String) in
+            WebhookDelivery(provider: "gitlab", id: deliveryID, event: event ?? name, outcome: outcome, bodySHA256: digest, eventAt: eventAt)
+        }
         switch name {
         case "user_add_to_group", "user_remove_from_group":
             guard case .string(let username)? = payload["user_username"], case .string(let group)? = payload["group_path"] else {
@@ -94,6 +102,40 @@ extension Gatehouse {
     }
 
     // MARK: steps
+
+    /// How long the body of an applied delivery is remembered: a body seen again within it,
+    /// under any delivery id, is a replay. GitHub redelivers (keeping the id) for 3 days.
+    public static let webhookReplayWindow: TimeInterval = 72 * 3600
+
+    /// GitLab's times: `2020-12-11T04:57:22Z`, with an offset, or `2012-07-21 07:30:54 UTC`.
+    static func gitLabTime(_ text: String) -> Date? {
+        if let t = UTC.parseTimestamp(text) { return t }
+        if let t = try? Date(text, strategy: .iso8601) { return t }
+        if text.hasSuffix(" UTC") {
+            return UTC.parseTimestamp(text.dropLast(4).replacingOccurrences(of: " ", with: "T") + "Z")
+        }
+        return nil
+    }
+
+    /// Records a delivery (and its change); what to answer when nothing was applied.
+    func record(_ delivery: WebhookDelivery, change: MembershipRecord?, at t: Date) async throws -> WebhookResult? {
+        let outcome = try await store.applyWebhook(
+            delivery, change: change, replaySince: t.addingTimeInterval(-Self.webhookReplayWindow), actor: "webhook:\(delivery.provider)", at: t)
+        switch outcome {
+        case .applied:
+            return nil
+        case .duplicate:
+            return WebhookResult(status: .duplicate, message: "delivery \(delivery.id) was already handled")
+        case .replay(let earlier, let receivedAt):
+            return WebhookResult(
+                status: .duplicate,
+                message: "this body was already applied as delivery \(earlier) at \(UTC.format(receivedAt)); a replay under a new delivery id changes nothing")
+        case .stale(let newest):
+            return WebhookResult(
+                status: .ignored,
+                message: "the change is dated \(delivery.eventAt.map { UTC.format($0) } ?? "?"), before the newest applied for this membership (\(UTC.format(newest))): nothing changed")
+        }
+    }
 
     static func deliveryID(_ value: String?, header: String) throws(GatehouseError) -> String {
         guard let value, !value.isEmpty, value.utf8.count <= 128 else {
@@ -115,8 +157,7 @@ extension Gatehouse {
     }
 
     func ignore(_ delivery: WebhookDelivery, _ why: String) async throws -> WebhookResult {
-        let fresh = try await store.applyWebhook(delivery, change: nil, actor: "webhook:\(delivery.provider)", at: now())
-        return WebhookResult(status: fresh ? .ignored : .duplicate, message: fresh ? why : "delivery \(delivery.id) was already handled")
+        try await record(delivery, change: nil, at: now()) ?? WebhookResult(status: .ignored, message: why)
     }
 
     /// Records a membership change for a known identity. Someone Gatehouse has never seen has
@@ -131,9 +172,7 @@ extension Gatehouse {
         }
         let change = MembershipRecord(identityID: identity.id, kind: kind, name: name, source: .webhook, present: present)
         let t = now()
-        guard try await store.applyWebhook(delivery, change: change, actor: actor, at: t) else {
-            return WebhookResult(status: .duplicate, message: "delivery \(delivery.id) was already handled")
-        }
+        if let unapplied = try await record(delivery, change: change, at: t) { return unapplied }
         live.update { $0.index.setMembership(change) }
         var message = "\(user) \(present ? "joined" : "left") \(kind.rawValue) \(name.lowercased())"
         if !present, try await releaseSeatIfNoLongerAllowed(identity, actor: actor, reason: "left \(kind.rawValue) \(name.lowercased())", at: t) {

@@ -184,13 +184,31 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var id: String
     public var event: String
     public var outcome: String
+    /// SHA-256 (hex) of the signed body: the same body under another delivery id is a replay.
+    public var bodySHA256: String
+    /// When the provider says the change happened (GitLab's `updated_at`), if it says.
+    public var eventAt: Date?
 
-    public init(provider: String, id: String, event: String, outcome: String) {
+    public init(provider: String, id: String, event: String, outcome: String, bodySHA256: String, eventAt: Date? = nil) {
         self.provider = provider
         self.id = id
         self.event = event
         self.outcome = outcome
+        self.bodySHA256 = bodySHA256
+        self.eventAt = eventAt
     }
+}
+
+/// What became of a webhook delivery in the database.
+public enum WebhookApplyOutcome: Sendable, Equatable {
+    /// Recorded, and its change (if any) applied.
+    case applied
+    /// This delivery id was handled before: nothing changed.
+    case duplicate
+    /// The same signed body was applied within the replay window as another delivery.
+    case replay(of: String, receivedAt: Date)
+    /// The provider dates this change before the newest applied for the same membership.
+    case stale(newest: Date)
 }
 
 /// A policy set as applied.

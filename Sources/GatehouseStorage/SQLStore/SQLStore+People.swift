@@ -315,14 +315,54 @@ extension SQLStore {
         return true
     }
 
-    public func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, actor: String, at: Date) async throws -> Bool {
+    public func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, replaySince: Date, actor: String, at: Date)
+        async throws -> WebhookApplyOutcome
+    {
         try await write { db in
             let stamp = UTC.format(at, milliseconds: true)
-            let recorded = try db.execute(
-                "INSERT INTO webhook_deliveries (provider, delivery_id, event, outcome, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [delivery.provider, delivery.id, delivery.event, delivery.outcome, stamp])
-            guard recorded == 1 else { return false }
-            guard let m = change else { return true }
+            if try db.value(
+                as: String.self, "SELECT delivery_id FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?",
+                [delivery.provider, delivery.id]) != nil
+            {
+                return .duplicate
+            }
+            // GitHub signs the body but not the delivery id: the same body is the same event.
+            if let earlier = try db.rows(
+                """
+                SELECT delivery_id, received_at FROM webhook_deliveries
+                WHERE provider = ? AND body_sha256 = ? AND received_at >= ? ORDER BY received_at LIMIT 1
+                """, [delivery.provider, delivery.bodySHA256, UTC.format(replaySince, milliseconds: true)]
+            ).first, let receivedAt = UTC.parseTimestamp(earlier["received_at"] as String) {
+                return .replay(of: earlier["delivery_id"], receivedAt: receivedAt)
+            }
+            let key = change.map { "identity \($0.identityID) \($0.kind.rawValue) \($0.name.lowercased())" }
+            var outcome = delivery.outcome
+            var stale: Date?
+            if let key, let eventAt = delivery.eventAt,
+                let newest = try db.value(
+                    as: String.self, "SELECT MAX(event_at) FROM webhook_deliveries WHERE provider = ? AND membership = ? AND event_at IS NOT NULL",
+                    [delivery.provider, key]
+                ).flatMap(UTC.parseTimestamp),
+                // A removal dated like the addition it ends is that membership's end; an
+                // addition must be newer than everything applied (a re-add is a new membership).
+                change!.present ? eventAt <= newest : eventAt < newest
+            {
+                stale = newest
+                outcome = "stale: " + outcome
+            }
+            // Two retries of one delivery racing on PostgreSQL: the second inserts nothing.
+            let inserted = try db.execute(
+                """
+                INSERT INTO webhook_deliveries (provider, delivery_id, event, outcome, received_at, body_sha256, membership, event_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """,
+                [
+                    delivery.provider, delivery.id, delivery.event, outcome, stamp, delivery.bodySHA256, stale == nil ? key : nil,
+                    stale == nil ? delivery.eventAt.map { UTC.format($0, milliseconds: true) } : nil,
+                ])
+            guard inserted == 1 else { return .duplicate }
+            if let stale { return .stale(newest: stale) }
+            guard let m = change else { return .applied }
             try db.execute(
                 """
                 INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
@@ -336,7 +376,7 @@ extension SQLStore {
                         "kind": .string(m.kind.rawValue), "name": .string(m.name), "source": "webhook", "delivery": .string(delivery.id),
                         "event": .string(delivery.event),
                     ]), at: at)
-            return true
+            return .applied
         }
     }
 

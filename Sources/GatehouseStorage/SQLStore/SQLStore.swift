@@ -67,7 +67,7 @@ public final class SQLStore: Store {
         let stamp = UTC.format(at, milliseconds: true)
         try await write { db in
             // One row, rewritten: the job-lease table takes any name, and nobody claims this one.
-            try db.execute(
+            _ = try db.execute(
                 """
                 INSERT INTO job_leases (job, holder, expires_at) VALUES ('readiness write probe', 'readyz', ?)
                 ON CONFLICT (job) DO UPDATE SET expires_at = excluded.expires_at
