@@ -74,6 +74,13 @@ public struct DirectoryPlan: Sendable {
     public var previouslyPresent = 0
     /// Set when the plan must not be applied (see `removalRefusal`): the store then writes nothing.
     public var refusal: String?
+    /// Directory people whose uid Gatehouse holds for someone present, under another stable
+    /// id (`entryUUID`). One is a recycled uid; most of the directory at once is a re-key (the
+    /// directory restored or moved into a new server): see `rekey`.
+    public var stableIDChanges = 0
+    /// Whether those people were taken as the same people under new ids (`ldap sync --rekey`)
+    /// rather than as departures and arrivals.
+    public var rekey = false
 
     public init() {}
 
@@ -87,8 +94,19 @@ public struct DirectoryPlan: Sendable {
     /// Why the plan must not be applied without `--force`: it removes more than `maxPercent`
     /// of the directory's people, which is more often a broken filter or a half-answering
     /// server than a mass departure.
+    ///
+    /// When most of those departures are people whose uid came back under a new stable id, the
+    /// directory was re-keyed, not emptied: the refusal says so and points at `--rekey`.
     public func removalRefusal(maxPercent: Int) -> String? {
         guard !left.isEmpty, Double(left.count) * 100 > Double(maxPercent) * Double(previouslyPresent) else { return nil }
+        if !rekey, stableIDChanges * 2 >= left.count {
+            let others = left.count - stableIDChanges
+            return "\(stableIDChanges) of \(previouslyPresent) directory people are in the directory under the same uid but a new stable id "
+                + "(entryUUID): this looks like the directory restored or moved into a new server, not people leaving"
+                + (others > 0 ? " (\(others) more would leave)" : "") + ". Nothing was changed. "
+                + "Check the plan with `gatehouse ldap sync --rekey --dry-run`, then run `gatehouse ldap sync --rekey` to adopt the new ids "
+                + "and keep their people, seats and history (--force would instead release every one of those seats)"
+        }
         return "the sync would remove \(left.count) of \(previouslyPresent) directory people "
             + "(\(String(format: "%.1f", removalPercent))%, more than max_removal_percent \(maxPercent)%); "
             + "nothing was changed. Check the directory and the user filter, then run `gatehouse ldap sync --force` if this is right"
@@ -97,8 +115,13 @@ public struct DirectoryPlan: Sendable {
 
 /// Compares the directory with what is stored. Pure: no I/O, no clock, no randomness.
 public enum DirectoryPlanner {
-    public static func plan(_ listing: DirectoryListing, stored: [StoredDirectoryPerson], identity: IdentityPolicy) -> DirectoryPlan {
+    /// With `rekey`, a uid held by someone present under another stable id is that same person
+    /// under a new id (a directory restored into a new server), not a recycled uid.
+    public static func plan(_ listing: DirectoryListing, stored: [StoredDirectoryPerson], identity: IdentityPolicy, rekey: Bool = false)
+        -> DirectoryPlan
+    {
         var plan = DirectoryPlan()
+        plan.rekey = rekey
         plan.warnings = listing.warnings
         plan.directoryPeople = listing.people.count
         plan.directoryGroups = listing.groupCount
@@ -116,7 +139,18 @@ public enum DirectoryPlanner {
             var index = person.externalID.flatMap { byExternal[$0] }
             // The same uid is the same person unless both stable ids are known and differ
             // (a recycled uid: the old holder leaves, the new one is added).
-            if index == nil, let i = byUID[person.uid.lowercased()], stored[i].externalID == nil || person.externalID == nil { index = i }
+            var newStableID = false
+            if index == nil, let i = byUID[person.uid.lowercased()], !matched.contains(i) {
+                if stored[i].externalID == nil || person.externalID == nil {
+                    index = i
+                } else if stored[i].status != .leftDirectory {
+                    plan.stableIDChanges += 1
+                    if rekey {
+                        index = i
+                        newStableID = true
+                    }
+                }
+            }
             guard let i = index, !matched.contains(i) else {
                 plan.added.append(addition(person, identity))
                 continue
@@ -127,7 +161,7 @@ public enum DirectoryPlanner {
             if s.uid != person.uid { changes.append("uid") }
             if !sameEmail(s.email, person.email) || !sameEmail(s.personEmail, person.email) { changes.append("email") }
             if s.personName != person.name { changes.append("name") }
-            if s.externalID == nil, person.externalID != nil { changes.append("external_id") }
+            if s.externalID == nil && person.externalID != nil || newStableID { changes.append("external_id") }
             if s.status == .leftDirectory { changes.append("rejoined") }
             if !changes.isEmpty { plan.updated.append(.init(stored: s, person: person, changes: changes)) }
             if s.groups != person.groups {

@@ -11,7 +11,8 @@ struct DirectoryRoutes {
         api.add(.post, "/v1/ldap/sync", auth: auth) { request, context in
             let query = request.uri.queryParameters
             let outcome = try await gatehouse.syncDirectory(
-                dryRun: try flag(query.get("dry_run"), "dry_run"), force: try flag(query.get("force"), "force"), actor: context.actor)
+                dryRun: try flag(query.get("dry_run"), "dry_run"), force: try flag(query.get("force"), "force"),
+                rekey: try flag(query.get("rekey"), "rekey"), actor: context.actor)
             return Response.json(outcome.json)
         }
         api.add(.get, "/v1/ldap/status", auth: auth) { _, _ in Response.json(try await gatehouse.directoryStatus().json) }

@@ -22,6 +22,7 @@ public struct DirectorySyncOutcome: Sendable {
                     ["identity": .string("ldap:" + $0.uid), "added": list($0.added.sorted()), "removed": list($0.removed.sorted())]
                 }),
             "warnings": list(plan.warnings), "refused": .optional(plan.refusal),
+            "stable_id_changes": .int(Int64(plan.stableIDChanges)), "rekey": .bool(plan.rekey),
             "read_ms": .milliseconds(readSeconds), "apply_ms": .milliseconds(applySeconds),
         ]
     }
@@ -39,6 +40,12 @@ public struct DirectorySyncOutcome: Sendable {
             "  groups ldap:\(change.uid): " + (change.added.sorted().map { "+" + $0 } + change.removed.sorted().map { "-" + $0 }).joined(separator: " ")
         }
         out += plan.warnings.map { "  warning: \($0)" }
+        if plan.stableIDChanges > 0 {
+            out.append(
+                plan.rekey
+                    ? "  \(plan.stableIDChanges) people re-keyed: same uid, new stable id (entryUUID); people, seats and history kept"
+                    : "  \(plan.stableIDChanges) uid\(plan.stableIDChanges == 1 ? "" : "s") back under a new stable id: taken as someone new (a recycled uid)")
+        }
         out.append(
             "\(plan.added.count) added, \(plan.updated.count) updated, \(plan.left.count) left, \(plan.memberships.count) membership change\(plan.memberships.count == 1 ? "" : "s")"
         )
@@ -105,8 +112,11 @@ extension Gatehouse {
     /// Fail-static: when the directory cannot be read, or answers with far fewer people than
     /// before (more than `max_removal_percent` would leave), nothing changes — decisions go on
     /// from the last good sync — and the failure is recorded for `readyz` and `ldap test`.
+    /// When those departures are people back under their uid with a new stable id (the
+    /// directory restored into a new server), the refusal says so; `rekey` adopts the new ids
+    /// and keeps the people, their seats and history (audited `directory.rekey`).
     public func syncDirectory(
-        dryRun: Bool = false, force: Bool = false, actor: String, progress: @escaping @Sendable (DirectoryProgress) -> Void = { _ in }
+        dryRun: Bool = false, force: Bool = false, rekey: Bool = false, actor: String, progress: @escaping @Sendable (DirectoryProgress) -> Void = { _ in }
     ) async throws -> DirectorySyncOutcome {
         let (directory, settings) = try requireDirectory()
         let clock = ContinuousClock()
@@ -128,7 +138,7 @@ extension Gatehouse {
         let t = now()
         let maxPercent = settings.maxRemovalPercent
         let decide: @Sendable ([StoredDirectoryPerson]) -> DirectoryPlan = { stored in
-            var plan = DirectoryPlanner.plan(listing, stored: stored, identity: identity)
+            var plan = DirectoryPlanner.plan(listing, stored: stored, identity: identity, rekey: rekey)
             if !force { plan.refusal = plan.removalRefusal(maxPercent: maxPercent) }
             var rng = SystemRandomNumberGenerator()
             for i in plan.added.indices { plan.added[i].newPersonID = PersonID.make(at: t, using: &rng) }

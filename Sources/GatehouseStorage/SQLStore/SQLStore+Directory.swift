@@ -100,6 +100,13 @@ struct DirectoryApplier {
         for person in plan.left { try leave(person) }
         var audit = try SQLStore.AuditBatch(db)
         for update in plan.updated { try self.update(update, &audit) }
+        if plan.rekey, plan.stableIDChanges > 0 {
+            audit.append(
+                AuditDraft(
+                    actor: actor, action: "directory.rekey", subject: "ldap",
+                    details: ["people": .int(Int64(plan.stableIDChanges)), "directory_people": .int(Int64(plan.directoryPeople))]),
+                at: at)
+        }
         var rows = try NewRows(db)
         if !plan.added.isEmpty {
             var targets = try LinkTargets(db, plan.added)
@@ -114,7 +121,7 @@ struct DirectoryApplier {
                     "added": .int(Int64(plan.added.count)), "updated": .int(Int64(plan.updated.count)),
                     "left": .int(Int64(plan.left.count)),
                     "memberships_changed": .int(Int64(plan.memberships.count)), "people": .int(Int64(plan.directoryPeople)),
-                    "groups": .int(Int64(plan.directoryGroups)),
+                    "groups": .int(Int64(plan.directoryGroups)), "rekeyed": .int(Int64(plan.rekey ? plan.stableIDChanges : 0)),
                 ]), at: at)
         try audit.finish()
     }

@@ -41,16 +41,21 @@ struct LDAPCommand: AsyncParsableCommand {
             discussion: """
                 People who are no longer in the directory become left_directory: they lose their seat and cannot log in. \
                 A sync that would remove more than max_removal_percent (default 10%) of the directory's people is refused \
-                unless --force: that is more often a broken filter than a mass departure.
+                unless --force: that is more often a broken filter than a mass departure. \
+                A directory restored or moved into a new server gives everyone a new stable id (entryUUID) under the same uid; \
+                the refusal then says so, and --rekey adopts the new ids, keeping people, seats and history (audited as directory.rekey). \
+                Try either with --dry-run first.
                 """)
         @OptionGroup var global: GlobalOptions
         @Flag(name: .customLong("dry-run"), help: "Print the plan without changing anything.") var dryRun = false
         @Flag(help: "Apply even a plan that removes more than max_removal_percent of the directory's people.") var force = false
+        @Flag(help: "Take a uid found under a new stable id (entryUUID) as the same person: after a directory restore or move.")
+        var rekey = false
 
         func run() async throws {
             let gatehouse = try await global.open()
             let quiet = global.json
-            let outcome = try await gatehouse.syncDirectory(dryRun: dryRun, force: force, actor: global.actor) { progress in
+            let outcome = try await gatehouse.syncDirectory(dryRun: dryRun, force: force, rekey: rekey, actor: global.actor) { progress in
                 guard !quiet else { return }
                 Output.progress("read \(progress.people) people, \(progress.groups) groups")
             }

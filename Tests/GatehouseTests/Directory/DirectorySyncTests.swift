@@ -102,6 +102,56 @@ struct DirectorySyncTests {
         #expect(try await gatehouse.directoryStatus().state == .fresh)
     }
 
+    @Test(
+        "A directory restored into a new server (same uids, every entryUUID new) is called a re-key, not a departure; --rekey keeps people, seats and history",
+        arguments: Engine.allCases)
+    func rekey(engine: Engine) async throws {
+        let ldif = DirectoryFixture.ldif + DirectoryFixture.many(13)  // 20 people
+        let slapd = try Slapd(ldif: ldif)
+        let (_, gatehouse, vendor) = try await gatehouseWithLicense(engine: engine, directory: slapd.configuration())
+        _ = try await gatehouse.syncDirectory(actor: "test")
+        let bob = try await gatehouse.activateSeat(user: "ldap:bob", actor: "test")
+        let alice = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        #expect(alice.allow && alice.seat == .active)
+
+        // The same entries loaded into a new server (and one new hire): every entryUUID is new.
+        let restored = try Slapd(ldif: ldif + DirectoryFixture.person("grace", mail: "grace@acme.com"))
+        slapd.stop()
+        let moved = try anotherProcess(beside: gatehouse, trusting: vendor, directory: restored.configuration())
+        try await moved.refresh()
+        let head = try await moved.store.auditHeadSeq()
+        do {
+            _ = try await moved.syncDirectory(actor: "test")
+            Issue.record("a re-keyed directory was applied as 20 departures")
+        } catch let error as GatehouseError {
+            #expect(error.code == "directory_removal_refused")
+            #expect(error.message.contains("20 of 20 directory people are in the directory under the same uid but a new stable id"), "\(error.message)")
+            #expect(error.message.contains("gatehouse ldap sync --rekey --dry-run"))
+        }
+        #expect(try await moved.store.auditHeadSeq() == head)
+        #expect(try await moved.directoryStatus().sync?.lastError?.contains("new stable id") == true)
+
+        let dry = try await moved.syncDirectory(dryRun: true, rekey: true, actor: "test")
+        #expect(dry.plan.refusal == nil && dry.plan.left.isEmpty && dry.plan.stableIDChanges == 20)
+        #expect(dry.plan.added.map(\.person.uid) == ["grace"])
+        #expect(dry.lines.contains { $0.contains("20 people re-keyed") })
+        #expect(try await moved.store.auditHeadSeq() == head)
+
+        let applied = try await moved.syncDirectory(rekey: true, actor: "admin")
+        #expect(applied.plan.updated.count == 20 && applied.plan.updated.allSatisfy { $0.changes == ["external_id"] })
+        let bobAfter = try await moved.user("ldap:bob").person
+        #expect(bobAfter.id == bob.person.id && bobAfter.seat == .active)
+        let aliceAgain = try await moved.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        #expect(aliceAgain.allow && aliceAgain.personID == alice.personID && aliceAgain.seat == .active)
+        let rekeys = try await moved.store.auditEntries(AuditQuery(action: "directory.rekey"))
+        #expect(rekeys.count == 1 && rekeys.first?.actor == "admin" && rekeys.first?.details.contains("\"people\":20") == true)
+        #expect(try await moved.store.auditEntries(AuditQuery(action: "directory.person.leave")).isEmpty)
+        #expect(try await moved.store.verifyAudit().firstBroken == nil)
+        // The new ids are Gatehouse's now: an ordinary sync finds nothing to do, and a uid
+        // recycled later is again a new person.
+        #expect(try await moved.syncDirectory(actor: "test").plan.isEmpty)
+    }
+
     @Test("Existing logins are linked to directory people by email and by username template; seats are kept", arguments: Engine.allCases)
     func linking(engine: Engine) async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)

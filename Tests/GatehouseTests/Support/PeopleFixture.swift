@@ -26,10 +26,10 @@ func gatehouseWithLicense(
 
 /// Another process on `gatehouse`'s database (a CLI command, a second replica), with its own
 /// store and memory; the location names the database without a password.
-func anotherProcess(beside gatehouse: Gatehouse, trusting vendor: TestVendor) throws -> Gatehouse {
+func anotherProcess(beside gatehouse: Gatehouse, trusting vendor: TestVendor, directory: DirectoryConfiguration? = nil) throws -> Gatehouse {
     Gatehouse(
         store: try DatabaseLocation(gatehouse.store.location).open(create: false), trustedKeys: vendor.trusted,
-        instanceHost: "codecov.acme.internal", now: gatehouse.now)
+        instanceHost: "codecov.acme.internal", directory: directory, now: gatehouse.now)
 }
 
 func login(_ identity: String, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = [])
