@@ -13,6 +13,9 @@ public struct DirectoryConfiguration: Sendable, Equatable, CustomStringConvertib
     public var bindDN: String?
     /// Never printed (see `description`).
     public var bindPassword: String?
+    /// Where the password is kept (`bind_password_file`): read again at every connection, so
+    /// a rotated password is picked up by the next sync without a restart.
+    public var bindPasswordFile: String?
     public var userBase: String
     public var userFilter = "(objectClass=inetOrgPerson)"
     public var usernameAttribute = "uid"
@@ -39,6 +42,18 @@ public struct DirectoryConfiguration: Sendable, Equatable, CustomStringConvertib
     /// Without the password.
     public var description: String {
         "\(url)\(startTLS ? " (StartTLS)" : "") as \(bindDN ?? "anonymous"), people under \(userBase)"
+    }
+
+    /// The password to bind with now: the file's current contents (without its trailing
+    /// newline) when there is one, else the password given at start.
+    public func currentBindPassword() throws(DirectoryError) -> String? {
+        guard let path = bindPasswordFile else { return bindPassword }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw DirectoryError(.bindFailed, "cannot read ldap.bind_password_file \(path)")
+        }
+        let password = text.trimmingCharacters(in: .newlines)
+        guard !password.isEmpty else { throw DirectoryError(.bindFailed, "ldap.bind_password_file \(path) is empty") }
+        return password
     }
 
     /// Every problem with these settings, for one startup message.

@@ -41,7 +41,7 @@ public struct LDAPDirectory: DirectoryClient {
 
     func connect() throws(DirectoryError) -> LDAPConnection {
         let connection = try LDAPConnection(config)
-        try connection.bind(dn: config.bindDN, password: config.bindPassword)
+        try connection.bind(dn: config.bindDN, password: config.currentBindPassword())
         return connection
     }
 

@@ -28,6 +28,7 @@ extension GatehouseConfiguration {
             let path = Self.resolve(v, relativeTo: file)
             if let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) {
                 d.bindPassword = text.trimmingCharacters(in: .newlines)
+                d.bindPasswordFile = path
             } else {
                 reader.problem(fields["bind_password_file"], "ldap.bind_password_file", "cannot read \(path)")
             }
@@ -56,7 +57,10 @@ extension GatehouseConfiguration {
         }
         if let base = env["GATEHOUSE_LDAP_USER_BASE"], !base.isEmpty { directory?.userBase = base }
         if let dn = env["GATEHOUSE_LDAP_BIND_DN"], !dn.isEmpty { directory?.bindDN = dn }
-        if let password = env["GATEHOUSE_LDAP_BIND_PASSWORD"], !password.isEmpty { directory?.bindPassword = password }
+        if let password = env["GATEHOUSE_LDAP_BIND_PASSWORD"], !password.isEmpty {
+            directory?.bindPassword = password
+            directory?.bindPasswordFile = nil
+        }
     }
 
     /// A duration setting (`30s`, `15m`, `1h`, `250ms`, or seconds), or a problem.

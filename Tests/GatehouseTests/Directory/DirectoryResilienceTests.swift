@@ -100,6 +100,35 @@ struct DirectoryResilienceTests {
         #expect(test.error?.message.contains("not-the-password") == false)
     }
 
+    @Test("bind_password_file is read again at every sync: a rotated password is picked up without a restart")
+    func rotatedPassword() async throws {
+        let slapd = try Slapd(ldif: DirectoryFixture.ldif)
+        let dir = try TempDir()
+        let passwordFile = try dir.write("ldap.pw", Slapd.servicePassword + "\n")
+        _ = try dir.write(
+            "gatehouse.yml",
+            "ldap:\n  url: \(slapd.url)\n  bind_dn: \(Slapd.serviceDN)\n  bind_password_file: ldap.pw\n  user_base: ou=people,\(Slapd.suffix)\n")
+        let loaded = try GatehouseConfiguration.load(path: dir.file("gatehouse.yml"), environment: [:])
+        #expect(loaded.directory?.bindPasswordFile == passwordFile)
+        let (_, gatehouse, _) = try await gatehouseWithLicense(directory: loaded.directory)
+        #expect(try await gatehouse.syncDirectory(actor: "test").plan.added.count == 7)
+
+        // The directory team rotates the service account's password; the file is not updated yet.
+        try slapd.modify("dn: \(Slapd.serviceDN)\nchangetype: modify\nreplace: userPassword\nuserPassword: rotated-secret\n")
+        try slapd.modify("dn: uid=dave,ou=people,\(Slapd.suffix)\nchangetype: modify\nreplace: cn\ncn: David Dunn\n")
+        await #expect(throws: GatehouseError.self) { _ = try await gatehouse.syncDirectory(actor: "test") }
+        #expect(try await gatehouse.directoryStatus().state == .stale)
+        // The file is updated: the next sync binds with it, no restart.
+        try "rotated-secret\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        #expect(try await gatehouse.syncDirectory(actor: "test").plan.updated.map(\.changes) == [["name"]])
+        #expect(try await gatehouse.directoryStatus().state == .fresh)
+        // A file gone: a clear error naming the setting, never the old password; nothing changed.
+        try FileManager.default.removeItem(atPath: passwordFile)
+        let report = try await gatehouse.testDirectory()
+        #expect(report.error?.message.contains("cannot read ldap.bind_password_file") == true, "\(String(describing: report.error))")
+        #expect(report.error?.message.contains("rotated-secret") == false)
+    }
+
     @Test("StartTLS and ldaps:// with a generated CA; a certificate from another CA is refused")
     func tls() async throws {
         let dir = try TempDir()
