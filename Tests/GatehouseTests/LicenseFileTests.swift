@@ -26,6 +26,25 @@ struct LicenseFileTests {
         #expect(verify(String(text.dropLast())).isValid)
     }
 
+    @Test func transportArtefactsAreToleratedAndNothingElse() throws {
+        let text = vendor.signUnchecked(TestVendor.terms())
+        let canonical = try #require(try? LicenseFile.parse(text).get())
+        #expect(canonical.armored == text)
+        let bom = "\u{FEFF}"
+        // What editors and uploads do to text: CRLF, a byte order mark, no final newline.
+        for variant in [text.replacingOccurrences(of: "\n", with: "\r\n"), bom + text, String((bom + text.replacingOccurrences(of: "\n", with: "\r\n")).dropLast())] {  // "\r\n" is one Character
+            #expect(verify(variant).isValid)
+            #expect(try LicenseFile.parse(variant).get() == canonical)
+        }
+        // Anything more is refused: two marks, a mark inside, a bare CR, a blank line, trailing spaces.
+        for variant in [
+            bom + bom + text, text.replacingOccurrences(of: "\n", with: "\n" + bom, options: [], range: text.range(of: "\n")),
+            text.replacingOccurrences(of: "\n", with: "\r"), text + "\n", text.replacingOccurrences(of: LicenseFile.header, with: LicenseFile.header + " "),
+        ] {
+            #expect(!verify(variant).isValid, "accepted: \(variant.debugDescription.prefix(60))")
+        }
+    }
+
     @Test func everySingleByteChangeIsRefused() throws {
         let text = Array(vendor.signUnchecked(TestVendor.terms()).utf8)
         var accepted: [String] = []

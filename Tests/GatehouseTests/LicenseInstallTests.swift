@@ -32,6 +32,14 @@ struct LicenseInstallTests {
         #expect(quote.proration.amountCents == 126_027)
     }
 
+    @Test func aFileSavedOnWindowsIsStoredInItsOneCanonicalSpelling() async throws {
+        let dir = try TempDir()
+        let gatehouse = try await vendor.gatehouse(in: dir, clock: TestClock(ts("2026-11-10T00:00:00Z")))
+        let text = vendor.signUnchecked(TestVendor.terms())
+        _ = try await gatehouse.installLicense(text: "\u{FEFF}" + text.replacingOccurrences(of: "\n", with: "\r\n"), actor: "test")
+        #expect(try await gatehouse.store.licenseInForce()?.fileText == text)
+    }
+
     @Test(arguments: Engine.allCases) func badAmendmentsAreRefusedWithEveryReasonAndChangeNothing(engine: Engine) async throws {
         let dir = try TempDir()
         let clock = TestClock(ts("2027-05-01T10:00:00Z"))

@@ -37,15 +37,21 @@ public struct LicenseFile: Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Reads a license file. Exactly one spelling of each license is accepted: header and
-    /// footer lines as written, full 64-character lines, canonical base64, a strict envelope.
-    /// Line endings may be `\n` or `\r\n`; a final newline is optional.
+    /// Reads a license file. Exactly one spelling of each license's content is accepted:
+    /// header and footer lines as written, full 64-character lines, canonical base64, a strict
+    /// envelope. What carrying text between systems does to a file is tolerated, and nothing
+    /// else: `\r\n` line endings, one leading UTF-8 byte order mark, no final newline. Those
+    /// carry nothing signed; `armored` gives back the one canonical spelling (what is stored).
     public static func parse(_ text: String) -> Result<LicenseFile, LicenseProblem> {
         func malformed(_ why: String) -> Result<LicenseFile, LicenseProblem> {
             .failure(LicenseProblem("malformed_file", why))
         }
+        // Notepad's byte order mark, whichever way the file was read (Foundation drops it on a
+        // file read; an uploaded body keeps it).
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let bytes = text.utf8.starts(with: bom) ? text.utf8.dropFirst(3) : text.utf8.dropFirst(0)
         // Split on bytes: Swift treats "\r\n" as one Character.
-        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
             Substring(line.last == UInt8(ascii: "\r") ? line.dropLast() : line)
         }
         if lines.last == "" { lines.removeLast() }

@@ -65,7 +65,7 @@ extension Gatehouse {
         let record = StoredLicense(
             licenseID: terms.licenseID, licensee: terms.licensee, kid: file.kid, seats: terms.seats,
             seatPriceCents: terms.seatPriceCents, currency: terms.currency, startsAt: terms.startsAt, expiresAt: terms.expiresAt,
-            termStartsAt: termStart, supersedes: terms.supersedes, fileText: text, installedAt: t, installedBy: actor)
+            termStartsAt: termStart, supersedes: terms.supersedes, fileText: file.armored, installedAt: t, installedBy: actor)
         var details: [String: JSONValue] = [
             "licensee": .string(terms.licensee), "seats": .int(terms.seats), "kid": .string(file.kid),
             "starts_at": .string(UTC.format(terms.startsAt)), "expires_at": .string(UTC.format(terms.expiresAt)),
