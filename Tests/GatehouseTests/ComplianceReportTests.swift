@@ -63,6 +63,25 @@ struct ComplianceReportTests {
         #expect(json["seat_usage"]?["peak_in_term"] == 2)
     }
 
+    @Test func theChartSpansTheTermAndShowsTheFirstDay() async throws {
+        let clock = TestClock(ts("2026-11-01T10:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
+        _ = try await gatehouse.activateSeat(user: "github:alice", actor: "cli:admin")
+        // The term's first day: one point, drawn as a dot; the axis runs to the term's last day.
+        let first = try await gatehouse.complianceReport(asOf: nil)
+        #expect(first.daily.count == 1)
+        #expect(first.chart.contains("<circle class=\"in-use-latest\" cx=\"50.0\""), "\(first.chart)")
+        #expect(first.chart.contains(">2026-11-01</text>") && first.chart.contains(">2027-10-31</text>"))
+        #expect(!first.chart.contains("<polyline"))
+        // Half way through: a line from the left edge to the middle, not to the right edge.
+        clock.set(ts("2027-05-02T10:00:00Z"))
+        let middle = try await gatehouse.complianceReport(asOf: nil)
+        let polyline = try #require(middle.chart.firstMatch(of: /<polyline class="in-use" points="([^"]*)"/)?.1)
+        let xs = polyline.split(separator: " ").compactMap { Double($0.split(separator: ",")[0]) }
+        #expect(xs.first == 50 && (410...420).contains(xs.last ?? 0), "\(xs.suffix(3))")
+        #expect(middle.chart.contains(">2027-05-02</text>") && middle.chart.contains(">2027-10-31</text>"))
+    }
+
     @Test func tamperingShowsInTheReport() async throws {
         let (dir, gatehouse, _, _) = try await history()
         try await DatabaseQueue(path: dir.file("gatehouse.db")).write { try $0.execute(sql: "UPDATE audit_log SET actor = 'cli:nobody' WHERE seq = 5") }

@@ -66,29 +66,46 @@ extension ComplianceReport {
         return page
     }
 
-    /// Seats in use (daily peak) against seats licensed, over the term so far.
-    var chart: String {
+    /// Seats in use (daily peak) against seats licensed. The axis spans the whole term (first
+    /// day to last), so how far into the term the report is shows at a glance; the latest day
+    /// is marked by a dot, which is all there is to draw on a term's first day.
+    public var chart: String {
         let width = 800.0, height = 260.0, left = 50.0, bottom = 30.0, top = 10.0
+        let plotWidth = width - left - 10
         let licensed = Double(license?.seats ?? 0)
         let maxY = max(1, licensed, Double(peak)) * 1.1
-        let days = max(daily.count, 2)
-        func x(_ i: Int) -> Double { left + (width - left - 10) * Double(i) / Double(days - 1) }
+        let first = license.map { UTC.startOfDay($0.termStartsAt) } ?? daily.first?.day ?? UTC.startOfDay(asOf)
+        let last = license.map { UTC.startOfDay($0.expiresAt.addingTimeInterval(-1)) } ?? daily.last?.day ?? first
+        let span = Double(max(1, UTC.days(from: first, to: last)))
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        func x(_ day: Date) -> Double { left + plotWidth * min(1, max(0, Double(UTC.days(from: first, to: day)) / span)) }
         func y(_ v: Double) -> Double { top + (height - top - bottom) * (1 - v / maxY) }
-        let points = daily.enumerated().map { String(format: "%.1f,%.1f", x($0.offset), y(Double($0.element.peak))) }.joined(separator: " ")
-        var svg = "<svg role=\"img\" aria-label=\"Seats in use against seats licensed\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">"
-        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(width - left - 10)\" height=\"\(height - top - bottom)\" fill=\"#f6f8fa\"/>"
+        var svg = "<svg role=\"img\" aria-label=\"Seats in use against seats licensed, \(UTC.formatDay(first)) to \(UTC.formatDay(last))\" "
+            + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(height - top - bottom)\" fill=\"#f6f8fa\"/>"
         for fraction in [0.0, 0.5, 1.0] {
             let v = (maxY / 1.1) * fraction
-            svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y(v) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">\(Int(v.rounded()))</text>"
+            svg += "<text x=\"\(left - 6)\" y=\"\(f(y(v) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">\(Int(v.rounded()))</text>"
         }
         if licensed > 0 {
-            svg += "<line class=\"licensed\" x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(String(format: "%.1f", y(licensed)))\" y2=\"\(String(format: "%.1f", y(licensed)))\" stroke=\"#cf222e\" stroke-dasharray=\"6 4\"/>"
-            svg += "<text x=\"\(width - 14)\" y=\"\(String(format: "%.1f", y(licensed) - 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#cf222e\">licensed \(Int(licensed))</text>"
+            svg += "<line class=\"licensed\" x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(f(y(licensed)))\" y2=\"\(f(y(licensed)))\" stroke=\"#cf222e\" stroke-dasharray=\"6 4\"/>"
+            svg += "<text x=\"\(width - 14)\" y=\"\(f(y(licensed) - 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#cf222e\">licensed \(Int(licensed))</text>"
         }
-        if !daily.isEmpty {
-            svg += "<polyline class=\"in-use\" points=\"\(points)\" fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\"/>"
-            svg += "<text x=\"\(left)\" y=\"\(height - 8)\" font-size=\"11\" fill=\"#57606a\">\(UTC.formatDay(daily[0].day))</text>"
-            svg += "<text x=\"\(width - 10)\" y=\"\(height - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">\(UTC.formatDay(daily[daily.count - 1].day))</text>"
+        if let latest = daily.last {
+            if daily.count > 1 {
+                let points = daily.map { f(x($0.day)) + "," + f(y(Double($0.peak))) }.joined(separator: " ")
+                svg += "<polyline class=\"in-use\" points=\"\(points)\" fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\"/>"
+            }
+            svg += "<circle class=\"in-use-latest\" cx=\"\(f(x(latest.day)))\" cy=\"\(f(y(Double(latest.peak))))\" r=\"4\" fill=\"#0969da\">"
+                + "<title>\(UTC.formatDay(latest.day)): \(latest.peak) in use at the peak</title></circle>"
+        }
+        svg += "<text x=\"\(left)\" y=\"\(height - 8)\" font-size=\"11\" fill=\"#57606a\">\(UTC.formatDay(first))</text>"
+        svg += "<text x=\"\(width - 10)\" y=\"\(height - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">\(UTC.formatDay(last))</text>"
+        // The report's day, labelled where it does not collide with the term's ends.
+        let asOfX = x(asOf)
+        svg += "<line class=\"as-of\" x1=\"\(f(asOfX))\" x2=\"\(f(asOfX))\" y1=\"\(top)\" y2=\"\(height - bottom)\" stroke=\"#57606a\" stroke-dasharray=\"2 3\"/>"
+        if asOfX - left > 90, width - 10 - asOfX > 90 {
+            svg += "<text x=\"\(f(asOfX))\" y=\"\(height - 8)\" font-size=\"11\" text-anchor=\"middle\" fill=\"#57606a\">\(UTC.formatDay(asOf))</text>"
         }
         return svg + "</svg>"
     }
