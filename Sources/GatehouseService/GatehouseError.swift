@@ -42,7 +42,7 @@ public struct GatehouseError: Error, Sendable, Equatable, CustomStringConvertibl
                 switch error.code {
                 case .conflict: .conflict
                 case .notFound: .notFound
-                case .notInitialised, .needsMigration, .schemaTooNew, .migrationChanged, .unavailable: .unavailable
+                case .notInitialised, .needsMigration, .schemaTooNew, .migrationChanged, .unavailable, .corrupt: .unavailable
                 }
             return GatehouseError(kind, error.code.rawValue, error.message)
         }

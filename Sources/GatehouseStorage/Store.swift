@@ -172,6 +172,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound = "not_found"
         /// The database cannot be reached or opened.
         case unavailable = "database_unavailable"
+        /// A row does not hold what the schema promises (a missing column, an unknown value).
+        case corrupt = "database_corrupt"
     }
 
     public let code: Code

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseDomain
 
 /// A value bound to a statement or read from a row. The schema uses integers and text only
 /// (times are UTC text, flags 0/1), so both engines read and write the same values.
@@ -19,43 +20,54 @@ extension Int: SQLBindable { public var sqlValue: SQLValue { .int(Int64(self)) }
 extension Bool: SQLBindable { public var sqlValue: SQLValue { .int(self ? 1 : 0) } }
 extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
 
-/// Something a column can be read as. Reading never traps: the schema's NOT NULL and CHECK
-/// constraints make a mismatch impossible, and a value that cannot be read becomes the
-/// type's zero (an empty string, 0) rather than a crash.
+/// Something a column can be read as: `nil` when the value is not one (NULL included, for
+/// anything but an optional). A row read never guesses: a missing column, a NULL where the
+/// schema promises a value, or text that is not a number is a `database_corrupt` error naming
+/// the column, never an empty string or a zero passed on as data.
 public protocol SQLDecodable {
-    static func decode(_ value: SQLValue) -> Self
+    static func decode(_ value: SQLValue) -> Self?
 }
 
 extension String: SQLDecodable {
-    public static func decode(_ value: SQLValue) -> String {
+    public static func decode(_ value: SQLValue) -> String? {
         switch value {
         case .text(let text): text
         case .int(let int): String(int)
-        case .null: ""
+        case .null: nil
         }
     }
 }
 
 extension Int64: SQLDecodable {
-    public static func decode(_ value: SQLValue) -> Int64 {
+    public static func decode(_ value: SQLValue) -> Int64? {
         switch value {
         case .int(let int): int
-        case .text(let text): Int64(text) ?? 0
-        case .null: 0
+        case .text(let text): Int64(text)
+        case .null: nil
         }
     }
 }
 
 extension Int: SQLDecodable {
-    public static func decode(_ value: SQLValue) -> Int { Int(Int64.decode(value)) }
+    public static func decode(_ value: SQLValue) -> Int? { Int64.decode(value).map { Int($0) } }
 }
 
 extension Bool: SQLDecodable {
-    public static func decode(_ value: SQLValue) -> Bool { Int64.decode(value) != 0 }
+    /// Flags are 0 or 1; anything else is not a flag.
+    public static func decode(_ value: SQLValue) -> Bool? {
+        switch Int64.decode(value) {
+        case 0: false
+        case 1: true
+        default: nil
+        }
+    }
 }
 
 extension Optional: SQLDecodable where Wrapped: SQLDecodable {
-    public static func decode(_ value: SQLValue) -> Wrapped? { value == .null ? nil : Wrapped.decode(value) }
+    public static func decode(_ value: SQLValue) -> Wrapped?? {
+        if value == .null { return .some(nil) }
+        return Wrapped.decode(value).map { .some($0) }
+    }
 }
 
 /// One result row, read by column name or position.
@@ -69,12 +81,61 @@ public struct SQLRow: Sendable {
     }
 
     public subscript<T: SQLDecodable>(_ column: String) -> T {
-        guard let index = names.firstIndex(of: column) else { return T.decode(.null) }
-        return T.decode(values[index])
+        get throws {
+            guard let index = names.firstIndex(of: column) else {
+                throw StoreError(.corrupt, "the result has no column \(column) (it has \(names.joined(separator: ", ")))")
+            }
+            return try Self.decode(values[index], column)
+        }
     }
 
     public subscript<T: SQLDecodable>(_ index: Int) -> T {
-        T.decode(index < values.count ? values[index] : .null)
+        get throws {
+            guard values.indices.contains(index) else { throw StoreError(.corrupt, "the result has no column at position \(index)") }
+            return try Self.decode(values[index], names.indices.contains(index) ? names[index] : "#\(index)")
+        }
+    }
+
+    static func decode<T: SQLDecodable>(_ value: SQLValue, _ column: String) throws -> T {
+        guard let decoded = T.decode(value) else {
+            let found =
+                switch value {
+                case .null: "NULL"
+                case .int(let int): "the integer \(int)"
+                case .text(let text): "the text \"\(text.prefix(40))\""
+                }
+            throw StoreError(.corrupt, "column \(column) holds \(found), not \(T.self)")
+        }
+        return decoded
+    }
+
+    /// A UTC timestamp column (`2026-11-01T00:00:00Z`, milliseconds optional).
+    public func time(_ column: String) throws -> Date {
+        let text: String = try self[column]
+        guard let time = UTC.parseTimestamp(text) else { throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time") }
+        return time
+    }
+
+    /// A nullable timestamp column.
+    public func optionalTime(_ column: String) throws -> Date? {
+        let text: String? = try self[column]
+        guard let text else { return nil }
+        guard let time = UTC.parseTimestamp(text) else { throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time") }
+        return time
+    }
+
+    /// A day column (`2026-11-01`).
+    public func day(_ column: String) throws -> Date {
+        let text: String = try self[column]
+        guard let day = UTC.parseDay(text) else { throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a day") }
+        return day
+    }
+
+    /// A column holding one of an enumeration's raw values; anything else names the column.
+    public func value<E: RawRepresentable>(_ column: String, as type: E.Type) throws -> E where E.RawValue == String {
+        let text: String = try self[column]
+        guard let value = E(rawValue: text) else { throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a \(E.self)") }
+        return value
     }
 
     /// Column names and values, in order (for copying a table).
@@ -154,11 +215,11 @@ extension SQLSession {
     /// The first column of the first row, if there is a row and the value is not NULL.
     public func value<T: SQLDecodable>(as: T.Type, _ sql: String, _ arguments: [(any SQLBindable)?] = []) throws -> T? {
         guard let row = try row(sql, arguments), let first = row.values.first, first != .null else { return nil }
-        return T.decode(first)
+        return try SQLRow.decode(first, row.names.first ?? "#0")
     }
 
     public func values<T: SQLDecodable>(as: T.Type, _ sql: String, _ arguments: [(any SQLBindable)?] = []) throws -> [T] {
-        try rows(sql, arguments).map { $0[0] }
+        try rows(sql, arguments).map { try $0[0] }
     }
 }
 

@@ -31,9 +31,9 @@ extension SQLStore {
     public func directorySyncState() async throws -> DirectorySyncState? {
         try await read { db in
             try db.row("SELECT * FROM directory_sync WHERE id = 1").map { row in
-                DirectorySyncState(
-                    lastAttemptAt: UTC.parseTimestamp(row["last_attempt_at"]) ?? .distantPast,
-                    lastSuccessAt: (row["last_success_at"] as String?).flatMap(UTC.parseTimestamp), lastError: row["last_error"],
+                try DirectorySyncState(
+                    lastAttemptAt: row.time("last_attempt_at"),
+                    lastSuccessAt: row.optionalTime("last_success_at"), lastError: row["last_error"],
                     people: row["people"], groups: row["groups_count"])
             }
         }
@@ -46,17 +46,17 @@ extension SQLStore {
             SELECT m.identity_id, m.name FROM memberships m JOIN identities i ON i.id = m.identity_id
             WHERE i.provider = 'ldap' AND m.source = 'ldap' AND m.kind = 'group' AND m.present = 1
             """)
-        for row in memberships { groups[row[0], default: []].insert(row[1]) }
+        for row in memberships { try groups[row[0], default: []].insert(row[1]) }
         return try db.rows(
             """
             SELECT i.id, i.username, i.external_id, i.email, p.id AS person_id, p.name, p.email AS person_email, p.status
             FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = 'ldap' ORDER BY i.id
             """
         ).map { row in
-            StoredDirectoryPerson(
+            try StoredDirectoryPerson(
                 identityID: row["id"], uid: row["username"], externalID: row["external_id"], email: row["email"],
                 personID: row["person_id"],
-                personName: row["name"], personEmail: row["person_email"], status: PersonStatus(rawValue: row["status"]) ?? .blocked,
+                personName: row["name"], personEmail: row["person_email"], status: row.value("status", as: PersonStatus.self),
                 groups: groups[row["id"]] ?? [])
         }
     }
@@ -274,7 +274,7 @@ struct LinkTargets {
         for row in try db.rows(
             "SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC"
         ) {
-            byEmail[row["email"]] = row["id"]
+            try byEmail[row["email"]] = row["id"]
         }
         for row in try db.rows(
             """
@@ -282,7 +282,7 @@ struct LinkTargets {
             JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> 'ldap' AND \(outside)
             """)
         {
-            byIdentity[row["key"]] = row["id"]
+            try byIdentity[row["key"]] = row["id"]
         }
     }
 

@@ -43,20 +43,20 @@ extension SQLStore {
     public func prorations() async throws -> [ProrationRecord] {
         try await read { db in
             try db.rows("SELECT * FROM prorations ORDER BY id").map { row in
-                ProrationRecord(
+                try ProrationRecord(
                     licenseID: row["license_id"], supersedes: row["supersedes"],
                     proration: Proration(
-                        addedSeats: row["added_seats"], effectiveDate: UTC.parseDay(row["effective_date"]) ?? .distantPast,
+                        addedSeats: row["added_seats"], effectiveDate: row.day("effective_date"),
                         termDays: row["term_days"], remainingDays: row["remaining_days"], seatPriceCents: row["seat_price_cents"],
                         amountCents: row["amount_cents"], currency: row["currency"]),
-                    recordedAt: UTC.parseTimestamp(row["recorded_at"]) ?? .distantPast)
+                    recordedAt: row.time("recorded_at"))
             }
         }
     }
 
-    static func license(_ row: SQLRow) -> StoredLicense {
-        func time(_ column: String) -> Date { UTC.parseTimestamp(row[column]) ?? .distantPast }
-        return StoredLicense(
+    static func license(_ row: SQLRow) throws -> StoredLicense {
+        func time(_ column: String) throws -> Date { try row.time(column) }
+        return try StoredLicense(
             licenseID: row["license_id"], licensee: row["licensee"], kid: row["kid"], seats: row["seats"],
             seatPriceCents: row["seat_price_cents"], currency: row["currency"], startsAt: time("starts_at"),
             expiresAt: time("expires_at"), termStartsAt: time("term_starts_at"), supersedes: row["supersedes"],

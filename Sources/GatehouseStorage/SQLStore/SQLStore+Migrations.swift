@@ -26,14 +26,14 @@ extension SQLStore {
         let newest = known.last?.version ?? 0
         var applied: [Int] = []
         for row in rows {
-            let version: Int = row["version"]
+            let version: Int = try row["version"]
             guard let migration = known.first(where: { $0.version == version }) else {
                 throw StoreError(
                     .schemaTooNew,
-                    "the database is at schema version \(rows.last.map { $0["version"] as Int } ?? version), newer than this gatehouse (which knows up to \(newest)): upgrade gatehouse"
+                    "the database is at schema version \((try? rows.last.map { try $0["version"] as Int }) ?? version), newer than this gatehouse (which knows up to \(newest)): upgrade gatehouse"
                 )
             }
-            if sha256Hex(migration.sql) != row["checksum"] as String {
+            if try sha256Hex(migration.sql) != row["checksum"] as String {
                 throw StoreError(
                     .migrationChanged,
                     "migration \(version)_\(migration.name) differs from the one applied to this database; migrations are append-only")

@@ -6,8 +6,8 @@ extension SQLStore {
         try await read { db in
             PeopleSnapshot(
                 persons: try db.rows("SELECT * FROM persons").map(SQLStore.person),
-                identities: try db.rows("SELECT * FROM identities").compactMap(SQLStore.identity),
-                memberships: try db.rows("SELECT * FROM memberships").compactMap(SQLStore.membership),
+                identities: try db.rows("SELECT * FROM identities").map(SQLStore.identity),
+                memberships: try db.rows("SELECT * FROM memberships").map(SQLStore.membership),
                 auditSeq: try SQLStore.auditHead(db),
                 sessions: try db.rows("SELECT * FROM sessions").map(SQLStore.session))
         }
@@ -22,7 +22,7 @@ extension SQLStore {
             var started: [String] = []
             var ended: Set<String> = []
             for row in try db.rows("SELECT action, subject, details FROM audit_log WHERE seq > ? ORDER BY seq", [seq]) {
-                let action: String = row["action"], subject: String = row["subject"]
+                let action: String = try row["action"], subject: String = try row["subject"]
                 switch action {
                 case "person.create", "seat.activate", "seat.deactivate":
                     personIDs.insert(subject)
@@ -56,10 +56,10 @@ extension SQLStore {
             let chosen = "SELECT value ->> 0 FROM \(elements)"
             return PeopleSnapshot(
                 persons: try db.rows("SELECT * FROM persons WHERE id IN (\(chosen))", [people]).map(SQLStore.person),
-                identities: try db.rows("SELECT * FROM identities WHERE person_id IN (\(chosen))", [people]).compactMap(SQLStore.identity),
+                identities: try db.rows("SELECT * FROM identities WHERE person_id IN (\(chosen))", [people]).map(SQLStore.identity),
                 memberships: try db.rows(
                     "SELECT * FROM memberships WHERE identity_id IN (SELECT id FROM identities WHERE person_id IN (\(chosen)))", [people]
-                ).compactMap(SQLStore.membership),
+                ).map(SQLStore.membership),
                 auditSeq: head,
                 sessions: started.isEmpty
                     ? []
@@ -82,7 +82,7 @@ extension SQLStore {
     public func identities(personID: String) async throws -> [IdentityRecord] {
         try await read { db in
             try db.rows("SELECT * FROM identities WHERE person_id = ? ORDER BY provider, username_key", [personID])
-                .compactMap(SQLStore.identity)
+                .map(SQLStore.identity)
         }
     }
 
@@ -93,7 +93,7 @@ extension SQLStore {
     public func memberships(identityID: Int64) async throws -> [MembershipRecord] {
         try await read { db in
             try db.rows("SELECT * FROM memberships WHERE identity_id = ? ORDER BY kind, name", [identityID])
-                .compactMap(SQLStore.membership)
+                .map(SQLStore.membership)
         }
     }
 
@@ -258,7 +258,7 @@ extension SQLStore {
 
     public func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws {
         try await write { db in
-            guard let row = try db.row("SELECT * FROM identities WHERE id = ?", [id]), let old = SQLStore.identity(row) else {
+            guard let row = try db.row("SELECT * FROM identities WHERE id = ?", [id]), let old = try SQLStore.identity(row) as IdentityRecord? else {
                 throw StoreError(.notFound, "no identity \(id)")
             }
             try db.execute(
@@ -290,7 +290,7 @@ extension SQLStore {
     ) throws -> Bool {
         let current = Set(
             try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
-                .compactMap(SQLStore.membership))
+                .map(SQLStore.membership))
         guard current != memberships else { return false }
         if !current.isEmpty {
             try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
@@ -332,8 +332,8 @@ extension SQLStore {
                 SELECT delivery_id, received_at FROM webhook_deliveries
                 WHERE provider = ? AND body_sha256 = ? AND received_at >= ? ORDER BY received_at LIMIT 1
                 """, [delivery.provider, delivery.bodySHA256, UTC.format(replaySince, milliseconds: true)]
-            ).first, let receivedAt = UTC.parseTimestamp(earlier["received_at"] as String) {
-                return .replay(of: earlier["delivery_id"], receivedAt: receivedAt)
+            ).first {
+                return try .replay(of: earlier["delivery_id"], receivedAt: earlier.time("received_at"))
             }
             let key = change.map { "identity \($0.identityID) \($0.kind.rawValue) \($0.name.lowercased())" }
             var outcome = delivery.outcome
@@ -425,8 +425,8 @@ extension SQLStore {
     public func recentDenials(limit: Int) async throws -> [DenialEntry] {
         try await read { db in
             try db.rows("SELECT * FROM recent_denials ORDER BY id DESC LIMIT ?", [limit]).map { row in
-                DenialEntry(
-                    at: UTC.parseTimestamp(row["at"]) ?? .distantPast, kind: row["kind"], reason: row["reason"], subject: row["subject"])
+                try DenialEntry(
+                    at: row.time("at"), kind: row["kind"], reason: row["reason"], subject: row["subject"])
             }
         }
     }
@@ -435,7 +435,7 @@ extension SQLStore {
         try await read { db in
             var result: [DenialKey: Int64] = [:]
             for row in try db.rows("SELECT * FROM denial_counts WHERE day >= ?", [since ?? ""]) {
-                result[DenialKey(day: row["day"], kind: row["kind"], reason: row["reason"])] = row["count"]
+                try result[DenialKey(day: row["day"], kind: row["kind"], reason: row["reason"])] = row["count"]
             }
             return result
         }
@@ -445,7 +445,7 @@ extension SQLStore {
         try await read { db in
             var result: [EgressDenialKey: Int64] = [:]
             for row in try db.rows("SELECT * FROM egress_denials WHERE day >= ?", [since ?? ""]) {
-                result[EgressDenialKey(day: row["day"], destination: row["destination"], reason: row["reason"])] = row["count"]
+                try result[EgressDenialKey(day: row["day"], destination: row["destination"], reason: row["reason"])] = row["count"]
             }
             return result
         }
@@ -459,7 +459,7 @@ extension SQLStore {
             let rows = try db.rows("SELECT at, active_after FROM seat_events WHERE at >= ? ORDER BY id", [stamp])
             return (
                 start,
-                rows.compactMap { row in (row["at"] as String?).flatMap(UTC.parseTimestamp).map { ($0, row["active_after"] as Int64) } }
+                try rows.map { row in (try row.time("at"), try row["active_after"] as Int64) }
             )
         }
     }
@@ -546,28 +546,27 @@ extension SQLStore {
     static func fetchIdentity(_ db: any SQLSession, _ ref: IdentityRef) throws -> IdentityRecord? {
         try db.row(
             "SELECT * FROM identities WHERE provider = ? AND username_key = ?", [ref.provider.rawValue, ref.username.lowercased()]
-        ).flatMap(identity)
+        ).map(identity)
     }
 
-    static func person(_ row: SQLRow) -> PersonRecord {
-        PersonRecord(
-            id: row["id"], name: row["name"], email: row["email"], role: Role(rawValue: row["role"]) ?? .user,
-            status: PersonStatus(rawValue: row["status"]) ?? .blocked, seat: SeatState(rawValue: row["seat"]) ?? .none,
-            lastSeenAt: (row["last_seen_at"] as String?).flatMap(UTC.parseTimestamp),
-            createdAt: UTC.parseTimestamp(row["created_at"]) ?? .distantPast)
+    static func person(_ row: SQLRow) throws -> PersonRecord {
+        try PersonRecord(
+            id: row["id"], name: row["name"], email: row["email"], role: row.value("role", as: Role.self),
+            status: row.value("status", as: PersonStatus.self), seat: row.value("seat", as: SeatState.self),
+            lastSeenAt: row.optionalTime("last_seen_at"),
+            createdAt: row.time("created_at"))
     }
 
-    static func identity(_ row: SQLRow) -> IdentityRecord? {
-        guard let provider = Provider(rawValue: row["provider"]) else { return nil }
-        return IdentityRecord(
-            id: row["id"], ref: IdentityRef(provider: provider, username: row["username"]), externalID: row["external_id"],
+    static func identity(_ row: SQLRow) throws -> IdentityRecord {
+        try IdentityRecord(
+            id: row["id"], ref: IdentityRef(provider: row.value("provider", as: Provider.self), username: row["username"]), externalID: row["external_id"],
             email: row["email"],
             personID: row["person_id"])
     }
 
-    static func membership(_ row: SQLRow) -> MembershipRecord? {
-        guard let kind = MembershipKind(rawValue: row["kind"]), let source = MembershipSource(rawValue: row["source"]) else { return nil }
-        return MembershipRecord(
-            identityID: row["identity_id"], kind: kind, name: row["name"], source: source, present: row["present"] as Bool)
+    static func membership(_ row: SQLRow) throws -> MembershipRecord {
+        try MembershipRecord(
+            identityID: row["identity_id"], kind: row.value("kind", as: MembershipKind.self), name: row["name"],
+            source: row.value("source", as: MembershipSource.self), present: row["present"] as Bool)
     }
 }

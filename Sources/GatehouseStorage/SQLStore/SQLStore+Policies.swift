@@ -34,13 +34,13 @@ extension SQLStore {
         }
     }
 
-    static func policySet(_ row: SQLRow) -> StoredPolicySet {
+    static func policySet(_ row: SQLRow) throws -> StoredPolicySet {
         var files: [String: String] = [:]
-        if case .object(let members)? = try? JSONValue.parse(row["files"] as String) {
+        if case .object(let members)? = try? JSONValue.parse(try row["files"] as String) {
             for (name, value) in members { if case .string(let text) = value { files[name] = text } }
         }
-        return StoredPolicySet(
-            sha256: row["sha256"], files: files, appliedAt: UTC.parseTimestamp(row["applied_at"]) ?? .distantPast,
+        return try StoredPolicySet(
+            sha256: row["sha256"], files: files, appliedAt: row.time("applied_at"),
             appliedBy: row["applied_by"])
     }
 

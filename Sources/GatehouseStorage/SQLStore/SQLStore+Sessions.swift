@@ -109,22 +109,21 @@ extension SQLStore {
         try await write { db in
             guard let row = try db.row("SELECT * FROM signin_attempts WHERE state_hash = ?", [stateHash]) else { return nil }
             try db.execute("DELETE FROM signin_attempts WHERE state_hash = ?", [stateHash])
-            guard let expires = UTC.parseTimestamp(row["expires_at"]), expires > at else { return nil }
-            return SignInAttempt(
+            let expires = try row.time("expires_at")
+            guard expires > at else { return nil }
+            return try SignInAttempt(
                 stateHash: row["state_hash"], bindingHash: row["binding_hash"], provider: row["provider"], redirect: row["redirect"],
                 expiresAt: expires)
         }
     }
 
     static func session(_ row: SQLRow) throws -> GateSession {
-        let identityText: String = row["identity"]
-        guard let identity = IdentityRef.parse(identityText), let created = UTC.parseTimestamp(row["created_at"]),
-            let expires = UTC.parseTimestamp(row["expires_at"]), let seen = UTC.parseTimestamp(row["last_seen_at"])
-        else {
-            throw StoreError(.unavailable, "session \(row["id"] as String) is stored unreadably")
+        let identityText: String = try row["identity"]
+        guard let identity = IdentityRef.parse(identityText) else {
+            throw StoreError(.corrupt, "column identity holds \"\(identityText.prefix(40))\", not an identity")
         }
-        return GateSession(
+        return try GateSession(
             id: row["id"], tokenHash: row["token_hash"], personID: row["person_id"], identity: identity, signIn: row["signin"],
-            createdAt: created, expiresAt: expires, lastSeenAt: seen, userAgent: row["user_agent"], address: row["address"])
+            createdAt: row.time("created_at"), expiresAt: row.time("expires_at"), lastSeenAt: row.time("last_seen_at"), userAgent: row["user_agent"], address: row["address"])
     }
 }

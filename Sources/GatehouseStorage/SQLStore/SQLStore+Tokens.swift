@@ -18,12 +18,12 @@ extension SQLStore {
     }
 
     public func tokens() async throws -> [TokenRecord] {
-        try await read { db in try db.rows("SELECT * FROM tokens ORDER BY name").compactMap(SQLStore.token) }
+        try await read { db in try db.rows("SELECT * FROM tokens ORDER BY name").map(SQLStore.token) }
     }
 
     public func token(hash: String) async throws -> TokenRecord? {
         try await read { db in
-            try db.row("SELECT * FROM tokens WHERE hash = ?", [hash]).flatMap(SQLStore.token)
+            try db.row("SELECT * FROM tokens WHERE hash = ?", [hash]).map(SQLStore.token)
         }
     }
 
@@ -36,10 +36,9 @@ extension SQLStore {
         }
     }
 
-    static func token(_ row: SQLRow) -> TokenRecord? {
-        guard let scope = TokenScope(rawValue: row["scope"]) else { return nil }
-        return TokenRecord(
-            name: row["name"], scope: scope, hash: row["hash"], lastFour: row["last_four"],
-            createdAt: UTC.parseTimestamp(row["created_at"]) ?? .distantPast, createdBy: row["created_by"])
+    static func token(_ row: SQLRow) throws -> TokenRecord {
+        try TokenRecord(
+            name: row["name"], scope: row.value("scope", as: TokenScope.self), hash: row["hash"], lastFour: row["last_four"],
+            createdAt: row.time("created_at"), createdBy: row["created_by"])
     }
 }

@@ -170,7 +170,7 @@ public final class SQLStore: Store {
     /// first). Read once per transaction, then known from what this transaction wrote.
     static func storedAuditHead(_ db: any SQLSession) throws -> (seq: Int64, hash: String)? {
         if case .known(let head) = db.chainHead.state { return head }
-        let head = try db.row("SELECT seq, hash FROM audit_head WHERE id = 1").map { (seq: $0["seq"] as Int64, hash: $0["hash"] as String) }
+        let head = try db.row("SELECT seq, hash FROM audit_head WHERE id = 1").map { (seq: try $0["seq"] as Int64, hash: try $0["hash"] as String) }
         db.chainHead.state = .known(head)
         return head
     }
@@ -285,15 +285,15 @@ public final class SQLStore: Store {
         try await read { db in
             var verifier = AuditVerifier()
             for row in try db.rows("SELECT * FROM audit_log ORDER BY seq") {
-                if !verifier.feed(SQLStore.auditEntry(row)) { break }
+                if try !verifier.feed(SQLStore.auditEntry(row)) { break }
             }
             verifier.finish(head: try SQLStore.storedAuditHead(db))
             return verifier
         }
     }
 
-    static func auditEntry(_ row: SQLRow) -> AuditEntry {
-        AuditEntry(
+    static func auditEntry(_ row: SQLRow) throws -> AuditEntry {
+        try AuditEntry(
             seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], subject: row["subject"],
             details: row["details"], prevHash: row["prev_hash"], hash: row["hash"])
     }
