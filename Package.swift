@@ -139,7 +139,6 @@ let package = Package(
             dependencies: [
                 "GatehouseDomain",
                 "GatehouseDirectory",
-                "GatehouseStorage",
                 "GatehouseService",
                 "GatehouseSignIn",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -162,7 +161,6 @@ let package = Package(
             dependencies: [
                 "GatehouseDomain",
                 "GatehouseDirectory",
-                "GatehouseStorage",
                 "GatehouseService",
                 "GatehouseHTTP",
                 "GatehouseEgressProxy",

@@ -1,4 +1,4 @@
-import GatehouseStorage
+import GatehouseDomain
 import Hummingbird
 import NIOCore
 

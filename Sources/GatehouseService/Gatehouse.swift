@@ -90,4 +90,10 @@ public final class Gatehouse: Sendable {
     public func migrate(actor: String) async throws -> [Int] {
         try await store.migrate(actor: actor, at: now())
     }
+
+    /// The schema versions applied, and those this binary knows.
+    public func schemaStatus() async throws -> SchemaStatus { try await store.schemaStatus() }
+
+    /// Where the database is, without its password (for messages).
+    public var databaseLocation: String { store.location }
 }

@@ -1,16 +1,6 @@
 import Foundation
 import GatehouseDomain
 
-/// Which sessions to end.
-public enum SessionSelection: Sendable, Equatable {
-    case ids([String])
-    case person(String)
-    /// Every live session (signing everyone out).
-    case all
-    /// Past their absolute end at `at`, or not seen since `idleBefore`.
-    case expired(at: Date, idleBefore: Date)
-}
-
 /// The gate's sessions and pending sign-ins (SPEC section 10). Starting and ending a session
 /// is audited (`session.start`, `session.end`); last-seen times and pending sign-ins are
 /// bookkeeping, not chained.

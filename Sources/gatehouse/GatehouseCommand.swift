@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 /// `gatehouse`: the administrator's CLI and the long-running service.
 @main

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 /// Options every command accepts (SPEC section 5).
 struct GlobalOptions: ParsableArguments {

@@ -1,6 +1,5 @@
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 import Hummingbird
 
 /// Requires `Authorization: Bearer <token>` with a scope that permits the request:

@@ -1,7 +1,6 @@
 import Foundation
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 import Hummingbird
 
 /// `GET /v1/audit?since=&until=&action=&limit=` (read or admin).

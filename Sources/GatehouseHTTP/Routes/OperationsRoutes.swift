@@ -1,6 +1,5 @@
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 import Hummingbird
 import Prometheus
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 struct LicenseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,11 +12,11 @@ struct MigrateCommand: AsyncParsableCommand {
         let config = try global.configuration()
         let gatehouse = try await Gatehouse.open(config, create: true)
         let applied = try await gatehouse.migrate(actor: global.actor)
-        let status = try await gatehouse.store.schemaStatus()
+        let status = try await gatehouse.schemaStatus()
         global.emit(
-            ["applied": .array(applied.map { .integer($0) }), "schema_version": .integer(status.applied.max() ?? 0), "database": .string(gatehouse.store.location)],
+            ["applied": .array(applied.map { .integer($0) }), "schema_version": .integer(status.applied.max() ?? 0), "database": .string(gatehouse.databaseLocation)],
             text: applied.isEmpty
-                ? "database \(gatehouse.store.location) is up to date (schema version \(status.applied.max() ?? 0))"
-                : "applied migration\(applied.count == 1 ? "" : "s") \(applied.map(String.init).joined(separator: ", ")) to \(gatehouse.store.location)")
+                ? "database \(gatehouse.databaseLocation) is up to date (schema version \(status.applied.max() ?? 0))"
+                : "applied migration\(applied.count == 1 ? "" : "s") \(applied.map(String.init).joined(separator: ", ")) to \(gatehouse.databaseLocation)")
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

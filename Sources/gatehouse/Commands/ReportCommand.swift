@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report", abstract: "Reports for the vendor and for auditors.", subcommands: [Compliance.self, Usage.self])

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 struct SeatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

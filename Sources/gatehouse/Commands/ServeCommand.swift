@@ -5,7 +5,6 @@ import GatehouseEgressProxy
 import GatehouseHTTP
 import GatehouseService
 import GatehouseSignIn
-import GatehouseStorage
 import Hummingbird
 import Logging
 import ServiceLifecycle

@@ -1,7 +1,6 @@
 import ArgumentParser
 import GatehouseDomain
 import GatehouseService
-import GatehouseStorage
 
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,4 @@
 import Foundation
-import GatehouseDomain
 
 /// A person as stored.
 public struct PersonRecord: Sendable, Equatable {
@@ -142,6 +141,16 @@ public struct ActivationResult: Sendable, Equatable {
     public var activeSeats: Int64
     /// The claimed memberships recorded with the seat (see `MembershipClaims`), if any.
     public var claimsRecorded: RecordedClaims?
+
+    public init(
+        outcome: ActivationOutcome, person: PersonRecord?, identity: IdentityRecord?, activeSeats: Int64, claimsRecorded: RecordedClaims? = nil
+    ) {
+        self.outcome = outcome
+        self.person = person
+        self.identity = identity
+        self.activeSeats = activeSeats
+        self.claimsRecorded = claimsRecorded
+    }
 }
 
 /// Memberships of one source (`request` or `signin`) now stored for one identity.
@@ -149,6 +158,12 @@ public struct RecordedClaims: Sendable, Equatable {
     public var identityID: Int64
     public var source: MembershipSource
     public var memberships: Set<MembershipRecord>
+
+    public init(identityID: Int64, source: MembershipSource, memberships: Set<MembershipRecord>) {
+        self.identityID = identityID
+        self.source = source
+        self.memberships = memberships
+    }
 }
 
 /// The orgs, teams and groups of a login, recorded in the seat's own transaction when the seat
@@ -292,4 +307,9 @@ public struct DenialEntry: Sendable, Equatable {
 public struct SeatUsageRecord: Sendable, Equatable {
     public var active: Int64
     public var peak: Int64
+
+    public init(active: Int64, peak: Int64) {
+        self.active = active
+        self.peak = peak
+    }
 }
