@@ -18,18 +18,25 @@ struct ComplianceReportTests {
             policy: ["login.yml": "login:\n  admins: [\"github:root\"]\n  deny: [\"github:mallory\"]\n"], clock: clock)
         let firstPolicy = try await gatehouse.policyInForce()["sha256"]
         _ = try await gatehouse.activateSeat(user: "github:alice", actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         _ = try await gatehouse.activateSeat(user: "github:bob", actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         clock.set(ts("2026-11-04T09:00:00Z"))
         _ = try await gatehouse.deactivateSeat(user: "github:alice", actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         _ = try await gatehouse.activateSeat(user: "github:carol", actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         _ = try await gatehouse.authorizeLogin(login("github:mallory"), actor: "t")
+        try await expectMemoryFollowsWrites(gatehouse)
         let policies = dir.file("policies2")
         try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
         try "login:\n  admins: [\"github:carol\"]\n".write(toFile: policies + "/login.yml", atomically: true, encoding: .utf8)
         _ = try await gatehouse.applyPolicies(directory: policies, actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         let secondPolicy = try await gatehouse.policyInForce()["sha256"]
         clock.set(ts("2026-11-06T12:00:00Z"))
         _ = try await gatehouse.setBlocked("github:bob", blocked: true, actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         guard case .string(let a)? = firstPolicy, case .string(let b)? = secondPolicy else { throw CocoaError(.coderValueNotFound) }
         return (dir, gatehouse, clock, ["first": a, "second": b])
     }
@@ -67,6 +74,7 @@ struct ComplianceReportTests {
         let clock = TestClock(ts("2026-11-01T10:00:00Z"))
         let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
         _ = try await gatehouse.activateSeat(user: "github:alice", actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         // The term's first day: one point, drawn as a dot; the axis runs to the term's last day.
         let first = try await gatehouse.complianceReport(asOf: nil)
         #expect(first.daily.count == 1)
@@ -117,6 +125,7 @@ struct ComplianceReportTests {
     @Test func overHTTP() async throws {
         let (_, gatehouse, _, _) = try await history()
         let reader = try await gatehouse.createToken(name: "auditor", scope: .read, actor: "test").secret
+        try await expectMemoryFollowsWrites(gatehouse)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let app = Application(router: buildRouter(gatehouse: gatehouse, metrics: GatehouseMetrics()), logger: logger)

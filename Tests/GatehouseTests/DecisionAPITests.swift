@@ -23,7 +23,9 @@ struct DecisionAPITests {
             "login.yml": "login:\n  github: {allowed_orgs: [acme]}\n"
         ])
         let authz = try await gatehouse.createToken(name: "codecov", scope: .authorize, actor: "test").secret
+        try await expectMemoryFollowsWrites(gatehouse)
         let admin = try await gatehouse.createToken(name: "admin", scope: .admin, actor: "test").secret
+        try await expectMemoryFollowsWrites(gatehouse)
         let h: HTTPFields = [.authorization: "Bearer \(authz)"], a: HTTPFields = [.authorization: "Bearer \(admin)"]
         try await app(gatehouse).test(.router) { client in
             try await client.execute(uri: "/v1/authorize/login", method: .post, headers: h,
@@ -97,6 +99,7 @@ struct DecisionAPITests {
     @Test(arguments: Engine.allCases) func badBodiesAreRefusedAndChangeNothing(engine: Engine) async throws {
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let authz = try await gatehouse.createToken(name: "codecov", scope: .authorize, actor: "test").secret
+        try await expectMemoryFollowsWrites(gatehouse)
         let before = try await gatehouse.auditEntries(AuditQuery()).count
         try await app(gatehouse).test(.router) { client in
             for (path, text, expected) in Self.badBodies {

@@ -13,8 +13,10 @@ struct LicenseInstallTests {
         let clock = TestClock(ts("2027-05-01T10:00:00Z"))
         let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock)
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let amendment = TestVendor.terms(id: "lic_acme_2026_a1", seats: 210, starts: "2027-05-01T00:00:00Z", supersedes: "lic_acme_2026")
         let report = try await gatehouse.installLicense(text: vendor.signUnchecked(amendment), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(report.status.license?.licenseID == "lic_acme_2026_a1")
         #expect(report.status.license?.seats == 210)
         #expect(report.status.license?.termStartsAt == ts("2026-11-01T00:00:00Z"))
@@ -37,6 +39,7 @@ struct LicenseInstallTests {
         let gatehouse = try await vendor.gatehouse(in: dir, clock: TestClock(ts("2026-11-10T00:00:00Z")))
         let text = vendor.signUnchecked(TestVendor.terms())
         _ = try await gatehouse.installLicense(text: "\u{FEFF}" + text.replacingOccurrences(of: "\n", with: "\r\n"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.store.licenseInForce()?.fileText == text)
     }
 
@@ -45,11 +48,13 @@ struct LicenseInstallTests {
         let clock = TestClock(ts("2027-05-01T10:00:00Z"))
         let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock)
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let before = try await gatehouse.auditEntries(AuditQuery())
         var bad = TestVendor.terms(id: "lic_bad", seats: 190, price: 30_000, starts: "2027-05-01T00:00:00Z", expires: "2028-05-01T00:00:00Z", supersedes: "lic_other")
         bad.licensee = "Someone Else"
         let error = await #expect(throws: GatehouseError.self) {
             try await gatehouse.installLicense(text: vendor.signUnchecked(bad), actor: "test")
+            try await expectMemoryFollowsWrites(gatehouse)
         }
         for fragment in ["supersedes", "licensee", "expiry", "not more than 200"] {
             #expect(error?.message.contains(fragment) == true, "\(fragment) missing from \(error?.message ?? "")")
@@ -78,8 +83,10 @@ struct LicenseInstallTests {
         #expect(try await gatehouse.auditEntries(AuditQuery()).map(\.action) == ["schema.migrate"])
         // Installing the same license twice is a conflict, not a second row.
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let again = await #expect(throws: GatehouseError.self) {
             try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
+            try await expectMemoryFollowsWrites(gatehouse)
         }
         #expect(again?.kind == .conflict)
     }
@@ -89,11 +96,13 @@ struct LicenseInstallTests {
         let clock = TestClock(ts("2027-10-20T00:00:00Z"))
         let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock)
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let renewal = vendor.signUnchecked(TestVendor.terms(id: "lic_acme_2027", starts: "2027-11-01T00:00:00Z", expires: "2028-11-01T00:00:00Z"))
         let early = await #expect(throws: GatehouseError.self) { try await gatehouse.installLicense(text: renewal, actor: "test") }
         #expect(early?.code == "license_not_yet_valid")
         clock.set(ts("2027-11-01T08:00:00Z"))
         let report = try await gatehouse.installLicense(text: renewal, actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(report.status.state == .valid)
         #expect(report.status.license?.licenseID == "lic_acme_2027")
     }

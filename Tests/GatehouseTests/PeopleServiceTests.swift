@@ -9,9 +9,11 @@ struct PeopleServiceTests {
     @Test(arguments: Engine.allCases) func renameKeepsThePersonAndTheSeat(engine: Engine) async throws {
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let first = try await gatehouse.authorizeLogin(login("github:alice", externalID: "101"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(first.allow && first.seat == .active)
         // Renamed on GitHub: same stable id, new name. Same person, same seat, no second seat.
         let renamed = try await gatehouse.authorizeLogin(login("github:alice-smith", externalID: "101"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(renamed.personID == first.personID)
         #expect(try await gatehouse.seatStatus().active == 1)
         let report = try await gatehouse.user("github:alice-smith")
@@ -20,6 +22,7 @@ struct PeopleServiceTests {
         // Case differences are the same identity, and write nothing.
         let before = try await gatehouse.auditEntries(AuditQuery()).count
         let upper = try await gatehouse.authorizeLogin(login("github:ALICE-SMITH", externalID: "101"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(upper.personID == first.personID)
         #expect(try await gatehouse.auditEntries(AuditQuery()).count == before)
     }
@@ -27,8 +30,10 @@ struct PeopleServiceTests {
     @Test(arguments: Engine.allCases) func recycledUsernameIsSomeoneElse(engine: Engine) async throws {
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let original = try await gatehouse.authorizeLogin(login("github:sam", externalID: "1"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         // The account was deleted and a stranger registered "sam": a different stable id.
         let stranger = try await gatehouse.authorizeLogin(login("github:sam", externalID: "2"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(stranger.allow)
         #expect(stranger.personID != original.personID)
         #expect(try await gatehouse.seatStatus().active == 2)
@@ -37,12 +42,15 @@ struct PeopleServiceTests {
     @Test(arguments: Engine.allCases) func twoIdentitiesOnePersonOneSeat(engine: Engine) async throws {
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         let github = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         // Linked by email (policy default link_by: email): same person, still one seat.
         let gitlab = try await gatehouse.authorizeLogin(login("gitlab:asmith", email: "ALICE@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(gitlab.personID == github.personID)
         #expect(try await gatehouse.seatStatus().active == 1)
         // Linked by hand.
         let other = try await gatehouse.authorizeLogin(login("bitbucket:alice"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(other.personID != github.personID)
         #expect(try await gatehouse.seatStatus().active == 2)
         let linked = try await gatehouse.link(user: "github:alice", identity: "bitbucket:alice", actor: "test")
@@ -50,6 +58,7 @@ struct PeopleServiceTests {
         // The person left without identities gave back the seat.
         #expect(try await gatehouse.seatStatus().active == 1)
         let again = try await gatehouse.authorizeLogin(login("bitbucket:alice"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(again.personID == github.personID)
     }
 
@@ -58,7 +67,9 @@ struct PeopleServiceTests {
             "identity.yml": "identity:\n  link_by: [template]\n  templates: {github: \"{uid}_acme\"}\n"
         ])
         let directory = try await gatehouse.activateSeat(user: "ldap:alice", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let emu = try await gatehouse.authorizeLogin(login("github:alice_acme"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(emu.personID == directory.person.id)
         #expect(try await gatehouse.seatStatus().active == 1)
     }
@@ -71,6 +82,7 @@ struct PeopleServiceTests {
         }
         #expect(granted == 12)
         let denied = try await gatehouse.authorizeLogin(login("github:late"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(denied == DecisionResult(allow: false, reason: .noSeatAvailable, personID: nil, seat: .none, role: .user))
         // Nobody was created for the refused logins.
         #expect(try await gatehouse.users(seat: nil, inactiveDays: nil).count == 12)
@@ -89,11 +101,14 @@ struct PeopleServiceTests {
     @Test(arguments: Engine.allCases) func blockingReleasesTheSeatAndRefusesLogin(engine: Engine) async throws {
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine)
         _ = try await gatehouse.authorizeLogin(login("github:bob"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let blocked = try await gatehouse.setBlocked("github:bob", blocked: true, actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(blocked.person.status == .blocked && blocked.person.seat == .none)
         #expect(try await gatehouse.authorizeLogin(login("github:bob"), actor: "test").reason == .userBlocked)
         #expect(try await gatehouse.seatStatus().active == 0)
         _ = try await gatehouse.setBlocked("github:bob", blocked: false, actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.authorizeLogin(login("github:bob"), actor: "test").allow)
         let actions = try await gatehouse.auditEntries(AuditQuery()).map(\.action)
         #expect(actions.filter { $0 == "seat.deactivate" }.count == 1)
@@ -104,6 +119,7 @@ struct PeopleServiceTests {
         let clock = TestClock(ts("2026-11-10T00:00:00Z"))
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, clock: clock)
         _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         clock.set(ts("2027-11-05T00:00:00Z"))  // expired 2027-11-01, 14 grace days
         #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").allow)
         #expect(try await gatehouse.authorizeLogin(login("github:newcomer"), actor: "test").reason == .noSeatAvailable)
@@ -120,8 +136,10 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.authorizeUpload(upload("github:oss", false), actor: "test").allow)
         #expect(try await gatehouse.seatStatus().active == 0)
         let first = try await gatehouse.authorizeUpload(upload("github:dev1", true), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(first.allow && first.seat == .active)
         let second = try await gatehouse.authorizeUpload(upload("github:dev2", true), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(!second.allow && second.reason == .authorHasNoSeat)
     }
 
@@ -129,9 +147,12 @@ struct PeopleServiceTests {
         let clock = TestClock(ts("2026-11-10T00:00:00Z"))
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, policy: ["seats.yml": "seats: {deactivate_inactive_after_days: 30}\n"], clock: clock)
         _ = try await gatehouse.authorizeLogin(login("github:idle"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         _ = try await gatehouse.authorizeLogin(login("github:busy"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         clock.advance(days: 20)
         _ = try await gatehouse.authorizeLogin(login("github:busy"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         clock.advance(days: 15)
         let released = try await gatehouse.sweepInactiveSeats()
         #expect(released.count == 1)
@@ -159,6 +180,7 @@ struct PeopleServiceTests {
         for i in 0..<12 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
         for i in 0..<5 { _ = try await gatehouse.deactivateSeat(user: "github:u\(i)", actor: "test") }
         let report = try await gatehouse.trueUp()
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(report.peak == 12)
         #expect(report.overage == 2)
         #expect(report.quote?.proration.addedSeats == 2)
@@ -174,8 +196,10 @@ struct UsageExportTests {
         for i in 0..<3 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
         clock.set(ts("2026-11-02T15:00:00Z"))
         _ = try await gatehouse.deactivateSeat(user: "github:u0", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         clock.set(ts("2026-11-04T10:00:00Z"))
         _ = try await gatehouse.activateSeat(user: "github:u3", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let report = try await gatehouse.usageReport(instanceURL: "https://codecov.acme.internal")
         #expect(report.daily.count == 4)  // 2026-11-01 … 2026-11-04
         #expect(report.daily.map(\.peak) == [0, 3, 2, 3])

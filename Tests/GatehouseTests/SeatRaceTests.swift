@@ -16,6 +16,7 @@ struct SeatRaceTests {
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 50)
         for i in 0..<30 { _ = try await gatehouse.activateSeat(user: "github:existing\(i)", actor: "test") }
         let token = try await gatehouse.createToken(name: "codecov", scope: .authorize, actor: "test").secret
+        try await expectMemoryFollowsWrites(gatehouse)
         var logger = Logger(label: "race")
         logger.logLevel = .critical
         let app = buildApplication(gatehouse: gatehouse, settings: HTTPSettings(host: "127.0.0.1", port: 0), logger: logger)

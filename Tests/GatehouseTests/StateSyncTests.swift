@@ -8,6 +8,23 @@ import Testing
 
 @Suite("Memory follows the database")
 struct StateSyncTests {
+    @Test func theMemoryCheckSeesAWriteMemoryMissed() async throws {
+        let (_, server, vendor) = try await gatehouseWithLicense()
+        _ = try await server.authorizeLogin(login("github:alice"), actor: "test")
+        _ = try await server.createToken(name: "ci", scope: .authorize, actor: "test")
+        #expect(try await server.memoryDivergence().isEmpty)
+        // Another process writes; until this one catches up, its memory is behind, and the
+        // check names each difference.
+        let cli = try anotherProcess(beside: server, trusting: vendor)
+        _ = try await cli.setBlocked("github:alice", blocked: true, actor: "cli")
+        _ = try await cli.revokeToken(name: "ci", actor: "cli")
+        let divergence = try await server.memoryDivergence()
+        #expect(divergence.contains { $0.hasPrefix("person ") && $0.contains("blocked") }, "\(divergence)")
+        #expect(divergence.contains { $0.hasPrefix("tokens: memory [\"ci\"], database []") }, "\(divergence)")
+        _ = try await server.syncIfChanged()
+        #expect(try await server.memoryDivergence().isEmpty)
+    }
+
     @Test func ownWritesDoNotReloadOtherProcessesWritesDo() async throws {
         let (_, server, vendor) = try await gatehouseWithLicense()
         let token = try await server.createToken(name: "codecov", scope: .authorize, actor: "test").secret
@@ -128,7 +145,9 @@ struct BookkeepingTests {
         let (dir, gatehouse, _) = try await gatehouseWithLicense()
         for i in 0..<10 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
         _ = try await gatehouse.deactivateSeat(user: "github:u0", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         _ = try await gatehouse.setBlocked("github:u1", blocked: true, actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let queue = try DatabaseQueue(path: dir.file("gatehouse.db"))
         func counts() throws -> (Int64, Int64) {
             try queue.read { db in
@@ -151,14 +170,17 @@ struct BookkeepingTests {
         let clock = TestClock(ts("2026-11-10T09:00:00Z"))
         let (_, gatehouse, _) = try await gatehouseWithLicense(clock: clock)
         _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "t")
+        try await expectMemoryFollowsWrites(gatehouse)
         try await gatehouse.flushBookkeeping()
         #expect(try await gatehouse.user("github:alice").person.lastSeenAt == ts("2026-11-10T09:00:00Z"))
         clock.set(ts("2026-11-10T09:30:00Z"))
         _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "t")
+        try await expectMemoryFollowsWrites(gatehouse)
         try await gatehouse.flushBookkeeping()
         #expect(try await gatehouse.user("github:alice").person.lastSeenAt == ts("2026-11-10T09:00:00Z"))
         clock.set(ts("2026-11-10T10:30:00Z"))
         _ = try await gatehouse.authorizeLogin(login("github:alice"), actor: "t")
+        try await expectMemoryFollowsWrites(gatehouse)
         try await gatehouse.flushBookkeeping()
         #expect(try await gatehouse.user("github:alice").person.lastSeenAt == ts("2026-11-10T10:30:00Z"))
     }
@@ -170,6 +192,7 @@ struct DenialFloodTests {
         let (dir, gatehouse, _) = try await gatehouseWithLicense(policy: ["login.yml": "login: {deny: [\"github:mallory\"]}\n"])
         for i in 0..<1_500 {
             _ = try await gatehouse.authorizeLogin(login(i == 1_499 ? "github:MALLORY" : "github:mallory"), actor: "t")
+            try await expectMemoryFollowsWrites(gatehouse)
         }
         try await gatehouse.flushBookkeeping()
         let counts = try await gatehouse.store.denialCounts(since: nil)

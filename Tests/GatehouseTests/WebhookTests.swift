@@ -61,9 +61,11 @@ struct WebhookHTTPTests {
             webhooks: WebhookSecrets(github: Self.secret, gitlab: Self.gitlabToken), now: { clock.now })
         _ = try await gatehouse.migrate(actor: "test")
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(TestVendor.terms()), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         try FileManager.default.createDirectory(atPath: dir.file("p"), withIntermediateDirectories: true)
         try "login:\n  github: {allowed_orgs: [acme]}\n  gitlab: {allowed_groups: [acme]}\n".write(toFile: dir.file("p/login.yml"), atomically: true, encoding: .utf8)
         _ = try await gatehouse.applyPolicies(directory: dir.file("p"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let app = Application(router: buildRouter(gatehouse: gatehouse, metrics: GatehouseMetrics()), logger: logger)
@@ -94,6 +96,7 @@ struct WebhookHTTPTests {
             #expect(again == 200 && replay?["status"] == "duplicate")
             #expect(try await gatehouse.auditEntries(AuditQuery()).count == entries)
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         // The seat went back, and a stale org claim in the login request no longer lets her in.
         #expect(try await gatehouse.user("github:alice").person.seat == .none)
         #expect(try await gatehouse.authorizeLogin(alice, actor: "t").reason == .notInAllowedOrg)
@@ -104,12 +107,14 @@ struct WebhookHTTPTests {
             let (status, _) = try await post(client, Self.organization("member_added"), delivery: "d-2")
             #expect(status == 200)
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.authorizeLogin(login("github:alice", externalID: "101"), actor: "t").allow)
     }
 
     @Test func refusedAndIgnoredDeliveriesChangeNothing() async throws {
         let (gatehouse, app) = try await setUp()
         _ = try await gatehouse.authorizeLogin(login("github:alice", externalID: "101", orgs: ["acme"]), actor: "t")
+        try await expectMemoryFollowsWrites(gatehouse)
         let before = try await gatehouse.auditEntries(AuditQuery()).count
         let removal = Self.organization("member_removed")
         try await app.test(.router) { client in
@@ -125,6 +130,7 @@ struct WebhookHTTPTests {
             // Someone Gatehouse has never seen: nothing to change.
             #expect(try await post(client, Self.organization("member_removed", login: "stranger", id: 999), delivery: "x8").0 == 202)
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.auditEntries(AuditQuery()).count == before)
         #expect(try await gatehouse.user("github:alice").person.seat == .active)
     }
@@ -132,6 +138,7 @@ struct WebhookHTTPTests {
     @Test func gitlabGroupMemberEvents() async throws {
         let (gatehouse, app) = try await setUp()
         _ = try await gatehouse.authorizeLogin(login("gitlab:carol", orgs: ["acme"]), actor: "t")
+        try await expectMemoryFollowsWrites(gatehouse)
         let body = #"{"event_name":"user_remove_from_group","group_path":"acme","user_username":"carol","user_id":7}"#
         try await app.test(.router) { client in
             var headers: HTTPFields = [.contentType: "application/json"]
@@ -141,6 +148,7 @@ struct WebhookHTTPTests {
             headers[HTTPField.Name("X-Gitlab-Event-UUID")!] = "g-1"
             try await client.execute(uri: "/v1/webhooks/gitlab", method: .post, headers: headers, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.authorizeLogin(login("gitlab:carol", orgs: ["acme"]), actor: "t").reason == .notInAllowedGroup)
     }
 
@@ -161,6 +169,7 @@ struct WebhookHTTPTests {
             #expect(body?["message"]?.string.contains("already applied as delivery d-1") == true, "\(String(describing: body))")
             #expect(try await gatehouse.auditEntries(AuditQuery()).count == entries)
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.authorizeLogin(alice, actor: "t").reason == .notInAllowedOrg)
         // GitHub redelivers for three days; past that the same body is a new event (GitHub
         // dates nothing it signs): she is added back for real.
@@ -169,6 +178,7 @@ struct WebhookHTTPTests {
             let readded = try await post(client, added, delivery: "d-4")
             #expect(readded.1?["status"] == "applied")
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.authorizeLogin(alice, actor: "t").allow)
     }
 
@@ -186,6 +196,7 @@ struct WebhookHTTPTests {
             #expect(stale?["message"]?.string.contains("before the newest applied") == true, "\(String(describing: stale))")
             #expect(try await Self.postGitLab(client, Self.gitlabEvent("user_add_to_group", updated: "2026-11-05T09:00:00Z"), uuid: "g-4")?["status"] == "duplicate")
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.authorizeLogin(carol, actor: "t").reason == .notInAllowedGroup)
         try await app.test(.router) { client in
             // Added back (a new membership, dated later): in; then an old removal arrives late: ignored.
@@ -195,6 +206,7 @@ struct WebhookHTTPTests {
             // A retry of a stale delivery's id is a duplicate like any other.
             #expect(try await Self.postGitLab(client, Self.gitlabEvent("user_add_to_group", updated: "2026-11-02T09:00:00Z"), uuid: "g-3")?["status"] == "duplicate")
         }
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(try await gatehouse.authorizeLogin(carol, actor: "t").allow)
         #expect(try await gatehouse.auditEntries(AuditQuery(action: "membership.add")).count == 2)
         #expect(try await gatehouse.auditEntries(AuditQuery(action: "membership.remove")).count == 1)
@@ -223,5 +235,6 @@ struct WebhookHTTPTests {
                 #expect(response.status == .notFound)
             }
         }
+        try await expectMemoryFollowsWrites(gatehouse)
     }
 }

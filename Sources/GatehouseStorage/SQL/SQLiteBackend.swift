@@ -64,7 +64,7 @@ struct SQLiteSession: SQLSession {
 
     /// SQLite runs in this process: nothing to gain from not waiting.
     func executeLater(_ sql: String, _ arguments: [(any SQLBindable)?]) throws {
-        try execute(sql, arguments)
+        _ = try execute(sql, arguments)
     }
 
     func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow] {

@@ -13,6 +13,7 @@ struct DirectorySyncTests {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: slapd.configuration())
         let outcome = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(outcome.plan.added.count == 7)
         #expect(outcome.plan.directoryGroups == 5)
         #expect(outcome.plan.warnings.isEmpty)
@@ -35,6 +36,7 @@ struct DirectorySyncTests {
         // Nothing changed in the directory: nothing is written, not even an audit entry.
         let head = try await gatehouse.store.auditHeadSeq()
         let again = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(again.plan.isEmpty)
         #expect(try await gatehouse.store.auditHeadSeq() == head)
     }
@@ -46,8 +48,10 @@ struct DirectorySyncTests {
         config.maxRemovalPercent = 20
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: config)
         _ = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         // alice logs in through GitHub: linked to her directory person by email, seat activated.
         let first = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(first.allow && first.seat == .active)
         let alice = try await gatehouse.user("ldap:alice").person.id
         #expect(first.personID == alice)
@@ -56,10 +60,12 @@ struct DirectorySyncTests {
         try slapd.modify("dn: ou=former,\(Slapd.suffix)\nchangetype: add\nobjectClass: organizationalUnit\nou: former\n")
         try slapd.modify("dn: uid=alice,ou=people,\(Slapd.suffix)\nchangetype: modrdn\nnewrdn: uid=alice\ndeleteoldrdn: 1\nnewsuperior: ou=former,\(Slapd.suffix)\n")
         let outcome = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(outcome.plan.left.map(\.uid) == ["alice"])
         let gone = try await gatehouse.user("github:alice").person
         #expect(gone.status == .leftDirectory && gone.seat == .none)
         let refused = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(!refused.allow && refused.reason == .notInDirectory)
         let actions = try await gatehouse.store.auditEntries(AuditQuery()).map(\.action)
         #expect(actions.contains("directory.person.leave") && actions.contains("seat.deactivate"))
@@ -68,6 +74,7 @@ struct DirectorySyncTests {
 
         try slapd.modify("dn: uid=alice,ou=former,\(Slapd.suffix)\nchangetype: modrdn\nnewrdn: uid=alice\ndeleteoldrdn: 1\nnewsuperior: ou=people,\(Slapd.suffix)\n")
         let back = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(back.plan.updated.first?.changes.contains("rejoined") == true && back.plan.added.isEmpty)
         #expect(try await gatehouse.user("ldap:alice").person.status == .active)
         #expect(try await gatehouse.authorizeLogin(login("github:alice"), actor: "test").allow)
@@ -78,6 +85,7 @@ struct DirectorySyncTests {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif + DirectoryFixture.many(13))  // 20 people
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: slapd.configuration())
         _ = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         // Two of twenty leave: 10%, allowed by the default limit.
         try slapd.modify((0..<2).map { String(format: "dn: uid=user%05d,ou=people,\(Slapd.suffix)\nchangetype: delete\n", $0) }.joined(separator: "\n"))
         #expect(try await gatehouse.syncDirectory(actor: "test").plan.left.count == 2)
@@ -85,9 +93,11 @@ struct DirectorySyncTests {
         try slapd.modify((2..<5).map { String(format: "dn: uid=user%05d,ou=people,\(Slapd.suffix)\nchangetype: delete\n", $0) }.joined(separator: "\n"))
         let head = try await gatehouse.store.auditHeadSeq()
         let dry = try await gatehouse.syncDirectory(dryRun: true, actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(dry.plan.refusal != nil && dry.plan.left.count == 3)
         do {
             _ = try await gatehouse.syncDirectory(actor: "test")
+            try await expectMemoryFollowsWrites(gatehouse)
             Issue.record("a mass removal was applied")
         } catch let error as GatehouseError {
             #expect(error.code == "directory_removal_refused")
@@ -98,6 +108,7 @@ struct DirectorySyncTests {
         let status = try await gatehouse.directoryStatus()
         #expect(status.state == .stale && status.sync?.lastError?.contains("max_removal_percent") == true)
         let forced = try await gatehouse.syncDirectory(force: true, actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(forced.plan.left.count == 3)
         #expect(try await gatehouse.directoryStatus().state == .fresh)
     }
@@ -110,8 +121,11 @@ struct DirectorySyncTests {
         let slapd = try Slapd(ldif: ldif)
         let (_, gatehouse, vendor) = try await gatehouseWithLicense(engine: engine, directory: slapd.configuration())
         _ = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let bob = try await gatehouse.activateSeat(user: "ldap:bob", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let alice = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(alice.allow && alice.seat == .active)
 
         // The same entries loaded into a new server (and one new hire): every entryUUID is new.
@@ -122,6 +136,7 @@ struct DirectorySyncTests {
         let head = try await moved.store.auditHeadSeq()
         do {
             _ = try await moved.syncDirectory(actor: "test")
+            try await expectMemoryFollowsWrites(moved)
             Issue.record("a re-keyed directory was applied as 20 departures")
         } catch let error as GatehouseError {
             #expect(error.code == "directory_removal_refused")
@@ -132,16 +147,19 @@ struct DirectorySyncTests {
         #expect(try await moved.directoryStatus().sync?.lastError?.contains("new stable id") == true)
 
         let dry = try await moved.syncDirectory(dryRun: true, rekey: true, actor: "test")
+        try await expectMemoryFollowsWrites(moved)
         #expect(dry.plan.refusal == nil && dry.plan.left.isEmpty && dry.plan.stableIDChanges == 20)
         #expect(dry.plan.added.map(\.person.uid) == ["grace"])
         #expect(dry.lines.contains { $0.contains("20 people re-keyed") })
         #expect(try await moved.store.auditHeadSeq() == head)
 
         let applied = try await moved.syncDirectory(rekey: true, actor: "admin")
+        try await expectMemoryFollowsWrites(moved)
         #expect(applied.plan.updated.count == 20 && applied.plan.updated.allSatisfy { $0.changes == ["external_id"] })
         let bobAfter = try await moved.user("ldap:bob").person
         #expect(bobAfter.id == bob.person.id && bobAfter.seat == .active)
         let aliceAgain = try await moved.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(moved)
         #expect(aliceAgain.allow && aliceAgain.personID == alice.personID && aliceAgain.seat == .active)
         let rekeys = try await moved.store.auditEntries(AuditQuery(action: "directory.rekey"))
         #expect(rekeys.count == 1 && rekeys.first?.actor == "admin" && rekeys.first?.details.contains("\"people\":20") == true)
@@ -159,9 +177,12 @@ struct DirectorySyncTests {
             policy: ["identity.yml": "identity:\n  link_by: [email, template]\n  templates: {github: \"{uid}_acme\"}\n"],
             directory: slapd.configuration())
         let emu = try await gatehouse.authorizeLogin(login("github:dave_acme"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let byEmail = try await gatehouse.authorizeLogin(login("gitlab:bobby", email: "BOB@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(emu.seat == .active && byEmail.seat == .active)
         let outcome = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(outcome.plan.added.count == 7)
         let dave = try await gatehouse.user("ldap:dave")
         #expect(dave.person.id == emu.personID && dave.person.seat == .active)
@@ -171,6 +192,7 @@ struct DirectorySyncTests {
         #expect(try await gatehouse.seatStatus().active == 2)
         // After the sync, a new login of a directory person links by template too.
         let later = try await gatehouse.authorizeLogin(login("github:eve_acme"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(later.personID == (try await gatehouse.user("ldap:eve").person.id))
     }
 
@@ -185,19 +207,26 @@ struct DirectorySyncTests {
         // Before any sync nobody is a directory person.
         #expect(try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test").reason == .notInDirectory)
         _ = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let alice = try await gatehouse.authorizeLogin(login("github:alice", email: "alice@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(alice.allow)
         let frank = try await gatehouse.authorizeLogin(login("ldap:frank"), actor: "test")  // in codecov-users through the nesting
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(frank.allow)
         let eve = try await gatehouse.authorizeLogin(login("gitlab:eve", email: "eve@acme.com"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(!eve.allow && eve.reason == .notInAllowedGroup)
         let dave = try await gatehouse.authorizeLogin(login("ldap:dave"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(!dave.allow && dave.reason == .notInAllowedGroup)
         let stranger = try await gatehouse.authorizeLogin(login("github:mallory", email: "m@evil.example"), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(!stranger.allow && stranger.reason == .notInDirectory)
         // Dropping eve's group membership in the directory takes effect at the next sync.
         try slapd.modify("dn: cn=platform,ou=groups,\(Slapd.suffix)\nchangetype: modify\nadd: member\nmember: uid=eve,ou=people,\(Slapd.suffix)\n")
         let outcome = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(outcome.plan.memberships.map(\.uid) == ["eve"])
         #expect(try await gatehouse.authorizeLogin(login("gitlab:eve", email: "eve@acme.com"), actor: "test").allow)
     }
@@ -209,9 +238,12 @@ struct DirectorySyncTests {
         config.maxRemovalPercent = 50
         let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, directory: config)
         _ = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         let bob = try await gatehouse.activateSeat(user: "ldap:bob", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         try slapd.modify("dn: uid=bob,ou=people,\(Slapd.suffix)\nchangetype: modrdn\nnewrdn: uid=robert\ndeleteoldrdn: 1\n")
         let renamed = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(renamed.plan.updated.map(\.changes) == [["uid"]] && renamed.plan.added.isEmpty && renamed.plan.left.isEmpty)
         let robert = try await gatehouse.user("ldap:robert")
         #expect(robert.person.id == bob.person.id && robert.person.seat == .active)
@@ -220,6 +252,7 @@ struct DirectorySyncTests {
         try slapd.modify("dn: uid=carol,ou=people,\(Slapd.suffix)\nchangetype: delete\n")
         try slapd.modify(DirectoryFixture.person("carol", mail: "carol.new@acme.com").asLDIFAdd())
         let recycled = try await gatehouse.syncDirectory(actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(recycled.plan.left.map(\.uid) == ["carol"] && recycled.plan.added.map(\.person.uid) == ["carol"])
         #expect(try await gatehouse.user("ldap:carol").person.id != carol)
         #expect(try await gatehouse.store.person(id: carol)?.status == .leftDirectory)

@@ -43,6 +43,7 @@ struct GateFixture {
         let terms = TestVendor.terms(
             starts: UTC.format(now.addingTimeInterval(-86_400)), expires: UTC.format(now.addingTimeInterval(364 * 86_400)))
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(terms), actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
     }
 
     /// A second process on the same database (another replica): a store of its own.

@@ -3,6 +3,7 @@ import GatehouseDirectory
 import GatehouseDomain
 import GatehouseService
 import GatehouseStorage
+import Testing
 
 /// A service with a license of `seats` seats in force and `policy` applied.
 func gatehouseWithLicense(
@@ -36,4 +37,11 @@ func login(_ identity: String, externalID: String? = nil, email: String? = nil, 
     -> LoginRequest
 {
     LoginRequest(identity: IdentityRef.parse(identity)!, externalID: externalID, email: email, orgs: orgs, teams: teams)
+}
+
+/// After an operation: what the process holds in memory must equal a fresh read of the
+/// database (every write applied to memory, none forgotten until the next reload).
+func expectMemoryFollowsWrites(_ gatehouse: Gatehouse, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let divergence = try await gatehouse.memoryDivergence()
+    #expect(divergence.isEmpty, "memory differs from the database:\n\(divergence.joined(separator: "\n"))", sourceLocation: sourceLocation)
 }
