@@ -140,7 +140,7 @@ public final class EgressProxy: Sendable {
         do {
             channel = try await bootstrap.bind(host: host, port: port).get()
         } catch {
-            throw GatehouseError(.unavailable, "egress_listen_failed", "the egress proxy cannot listen on \(host):\(port): \(error)")
+            throw GatehouseError(.egressListenFailed, "the egress proxy cannot listen on \(host):\(port): \(error)")
         }
         let running = Running(port: channel.localAddress?.port ?? port, channel: channel, shared: shared)
         shared.logger.info("egress proxy is listening", metadata: ["address": "\(host):\(running.port)"])

@@ -12,7 +12,7 @@ extension Request {
         do {
             return try JSONValue.parse(buffer.readableBytesView)
         } catch {
-            throw GatehouseError(.badRequest, "malformed_json", "the body is not valid JSON: \(error)")
+            throw GatehouseError(.malformedJson, "the body is not valid JSON: \(error)")
         }
     }
 
@@ -22,8 +22,7 @@ extension Request {
         guard let type = headers[.contentType] else { return }
         let essence = type.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard essence == "application/json" || (essence.hasPrefix("application/") && essence.hasSuffix("+json")) else {
-            throw GatehouseError(
-                .unsupportedMediaType, "unsupported_media_type",
+            throw GatehouseError(.unsupportedMediaType,
                 "the body must be JSON (Content-Type: application/json), not \(essence.isEmpty ? "an empty type" : essence)")
         }
     }
@@ -33,7 +32,7 @@ extension GatehouseContext {
     /// A path parameter, percent-decoded.
     func parameter(_ name: String) throws -> String {
         guard let raw = parameters.get(name), let value = raw.removingPercentEncoding, !value.isEmpty else {
-            throw GatehouseError(.badRequest, "invalid_path", "missing \(name)")
+            throw GatehouseError(.invalidPath, "missing \(name)")
         }
         return value
     }

@@ -76,11 +76,11 @@ public final class Gatehouse: Sendable {
         let status = try await store.schemaStatus()
         if status.applied.isEmpty {
             throw GatehouseError(
-                .unavailable, StoreError.Code.notInitialised.rawValue, "the database has no schema yet: run `gatehouse migrate`")
+                .store(.notInitialised), "the database has no schema yet: run `gatehouse migrate`")
         }
         if !status.pending.isEmpty {
             throw GatehouseError(
-                .unavailable, StoreError.Code.needsMigration.rawValue,
+                .store(.needsMigration),
                 "the database needs migration\(status.pending.count == 1 ? "" : "s") \(status.pending.map(String.init).joined(separator: ", ")): run `gatehouse migrate`"
             )
         }

@@ -8,22 +8,22 @@ public enum Amendment {
     public static func check(_ amendment: LicenseTerms, amends current: LicenseTerms, termStart: Date) -> [LicenseProblem] {
         var problems: [LicenseProblem] = []
         if amendment.supersedes != current.licenseID {
-            problems.append(LicenseProblem("supersedes_mismatch", "the amendment supersedes \"\(amendment.supersedes ?? "nothing")\"; the license in force is \"\(current.licenseID)\""))
+            problems.append(LicenseProblem(.supersedesMismatch, "the amendment supersedes \"\(amendment.supersedes ?? "nothing")\"; the license in force is \"\(current.licenseID)\""))
         }
         if amendment.licensee != current.licensee {
-            problems.append(LicenseProblem("licensee_mismatch", "licensee \"\(amendment.licensee)\" differs from \"\(current.licensee)\""))
+            problems.append(LicenseProblem(.licenseeMismatch, "licensee \"\(amendment.licensee)\" differs from \"\(current.licensee)\""))
         }
         if amendment.expiresAt != current.expiresAt {
-            problems.append(LicenseProblem("expiry_mismatch", "an amendment keeps the term's expiry (\(UTC.format(current.expiresAt))), got \(UTC.format(amendment.expiresAt))"))
+            problems.append(LicenseProblem(.expiryMismatch, "an amendment keeps the term's expiry (\(UTC.format(current.expiresAt))), got \(UTC.format(amendment.expiresAt))"))
         }
         if amendment.currency != current.currency {
-            problems.append(LicenseProblem("currency_mismatch", "currency \(amendment.currency) differs from \(current.currency)"))
+            problems.append(LicenseProblem(.currencyMismatch, "currency \(amendment.currency) differs from \(current.currency)"))
         }
         if amendment.seats <= current.seats {
-            problems.append(LicenseProblem("seats_not_increased", "an amendment adds seats: \(amendment.seats) is not more than \(current.seats)"))
+            problems.append(LicenseProblem(.seatsNotIncreased, "an amendment adds seats: \(amendment.seats) is not more than \(current.seats)"))
         }
         if UTC.dayNumber(amendment.startsAt) < UTC.dayNumber(termStart) || amendment.startsAt >= current.expiresAt {
-            problems.append(LicenseProblem("amendment_outside_term", "starts_at \(UTC.format(amendment.startsAt)) is outside the term \(UTC.formatDay(termStart)) – \(UTC.formatDay(current.expiresAt))"))
+            problems.append(LicenseProblem(.amendmentOutsideTerm, "starts_at \(UTC.format(amendment.startsAt)) is outside the term \(UTC.formatDay(termStart)) – \(UTC.formatDay(current.expiresAt))"))
         }
         return problems
     }

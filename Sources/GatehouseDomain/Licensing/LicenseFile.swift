@@ -44,7 +44,7 @@ public struct LicenseFile: Sendable, Equatable {
     /// carry nothing signed; `armored` gives back the one canonical spelling (what is stored).
     public static func parse(_ text: String) -> Result<LicenseFile, LicenseProblem> {
         func malformed(_ why: String) -> Result<LicenseFile, LicenseProblem> {
-            .failure(LicenseProblem("malformed_file", why))
+            .failure(LicenseProblem(.malformedFile, why))
         }
         // Notepad's byte order mark, whichever way the file was read (Foundation drops it on a
         // file read; an uploaded body keeps it).
@@ -76,34 +76,34 @@ public struct LicenseFile: Sendable, Equatable {
         do {
             value = try JSONValue.parse(bytes)
         } catch {
-            return .failure(LicenseProblem("malformed_envelope", "the envelope is not valid JSON: \(error)"))
+            return .failure(LicenseProblem(.malformedEnvelope, "the envelope is not valid JSON: \(error)"))
         }
         guard case .object(let fields) = value else {
-            return .failure(LicenseProblem("malformed_envelope", "the envelope must be a JSON object"))
+            return .failure(LicenseProblem(.malformedEnvelope, "the envelope must be a JSON object"))
         }
         let unknown = Set(fields.keys).subtracting(["alg", "kid", "payload", "sig"])
         guard unknown.isEmpty else {
-            return .failure(LicenseProblem("malformed_envelope", "unknown envelope field(s): \(unknown.sorted().joined(separator: ", "))"))
+            return .failure(LicenseProblem(.malformedEnvelope, "unknown envelope field(s): \(unknown.sorted().joined(separator: ", "))"))
         }
         guard case .string(let alg)? = fields["alg"] else {
-            return .failure(LicenseProblem("malformed_envelope", "alg must be a string"))
+            return .failure(LicenseProblem(.malformedEnvelope, "alg must be a string"))
         }
         guard alg == algorithm else {
-            return .failure(LicenseProblem("unsupported_algorithm", "alg is \"\(alg)\"; only ed25519 is accepted"))
+            return .failure(LicenseProblem(.unsupportedAlgorithm, "alg is \"\(alg)\"; only ed25519 is accepted"))
         }
         guard case .string(let kid)? = fields["kid"], !kid.isEmpty else {
-            return .failure(LicenseProblem("malformed_envelope", "kid must be a non-empty string"))
+            return .failure(LicenseProblem(.malformedEnvelope, "kid must be a non-empty string"))
         }
         guard case .string(let payloadText)? = fields["payload"], let payload = Base64.urlDecodeCanonical(payloadText), !payload.isEmpty else {
-            return .failure(LicenseProblem("malformed_envelope", "payload must be unpadded base64url"))
+            return .failure(LicenseProblem(.malformedEnvelope, "payload must be unpadded base64url"))
         }
         guard case .string(let sigText)? = fields["sig"], let sig = Base64.urlDecodeCanonical(sigText), sig.count == 64 else {
-            return .failure(LicenseProblem("malformed_envelope", "sig must be a 64-byte Ed25519 signature in unpadded base64url"))
+            return .failure(LicenseProblem(.malformedEnvelope, "sig must be a 64-byte Ed25519 signature in unpadded base64url"))
         }
         let file = LicenseFile(kid: kid, payload: payload, signature: sig)
         // One spelling only: the envelope must be exactly what this file would write.
         guard Array(file.envelopeText.utf8) == bytes else {
-            return .failure(LicenseProblem("malformed_envelope", "the envelope is not in canonical form"))
+            return .failure(LicenseProblem(.malformedEnvelope, "the envelope is not in canonical form"))
         }
         return .success(file)
     }

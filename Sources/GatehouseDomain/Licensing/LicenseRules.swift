@@ -16,29 +16,29 @@ public enum LicenseRules {
     public static func check(_ terms: LicenseTerms) -> [LicenseProblem] {
         var problems: [LicenseProblem] = []
         if terms.seats < 1 {
-            problems.append(LicenseProblem("no_seats", "seats must be at least 1, got \(terms.seats)"))
+            problems.append(LicenseProblem(.noSeats, "seats must be at least 1, got \(terms.seats)"))
         } else if terms.seats > maximumSeats {
-            problems.append(LicenseProblem("too_many_seats", "seats must be at most \(maximumSeats)"))
+            problems.append(LicenseProblem(.tooManySeats, "seats must be at most \(maximumSeats)"))
         }
         if terms.seatPriceCents > maximumSeatPriceCents {
-            problems.append(LicenseProblem("price_out_of_range", "seat_price_cents must be at most \(maximumSeatPriceCents)"))
+            problems.append(LicenseProblem(.priceOutOfRange, "seat_price_cents must be at most \(maximumSeatPriceCents)"))
         }
         if terms.currency != "USD" {
-            problems.append(LicenseProblem("unsupported_currency", "currency must be USD, got \"\(terms.currency)\""))
+            problems.append(LicenseProblem(.unsupportedCurrency, "currency must be USD, got \"\(terms.currency)\""))
         }
         if terms.expiresAt <= terms.startsAt {
-            problems.append(LicenseProblem("expires_before_start", "expires_at (\(UTC.format(terms.expiresAt))) must be after starts_at (\(UTC.format(terms.startsAt)))"))
+            problems.append(LicenseProblem(.expiresBeforeStart, "expires_at (\(UTC.format(terms.expiresAt))) must be after starts_at (\(UTC.format(terms.startsAt)))"))
         } else if terms.supersedes == nil,
             terms.expiresAt.timeIntervalSince(terms.startsAt) < TimeInterval(minimumTermDays * UTC.secondsPerDay)
         {
             let days = Int64(terms.expiresAt.timeIntervalSince(terms.startsAt) / TimeInterval(UTC.secondsPerDay))
-            problems.append(LicenseProblem("term_too_short", "term is \(days) days; a license term is at least \(minimumTermDays) days"))
+            problems.append(LicenseProblem(.termTooShort, "term is \(days) days; a license term is at least \(minimumTermDays) days"))
         }
         if terms.seats >= 1, terms.seats <= maximumSeats, terms.seatPriceCents >= 0,
             terms.seatPriceCents <= maximumSeatPriceCents, terms.seats * terms.seatPriceCents < minimumValueCents
         {
             let value = Money.format(cents: terms.seats * terms.seatPriceCents, currency: "USD")
-            problems.append(LicenseProblem("below_minimum_value", "seats × seat price is \(value); the minimum purchase is 50,000.00 USD"))
+            problems.append(LicenseProblem(.belowMinimumValue, "seats × seat price is \(value); the minimum purchase is 50,000.00 USD"))
         }
         return problems
     }

@@ -69,7 +69,7 @@ extension LicenseTerms {
         do {
             value = try JSONValue.parse(bytes)
         } catch {
-            return (nil, [LicenseProblem("malformed_payload", "payload is not valid JSON: \(error)")])
+            return (nil, [LicenseProblem(.malformedPayload, "payload is not valid JSON: \(error)")])
         }
         return parse(value)
     }
@@ -77,13 +77,13 @@ extension LicenseTerms {
     /// Reads terms from a JSON value (a signed payload or the vendor's `terms.json`).
     public static func parse(_ value: JSONValue) -> (terms: LicenseTerms?, problems: [LicenseProblem]) {
         guard case .object(let fields) = value else {
-            return (nil, [LicenseProblem("malformed_payload", "payload must be a JSON object, got \(value.typeName)")])
+            return (nil, [LicenseProblem(.malformedPayload, "payload must be a JSON object, got \(value.typeName)")])
         }
         var problems: [LicenseProblem] = []
         for key in fields.keys.sorted() where !fieldNames.contains(key) {
-            problems.append(LicenseProblem("invalid_field", "unknown field \"\(key)\""))
+            problems.append(LicenseProblem(.invalidField, "unknown field \"\(key)\""))
         }
-        func bad(_ field: String, _ message: String) { problems.append(LicenseProblem("invalid_field", "\(field): \(message)")) }
+        func bad(_ field: String, _ message: String) { problems.append(LicenseProblem(.invalidField, "\(field): \(message)")) }
         func string(_ field: String) -> String? {
             switch fields[field] {
             case nil: bad(field, "missing")

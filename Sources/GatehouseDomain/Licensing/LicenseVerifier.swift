@@ -42,18 +42,18 @@ public enum LicenseVerifier {
         var problems: [LicenseProblem] = []
         if let key = trusted.key(for: file.kid) {
             if !key.isValidSignature(file.signature, for: file.payload) {
-                problems.append(LicenseProblem("bad_signature", "the signature does not match the payload for key \"\(file.kid)\""))
+                problems.append(LicenseProblem(.badSignature, "the signature does not match the payload for key \"\(file.kid)\""))
             }
         } else {
             let known = trusted.kids.isEmpty ? "no vendor keys are configured" : "trusted keys: \(trusted.kids.joined(separator: ", "))"
-            problems.append(LicenseProblem("unknown_kid", "key id \"\(file.kid)\" is not trusted (\(known))"))
+            problems.append(LicenseProblem(.unknownKid, "key id \"\(file.kid)\" is not trusted (\(known))"))
         }
         let (terms, payloadProblems) = LicenseTerms.parse(file.payload)
         problems += payloadProblems
         if let terms {
             problems += LicenseRules.check(terms)
             if let expected = instanceHost, let host = terms.instanceHost, host != expected {
-                problems.append(LicenseProblem("instance_mismatch", "the license is for \(host); this instance is \(expected)"))
+                problems.append(LicenseProblem(.instanceMismatch, "the license is for \(host); this instance is \(expected)"))
             }
         }
         return LicenseVerification(file: file, terms: terms, problems: problems)
@@ -63,12 +63,12 @@ public enum LicenseVerifier {
     public static func sign(_ terms: LicenseTerms, key: Curve25519.Signing.PrivateKey, kid: String) -> Result<LicenseFile, LicenseProblems> {
         var problems = LicenseRules.check(terms)
         if kid.isEmpty || !kid.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) {
-            problems.append(LicenseProblem("invalid_kid", "kid must be 1 or more characters from A-Z a-z 0-9 _ . -"))
+            problems.append(LicenseProblem(.invalidKid, "kid must be 1 or more characters from A-Z a-z 0-9 _ . -"))
         }
         guard problems.isEmpty else { return .failure(LicenseProblems(problems)) }
         let payload = Array(terms.json.canonicalText.utf8)
         guard let signature = try? key.signature(for: payload) else {
-            return .failure(LicenseProblems([LicenseProblem("signing_failed", "the signature could not be made")]))
+            return .failure(LicenseProblems([LicenseProblem(.signingFailed, "the signature could not be made")]))
         }
         return .success(LicenseFile(kid: kid, payload: payload, signature: Array(signature)))
     }

@@ -25,7 +25,7 @@ public struct Proration: Sendable, Equatable {
     }
 
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
-        public let code: String
+        public let code: LicenseProblem.Code
         public let description: String
     }
 
@@ -35,16 +35,16 @@ public struct Proration: Sendable, Equatable {
         addedSeats: Int64, seatPriceCents: Int64, currency: String, termStart: Date, effective: Date, expires: Date
     ) throws(Failure) -> Proration {
         guard addedSeats >= 1, addedSeats <= LicenseRules.maximumSeats else {
-            throw Failure(code: "invalid_seats", description: "the number of seats to add must be between 1 and \(LicenseRules.maximumSeats)")
+            throw Failure(code: .invalidSeats, description: "the number of seats to add must be between 1 and \(LicenseRules.maximumSeats)")
         }
         let termDays = UTC.days(from: termStart, to: expires)
         let remainingDays = UTC.days(from: effective, to: expires)
-        guard termDays > 0 else { throw Failure(code: "empty_term", description: "the term has no days") }
+        guard termDays > 0 else { throw Failure(code: .emptyTerm, description: "the term has no days") }
         guard UTC.dayNumber(effective) >= UTC.dayNumber(termStart) else {
-            throw Failure(code: "outside_term", description: "\(UTC.formatDay(effective)) is before the term starts (\(UTC.formatDay(termStart)))")
+            throw Failure(code: .outsideTerm, description: "\(UTC.formatDay(effective)) is before the term starts (\(UTC.formatDay(termStart)))")
         }
         guard remainingDays > 0 else {
-            throw Failure(code: "outside_term", description: "\(UTC.formatDay(effective)) is not before the end of the term (\(UTC.formatDay(expires)))")
+            throw Failure(code: .outsideTerm, description: "\(UTC.formatDay(effective)) is not before the end of the term (\(UTC.formatDay(expires)))")
         }
         let amount = roundHalfEven(addedSeats * seatPriceCents * remainingDays, dividedBy: termDays)
         return Proration(

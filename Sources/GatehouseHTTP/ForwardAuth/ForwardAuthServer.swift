@@ -97,8 +97,7 @@ public final class ForwardAuthServer: Sendable {
         do {
             channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
         } catch {
-            throw GatehouseError(
-                .unavailable, "gate_listen_failed", "the gate's forward auth cannot listen on \(settings.host):\(settings.port): \(error)")
+            throw GatehouseError(.gateListenFailed, "the gate's forward auth cannot listen on \(settings.host):\(settings.port): \(error)")
         }
         let running = Running(port: channel.localAddress?.port ?? settings.port, channel: channel, server: self)
         logger.info("gate forward auth is listening", metadata: ["address": "\(settings.host):\(running.port)"])

@@ -13,11 +13,11 @@ struct AdminRoutes {
         api.add(.get, "/v1/seats/quote", auth: auth) { request, _ in
             let query = request.uri.queryParameters
             guard let text = query.get("add"), let add = Int64(text), add >= 1 else {
-                throw GatehouseError(.badRequest, "invalid_query", "add must be a whole number of seats, at least 1")
+                throw GatehouseError(.invalidQuery, "add must be a whole number of seats, at least 1")
             }
             var day: Date?
             if let on = query.get("on") {
-                guard let parsed = UTC.parseDay(on) else { throw GatehouseError(.badRequest, "invalid_query", "on must be YYYY-MM-DD") }
+                guard let parsed = UTC.parseDay(on) else { throw GatehouseError(.invalidQuery, "on must be YYYY-MM-DD") }
                 day = parsed
             }
             return Response.json(try await gatehouse.quote(add: add, on: day).json)
@@ -32,12 +32,12 @@ struct AdminRoutes {
             let query = request.uri.queryParameters
             var seat: SeatState?
             if let text = query.get("seat") {
-                guard let parsed = SeatState(rawValue: text) else { throw GatehouseError(.badRequest, "invalid_query", "seat must be active or none") }
+                guard let parsed = SeatState(rawValue: text) else { throw GatehouseError(.invalidQuery, "seat must be active or none") }
                 seat = parsed
             }
             var inactiveDays: Int64?
             if let text = query.get("inactive_days") {
-                guard let days = Int64(text) else { throw GatehouseError(.badRequest, "invalid_query", "inactive_days must be a whole number") }
+                guard let days = Int64(text) else { throw GatehouseError(.invalidQuery, "inactive_days must be a whole number") }
                 inactiveDays = days
             }
             let users = try await gatehouse.users(seat: seat, inactiveDays: inactiveDays)
@@ -51,11 +51,11 @@ struct AdminRoutes {
             let query = request.uri.queryParameters
             let format = query.get("format") ?? "json"
             guard ["json", "csv", "html"].contains(format) else {
-                throw GatehouseError(.badRequest, "invalid_query", "format must be json, csv or html")
+                throw GatehouseError(.invalidQuery, "format must be json, csv or html")
             }
             var asOf: Date?
             if let text = query.get("as_of") {
-                guard let day = UTC.parseDay(text) else { throw GatehouseError(.badRequest, "invalid_query", "as_of must be YYYY-MM-DD") }
+                guard let day = UTC.parseDay(text) else { throw GatehouseError(.invalidQuery, "as_of must be YYYY-MM-DD") }
                 asOf = day
             }
             let report = try await gatehouse.complianceReport(asOf: asOf)

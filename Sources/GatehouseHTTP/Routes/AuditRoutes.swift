@@ -19,14 +19,14 @@ struct AuditRoutes {
         func date(_ name: String) throws -> Date? {
             guard let text = parameters.get(name) else { return nil }
             guard let date = UTC.parseDay(text) ?? UTC.parseTimestamp(text) else {
-                throw GatehouseError(.badRequest, "invalid_query", "\(name) must be YYYY-MM-DD or an RFC 3339 UTC time")
+                throw GatehouseError(.invalidQuery, "\(name) must be YYYY-MM-DD or an RFC 3339 UTC time")
             }
             return date
         }
         var limit = 100
         if let text = parameters.get("limit") {
             guard let value = Int(text), (1...10_000).contains(value) else {
-                throw GatehouseError(.badRequest, "invalid_query", "limit must be a whole number from 1 to 10000")
+                throw GatehouseError(.invalidQuery, "limit must be a whole number from 1 to 10000")
             }
             limit = value
         }

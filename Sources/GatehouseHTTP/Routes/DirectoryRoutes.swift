@@ -22,7 +22,7 @@ struct DirectoryRoutes {
         switch text {
         case nil, "false", "0": return false
         case "true", "1": return true
-        default: throw GatehouseError(.badRequest, "invalid_query", "\(name) must be true or false")
+        default: throw GatehouseError(.invalidQuery, "\(name) must be true or false")
         }
     }
 }

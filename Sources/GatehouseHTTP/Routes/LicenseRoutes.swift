@@ -21,11 +21,11 @@ struct LicenseRoutes {
     static func licenseText(_ request: Request, context: GatehouseContext) async throws -> String {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes), !text.isEmpty else {
-            throw GatehouseError(.badRequest, "invalid_body", "the body must be a license file (text)")
+            throw GatehouseError(.invalidBody, "the body must be a license file (text)")
         }
         guard text.first == "{" else { return text }
         guard case .string(let license)? = (try? JSONValue.parse(text))?["license"] else {
-            throw GatehouseError(.badRequest, "invalid_body", "a JSON body must be {\"license\": \"<license file text>\"}")
+            throw GatehouseError(.invalidBody, "a JSON body must be {\"license\": \"<license file text>\"}")
         }
         return license
     }

@@ -9,12 +9,12 @@ public enum DatabaseLocation: Sendable, Equatable {
         if text.hasPrefix("sqlite:") {
             var path = String(text.dropFirst("sqlite:".count))
             if path.hasPrefix("//") { path.removeFirst(2) }
-            guard !path.isEmpty else { throw GatehouseError(.badRequest, "invalid_database", "sqlite: needs a path, e.g. sqlite:gatehouse.db") }
+            guard !path.isEmpty else { throw GatehouseError(.invalidDatabase, "sqlite: needs a path, e.g. sqlite:gatehouse.db") }
             self = .sqlite(path: path)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             self = .postgres(url: text)
         } else {
-            throw GatehouseError(.badRequest, "invalid_database", "database must be sqlite:PATH or postgres://…, got \"\(text)\"")
+            throw GatehouseError(.invalidDatabase, "database must be sqlite:PATH or postgres://…, got \"\(text)\"")
         }
     }
 

@@ -48,7 +48,7 @@ public struct GatehouseConfiguration: Sendable {
                 problems.append("license.public_keys \(kid): \(error)")
             }
         }
-        guard problems.isEmpty else { throw GatehouseError(.badRequest, "invalid_configuration", problems.joined(separator: "; ")) }
+        guard problems.isEmpty else { throw GatehouseError(.invalidConfiguration, problems.joined(separator: "; ")) }
         return keys
     }
 }
@@ -62,7 +62,7 @@ extension GatehouseConfiguration {
         let file = path ?? (FileManager.default.fileExists(atPath: "gatehouse.yml") ? "gatehouse.yml" : nil)
         if let file {
             guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-                throw GatehouseError(.badRequest, "invalid_configuration", "cannot read configuration file \(file)")
+                throw GatehouseError(.invalidConfiguration, "cannot read configuration file \(file)")
             }
             config.source = file
             problems += config.apply(yaml: text, file: file, environment: environment)
@@ -73,8 +73,7 @@ extension GatehouseConfiguration {
         }
         problems += config.directory?.problems() ?? []
         guard problems.isEmpty else {
-            throw GatehouseError(
-                .badRequest, "invalid_configuration",
+            throw GatehouseError(.invalidConfiguration,
                 "configuration has \(problems.count) problem\(problems.count == 1 ? "" : "s"): " + problems.joined(separator: "; "))
         }
         return config

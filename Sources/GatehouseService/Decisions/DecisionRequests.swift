@@ -103,7 +103,7 @@ struct RequestReader {
     }
 
     static func error(_ problems: [String]) -> GatehouseError {
-        GatehouseError(.unprocessable, "invalid_request", problems.joined(separator: "; "))
+        GatehouseError(.invalidRequest, problems.joined(separator: "; "))
     }
 
     var error: GatehouseError { Self.error(problems) }

@@ -20,11 +20,11 @@ public struct DatabaseCopy: Sendable {
         let source = try DatabaseLocation(from).open(create: false)
         let targetLocation = try DatabaseLocation(to)
         if case .sqlite(let path) = targetLocation, FileManager.default.fileExists(atPath: path) {
-            throw GatehouseError(.conflict, "target_exists", "\(path) exists: db copy writes a new database (remove it, or name another file)")
+            throw GatehouseError(.targetExists, "\(path) exists: db copy writes a new database (remove it, or name another file)")
         }
         let target = try targetLocation.open(create: true)
         guard let sourceStore = source as? SQLStore, let targetStore = target as? SQLStore else {
-            throw GatehouseError(.badRequest, "unsupported_database", "db copy works between SQLite and PostgreSQL stores")
+            throw GatehouseError(.unsupportedDatabase, "db copy works between SQLite and PostgreSQL stores")
         }
         do {
             let report = try await sourceStore.copy(to: targetStore, actor: actor, at: at, progress: progress)

@@ -152,7 +152,7 @@ extension Gatehouse {
             plan = try await store.applyDirectorySync(prefetched: prefetched, actor: actor, at: t, decide)
             if let refusal = plan.refusal {
                 try? await store.recordDirectoryFailure(refusal, at: t)
-                throw GatehouseError(.conflict, "directory_removal_refused", refusal)
+                throw GatehouseError(.directoryRemovalRefused, refusal)
             }
             if !plan.isEmpty, live.isLoaded { try await refresh() }
         }
@@ -184,16 +184,16 @@ extension Gatehouse {
 
     func requireDirectory() throws(GatehouseError) -> (any DirectoryClient, DirectoryConfiguration) {
         guard let directory, let directorySettings else {
-            throw GatehouseError(.conflict, DirectoryError.Code.notConfigured.rawValue, "no directory is configured: add an `ldap:` section to gatehouse.yml")
+            throw GatehouseError(.directory(.notConfigured), "no directory is configured: add an `ldap:` section to gatehouse.yml")
         }
         return (directory, directorySettings)
     }
 
     static func directoryFailure(_ error: any Error) -> GatehouseError {
         if let error = error as? DirectoryError {
-            return GatehouseError(.unavailable, error.code.rawValue, error.message + "; nothing changed, decisions continue from the last good sync")
+            return GatehouseError(.directory(error.code), error.message + "; nothing changed, decisions continue from the last good sync")
         }
-        return GatehouseError.from(error) ?? GatehouseError(.unavailable, "directory_failed", "reading the directory failed: \(error)")
+        return GatehouseError.from(error) ?? GatehouseError(.directoryFailed, "reading the directory failed: \(error)")
     }
 }
 

@@ -36,7 +36,7 @@ extension Gatehouse {
         var policy = try await policyInEffect().egress
         if let role {
             guard let rolePolicy = policy.forRole(role) else {
-                throw GatehouseError(.notFound, "unknown_role", "the egress policy in force has no role \"\(role.prefix(100))\"")
+                throw GatehouseError(.unknownRole, "the egress policy in force has no role \"\(role.prefix(100))\"")
             }
             policy = rolePolicy
         }

@@ -33,10 +33,9 @@ extension Gatehouse {
         let current = try await store.licenseInForce()
         switch evaluation.state {
         case .clockTampered, .expired:
-            throw GatehouseError(.unprocessable, "license_\(evaluation.state.rawValue)", "license refused: " + evaluation.warnings.joined(separator: "; "))
+            throw GatehouseError(evaluation.state == .expired ? .licenseExpired : .licenseClockTampered, "license refused: " + evaluation.warnings.joined(separator: "; "))
         case .notYetValid where current != nil:
-            throw GatehouseError(
-                .unprocessable, "license_not_yet_valid",
+            throw GatehouseError(.licenseNotYetValid,
                 "license refused: it starts on \(UTC.formatDay(terms.startsAt)); install it on or after that day (the license in force stays until then)")
         default: break
         }
@@ -44,11 +43,11 @@ extension Gatehouse {
         var proration: ProrationRecord?
         if let supersedes = terms.supersedes {
             guard let current else {
-                throw GatehouseError.licenseRefused([LicenseProblem("supersedes_mismatch", "the license amends \"\(supersedes)\" but no license is in force")])
+                throw GatehouseError.licenseRefused([LicenseProblem(.supersedesMismatch, "the license amends \"\(supersedes)\" but no license is in force")])
             }
             let currentTerms = LicenseVerifier.verify(current.fileText, trusted: trustedKeys, instanceHost: nil).terms
             guard let currentTerms else {
-                throw GatehouseError(.unprocessable, "license_invalid", "the license in force can no longer be read, so it cannot be amended")
+                throw GatehouseError(.licenseInvalid, "the license in force can no longer be read, so it cannot be amended")
             }
             let problems = Amendment.check(terms, amends: currentTerms, termStart: current.termStartsAt)
             guard problems.isEmpty else { throw GatehouseError.licenseRefused(problems) }
@@ -77,7 +76,7 @@ extension Gatehouse {
                 record, proration: proration,
                 audit: AuditDraft(actor: actor, action: "license.install", subject: terms.licenseID, details: .object(details)), at: t)
         } catch let error as StoreError where error.code == .conflict {
-            throw GatehouseError(.conflict, "license_already_installed", "license \(terms.licenseID) is already installed")
+            throw GatehouseError(.licenseAlreadyInstalled, "license \(terms.licenseID) is already installed")
         }
         if live.isLoaded { try await refresh() }
         return LicenseInstallReport(status: try await licenseStatus(), proration: proration.map { QuoteReport($0.proration, licenseID: terms.licenseID) })
@@ -86,7 +85,7 @@ extension Gatehouse {
     /// The prorated charge for adding seats to the license in force on a day (today by default).
     public func quote(add seats: Int64, on day: Date?) async throws -> QuoteReport {
         guard let current = try await store.licenseInForce() else {
-            throw GatehouseError(.notFound, "license_missing", "no license is in force: install one first")
+            throw GatehouseError(.licenseMissing, "no license is in force: install one first")
         }
         do {
             let p = try Proration.compute(
@@ -94,7 +93,7 @@ extension Gatehouse {
                 termStart: current.termStartsAt, effective: day ?? now(), expires: current.expiresAt)
             return QuoteReport(p, licenseID: current.licenseID)
         } catch {
-            throw GatehouseError(.unprocessable, error.code, error.description)
+            throw GatehouseError(.license(error.code), error.description)
         }
     }
 }
@@ -102,7 +101,7 @@ extension Gatehouse {
 extension GatehouseError {
     /// A license refused for one or more reasons, all of them in the message.
     static func licenseRefused(_ problems: [LicenseProblem]) -> GatehouseError {
-        let code = problems.count == 1 ? problems[0].code : "license_invalid"
-        return GatehouseError(.unprocessable, code, "license refused: " + problems.map(\.message).joined(separator: "; "))
+        let code: GatehouseError.Code = problems.count == 1 ? .license(problems[0].reason) : .own(.licenseInvalid)
+        return GatehouseError(code, "license refused: " + problems.map(\.message).joined(separator: "; "))
     }
 }

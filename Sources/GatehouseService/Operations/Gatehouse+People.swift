@@ -35,14 +35,14 @@ extension Gatehouse {
         } else if let ref = IdentityRef.parse(text) {
             personID = live.read { $0.index.identity(ref)?.personID }
         } else if let problem = Self.identityProblem(text) {
-            throw GatehouseError(.badRequest, "invalid_user", "\"\(text)\": \(problem)")
+            throw GatehouseError(.invalidUser, "\"\(text)\": \(problem)")
         } else if text.contains("@") {
             personID = live.read { $0.index.personID(email: text) }
         } else {
-            throw GatehouseError(.badRequest, "invalid_user", "\"\(text)\" is not provider:username, a person id (p_…) or an email")
+            throw GatehouseError(.invalidUser, "\"\(text)\" is not provider:username, a person id (p_…) or an email")
         }
         guard let personID, let person = try await store.person(id: personID) else {
-            throw GatehouseError(.notFound, "user_not_found", "no person matches \(text)")
+            throw GatehouseError(.userNotFound, "no person matches \(text)")
         }
         return person
     }
@@ -58,8 +58,7 @@ extension Gatehouse {
 
     public func users(seat: SeatState?, inactiveDays: Int64?) async throws -> [PersonReport] {
         if let inactiveDays, !Self.inactiveDaysRange.contains(inactiveDays) {
-            throw GatehouseError(
-                .badRequest, "invalid_inactive_days",
+            throw GatehouseError(.invalidInactiveDays,
                 "inactive days must be a whole number from \(Self.inactiveDaysRange.lowerBound) to \(Self.inactiveDaysRange.upperBound)")
         }
         try await ensureLoaded()
@@ -86,7 +85,7 @@ extension Gatehouse {
     /// Links an identity to a person: one person, one seat, however many identities.
     public func link(user: String, identity text: String, actor: String) async throws -> PersonReport {
         guard let ref = IdentityRef.parse(text) else {
-            throw GatehouseError(.badRequest, "invalid_identity", "\"\(text)\" is not provider:username (providers: \(Provider.names))")
+            throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
         let person = try await resolveUser(user)
         _ = try await store.linkIdentity(ref, to: person.id, actor: actor, at: now())
@@ -96,10 +95,10 @@ extension Gatehouse {
 
     public func unlink(identity text: String, actor: String) async throws {
         guard let ref = IdentityRef.parse(text) else {
-            throw GatehouseError(.badRequest, "invalid_identity", "\"\(text)\" is not provider:username (providers: \(Provider.names))")
+            throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
         do { try await store.unlinkIdentity(ref, actor: actor, at: now()) } catch let error as StoreError where error.code == .notFound {
-            throw GatehouseError(.notFound, "identity_not_found", "no identity \(ref)")
+            throw GatehouseError(.identityNotFound, "no identity \(ref)")
         }
         try await refresh()
     }
@@ -108,8 +107,7 @@ extension Gatehouse {
     public func setBlocked(_ user: String, blocked: Bool, actor: String) async throws -> PersonReport {
         let person = try await resolveUser(user)
         if !blocked, person.status == .leftDirectory {
-            throw GatehouseError(
-                .conflict, "left_directory", "\(person.id) has left the directory; the directory sync decides their status")
+            throw GatehouseError(.leftDirectory, "\(person.id) has left the directory; the directory sync decides their status")
         }
         let updated = try await store.setStatus(
             personID: person.id, status: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", at: now())

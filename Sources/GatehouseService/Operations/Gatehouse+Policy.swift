@@ -7,7 +7,7 @@ extension Gatehouse {
     public func applyPolicies(directory: String, actor: String) async throws -> PolicyLoader.Result {
         let result = PolicyLoader.load(directory: directory)
         guard result.policy != nil else {
-            throw GatehouseError(.unprocessable, "invalid_policy", "policy refused: " + result.problems.joined(separator: "; "))
+            throw GatehouseError(.invalidPolicy, "policy refused: " + result.problems.joined(separator: "; "))
         }
         let t = now()
         if try await store.policySetInForce()?.sha256 == result.sha256 { return result }

@@ -79,7 +79,7 @@ extension Gatehouse {
         }
         guard state.allowsNewSeats else {
             throw GatehouseError(
-                .conflict, DecisionReason.forLicense(state)?.rawValue ?? "license_\(state.rawValue)",
+                DecisionReason.forLicense(state).map { .decision($0) } ?? .own(.licenseGrace),
                 "no new seats while the license is \(state.rawValue)")
         }
         let target: SeatTarget
@@ -95,17 +95,17 @@ extension Gatehouse {
         // The deny list outranks an administrator's activation: a seat nobody may use is a seat wasted.
         if let denied {
             throw GatehouseError(
-                .conflict, DecisionReason.deniedByPolicy.rawValue,
+                .decision(.deniedByPolicy),
                 "\(denied) is on the deny list (login.yml): remove it there first if they should have a seat")
         }
         let result = try await activate(target, claims: nil, actor: actor, reason: "activated by an administrator", at: now())
         switch result.outcome {
         case .activated, .alreadyActive: return try await self.user(result.person!.id)
         case .noSeatAvailable:
-            throw GatehouseError(.conflict, "no_seat_available", "all \(limit) seats are in use")
+            throw GatehouseError(.noSeatAvailable, "all \(limit) seats are in use")
         case .ineligible(let status):
             throw GatehouseError(
-                .conflict, "user_\(status.rawValue)",
+                status == .blocked ? .decision(.userBlocked) : .own(.userLeftDirectory),
                 "\(user) is \(status.rawValue.replacingOccurrences(of: "_", with: " ")) and cannot hold a seat")
         }
     }
@@ -122,7 +122,7 @@ extension Gatehouse {
     public func trueUp() async throws -> TrueUpReport {
         try await ensureLoaded()
         guard let license = live.read({ $0.license }) else {
-            throw GatehouseError(.notFound, "license_missing", "no license is in force: install one first")
+            throw GatehouseError(.licenseMissing, "no license is in force: install one first")
         }
         let usage = try await store.seatUsage(since: license.termStartsAt)
         let overage = max(0, usage.peak - license.seats)

@@ -34,19 +34,18 @@ extension Gatehouse {
             selection = .all
         case (let id?, nil) where !all:
             guard SignInSecrets.isSessionID(id) else {
-                throw GatehouseError(
-                    .badRequest, "invalid_session_id",
+                throw GatehouseError(.invalidSessionId,
                     "\"\(id)\" is not a session id (s_ and 20 characters, from `gatehouse sessions list`)")
             }
             selection = .ids([id])
         case (nil, let user?) where !all:
             selection = .person(try await resolveUser(user).id)
         default:
-            throw GatehouseError(.badRequest, "invalid_request", "name one of: a session id, a user, or all sessions")
+            throw GatehouseError(.invalidRequest, "name one of: a session id, a user, or all sessions")
         }
         let ended = try await endSessions(selection, reason: "revoked", actor: actor)
         if ended.isEmpty, case .ids = selection {
-            throw GatehouseError(.notFound, "session_not_found", "no live session \(id ?? "")")
+            throw GatehouseError(.sessionNotFound, "no live session \(id ?? "")")
         }
         return ended
     }

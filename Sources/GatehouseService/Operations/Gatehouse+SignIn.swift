@@ -40,7 +40,7 @@ extension Gatehouse {
 
     func requireGate() throws(GatehouseError) -> GateConfiguration {
         guard let gate else {
-            throw GatehouseError(.notFound, "gate_not_configured", "the gate is not configured: add a gate: section to gatehouse.yml")
+            throw GatehouseError(.gateNotConfigured, "the gate is not configured: add a gate: section to gatehouse.yml")
         }
         return gate
     }
@@ -54,12 +54,11 @@ extension Gatehouse {
     public func beginSignIn(rd: String?, with name: String?) async throws -> SignInStart {
         let gate = try requireGate()
         guard let target = gate.origin.redirectTarget(rd ?? "") else {
-            throw GatehouseError(
-                .badRequest, "invalid_redirect",
+            throw GatehouseError(.invalidRedirect,
                 "where to go after signing in must be a page of \(gate.origin) (rd=/path or \(gate.origin)/path)")
         }
         guard !gate.signIn.isEmpty else {
-            throw GatehouseError(.unavailable, "no_signin_provider", "no sign-in provider is configured (gate.signin in gatehouse.yml)")
+            throw GatehouseError(.noSigninProvider, "no sign-in provider is configured (gate.signin in gatehouse.yml)")
         }
         if name == nil, gate.signIn.count > 1 {
             return .choose(
@@ -71,7 +70,7 @@ extension Gatehouse {
         }
         let chosen = name ?? gate.signIn[0].name
         guard let provider = signInProviders[chosen] else {
-            throw GatehouseError(.notFound, "unknown_signin_provider", "no sign-in provider named \"\(chosen)\"")
+            throw GatehouseError(.unknownSigninProvider, "no sign-in provider named \"\(chosen)\"")
         }
         var rng = SystemRandomNumberGenerator()
         let state = SignInSecrets.random(using: &rng), binding = SignInSecrets.random(using: &rng)
@@ -102,25 +101,24 @@ extension Gatehouse {
     ) async throws -> SignInOutcome {
         let gate = try requireGate()
         guard let provider = signInProviders[name] else {
-            throw GatehouseError(.notFound, "unknown_signin_provider", "no sign-in provider named \"\(name)\"")
+            throw GatehouseError(.unknownSigninProvider, "no sign-in provider named \"\(name)\"")
         }
         if let error {
             let said = error.prefix(100).filter { $0.isLetter || $0.isNumber || $0 == "_" }
-            throw GatehouseError(
-                .forbidden, "signin_cancelled", "\(provider.settings.displayName) did not sign you in (\(said)); you can start again")
+            throw GatehouseError(.signinCancelled, "\(provider.settings.displayName) did not sign you in (\(said)); you can start again")
         }
         guard let state, !state.isEmpty, state.utf8.count <= 512, let code, !code.isEmpty, code.utf8.count <= 4096 else {
-            throw GatehouseError(.badRequest, "invalid_callback", "the sign-in answer lacks its code or state; start again")
+            throw GatehouseError(.invalidCallback, "the sign-in answer lacks its code or state; start again")
         }
         let t = now()
         // Taken once: a replayed callback (same state, same code) finds nothing.
         guard let attempt = try await store.takeSignInAttempt(stateHash: SignInSecrets.hash(state), at: t) else {
-            throw GatehouseError(.badRequest, "signin_expired", "this sign-in has expired or was already used; start again")
+            throw GatehouseError(.signinExpired, "this sign-in has expired or was already used; start again")
         }
         guard let binding = GateCookies.value(of: gate.cookies.signIn, in: cookieHeader),
             APIToken.constantTimeEquals(SignInSecrets.hash(binding), attempt.bindingHash), attempt.provider == name
         else {
-            throw GatehouseError(.badRequest, "signin_mismatch", "this sign-in was not started in this browser; start again")
+            throw GatehouseError(.signinMismatch, "this sign-in was not started in this browser; start again")
         }
         let verified: VerifiedIdentity
         do {
@@ -194,13 +192,6 @@ extension Gatehouse {
 
     static func gatehouseError(_ error: any Error) -> any Error {
         guard let error = error as? SignInError else { return error }
-        let kind: GatehouseError.Kind =
-            switch error.code {
-            case .providerUnavailable: .unavailable
-            case .codeRefused: .badRequest
-            case .tokenRefused, .invalidIDToken: .forbidden
-            case .incompleteIdentity: .unprocessable
-            }
-        return GatehouseError(kind, error.code.rawValue, error.message)
+        return GatehouseError(.signIn(error.code), error.message)
     }
 }

@@ -26,7 +26,7 @@ extension Gatehouse {
     /// Creates a token; the secret is returned once and only its SHA-256 is stored.
     public func createToken(name: String, scope: TokenScope, actor: String) async throws -> CreatedToken {
         guard APIToken.isValidName(name) else {
-            throw GatehouseError(.badRequest, "invalid_token_name", "token names are 1-64 characters from A-Z a-z 0-9 _ . -")
+            throw GatehouseError(.invalidTokenName, "token names are 1-64 characters from A-Z a-z 0-9 _ . -")
         }
         var rng = SystemRandomNumberGenerator()
         let secret = APIToken.generate(using: &rng)
@@ -39,7 +39,7 @@ extension Gatehouse {
                 audit: AuditDraft(actor: actor, action: "token.create", subject: name, details: ["scope": .string(scope.rawValue), "last_four": .string(record.lastFour)]),
                 at: t)
         } catch let error as StoreError where error.code == .conflict {
-            throw GatehouseError(.conflict, "token_exists", "a token named \(name) already exists (revoke it first)")
+            throw GatehouseError(.tokenExists, "a token named \(name) already exists (revoke it first)")
         }
         live.update { if $0.loaded { $0.tokens[record.hash] = record } }
         return CreatedToken(record: record, secret: secret)
@@ -53,7 +53,7 @@ extension Gatehouse {
         do {
             try await store.revokeToken(name: name, audit: AuditDraft(actor: actor, action: "token.revoke", subject: name), at: now())
         } catch let error as StoreError where error.code == .notFound {
-            throw GatehouseError(.notFound, "token_not_found", "no token named \(name)")
+            throw GatehouseError(.tokenNotFound, "no token named \(name)")
         }
         // Revoked means refused at once in this process (others catch up within a second).
         live.update { snapshot in snapshot.tokens = snapshot.tokens.filter { $0.value.name != name } }

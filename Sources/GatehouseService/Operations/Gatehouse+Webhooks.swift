@@ -27,13 +27,13 @@ extension Gatehouse {
     /// `membership` (team added, removed). The signature is checked before anything is read.
     public func handleGitHubWebhook(body: [UInt8], signature: String?, event: String?, delivery: String?) async throws -> WebhookResult {
         guard let secret = webhooks.github else {
-            throw GatehouseError(.notFound, "webhook_not_configured", "the GitHub webhook is not configured (webhooks.github.secret_file or GATEHOUSE_GITHUB_WEBHOOK_SECRET)")
+            throw GatehouseError(.webhookNotConfigured, "the GitHub webhook is not configured (webhooks.github.secret_file or GATEHOUSE_GITHUB_WEBHOOK_SECRET)")
         }
         if let refusal = WebhookSignature.verifyGitHub(body: body, header: signature, secret: secret) {
-            throw GatehouseError(.unauthorized, refusal.rawValue, refusal.message)
+            throw GatehouseError(.webhook(refusal), refusal.message)
         }
         let deliveryID = try Self.deliveryID(delivery, header: "X-GitHub-Delivery")
-        guard let event, !event.isEmpty else { throw GatehouseError(.badRequest, "missing_event", "the X-GitHub-Event header is missing") }
+        guard let event, !event.isEmpty else { throw GatehouseError(.missingEvent, "the X-GitHub-Event header is missing") }
         let payload = try Self.payload(body)
         func string(_ path: String...) -> String? {
             var value: JSONValue? = payload
@@ -50,14 +50,14 @@ extension Gatehouse {
         switch (event, action) {
         case ("organization", "member_added"), ("organization", "member_removed"):
             guard let login = string("membership", "user", "login"), let org = string("organization", "login") else {
-                throw GatehouseError(.unprocessable, "invalid_payload", "organization events need membership.user.login and organization.login")
+                throw GatehouseError(.invalidPayload, "organization events need membership.user.login and organization.login")
             }
             return try await applyMembership(
                 record("\(action) \(org)"), user: IdentityRef(provider: .github, username: login), externalID: string("membership", "user", "id"),
                 kind: .org, name: org, present: action == "member_added")
         case ("membership", "added"), ("membership", "removed"):
             guard let login = string("member", "login"), let team = string("team", "slug"), let org = string("organization", "login") else {
-                throw GatehouseError(.unprocessable, "invalid_payload", "membership events need member.login, team.slug and organization.login")
+                throw GatehouseError(.invalidPayload, "membership events need member.login, team.slug and organization.login")
             }
             return try await applyMembership(
                 record("\(action) \(org)/\(team)"), user: IdentityRef(provider: .github, username: login), externalID: string("member", "id"),
@@ -70,17 +70,17 @@ extension Gatehouse {
     /// `POST /v1/webhooks/gitlab`: group member events (`user_add_to_group`, `user_remove_from_group`).
     public func handleGitLabWebhook(body: [UInt8], token: String?, event: String?, delivery: String?) async throws -> WebhookResult {
         guard let secret = webhooks.gitlab else {
-            throw GatehouseError(.notFound, "webhook_not_configured", "the GitLab webhook is not configured (webhooks.gitlab.token_file or GATEHOUSE_GITLAB_WEBHOOK_TOKEN)")
+            throw GatehouseError(.webhookNotConfigured, "the GitLab webhook is not configured (webhooks.gitlab.token_file or GATEHOUSE_GITLAB_WEBHOOK_TOKEN)")
         }
         if let refusal = WebhookSignature.verifyGitLab(header: token, token: secret) {
-            throw GatehouseError(.unauthorized, refusal.rawValue, refusal.message)
+            throw GatehouseError(.webhook(refusal), refusal.message)
         }
         let payload = try Self.payload(body)
         // GitLab sends an event UUID; without one, the body itself identifies the delivery.
         let digest = sha256Hex(body)
         let deliveryID = try Self.deliveryID(delivery ?? digest, header: "X-Gitlab-Event-UUID")
         guard case .string(let name)? = payload["event_name"] else {
-            throw GatehouseError(.unprocessable, "invalid_payload", "GitLab events carry event_name")
+            throw GatehouseError(.invalidPayload, "GitLab events carry event_name")
         }
         // The membership's `updated_at` dates the change: an older one than already applied is stale.
         let eventAt: Date? = if case .string(let text)? = payload["updated_at"] { Self.gitLabTime(text) } else { nil }
@@ -90,7 +90,7 @@ extension Gatehouse {
         switch name {
         case "user_add_to_group", "user_remove_from_group":
             guard case .string(let username)? = payload["user_username"], case .string(let group)? = payload["group_path"] else {
-                throw GatehouseError(.unprocessable, "invalid_payload", "group member events need user_username and group_path")
+                throw GatehouseError(.invalidPayload, "group member events need user_username and group_path")
             }
             let externalID: String? = if case .int(let id)? = payload["user_id"] { String(id) } else { nil }
             return try await applyMembership(
@@ -139,7 +139,7 @@ extension Gatehouse {
 
     static func deliveryID(_ value: String?, header: String) throws(GatehouseError) -> String {
         guard let value, !value.isEmpty, value.utf8.count <= 128 else {
-            throw GatehouseError(.badRequest, "missing_delivery", "the \(header) header is missing or too long")
+            throw GatehouseError(.missingDelivery, "the \(header) header is missing or too long")
         }
         return value
     }
@@ -147,10 +147,10 @@ extension Gatehouse {
     static func payload(_ body: [UInt8]) throws(GatehouseError) -> JSONValue {
         do {
             let value = try JSONValue.parse(body)
-            guard case .object = value else { throw GatehouseError(.unprocessable, "invalid_payload", "the payload must be a JSON object") }
+            guard case .object = value else { throw GatehouseError(.invalidPayload, "the payload must be a JSON object") }
             return value
         } catch let error as JSONParseError {
-            throw GatehouseError(.badRequest, "malformed_json", "the body is not valid JSON: \(error)")
+            throw GatehouseError(.malformedJson, "the body is not valid JSON: \(error)")
         } catch {
             throw error as! GatehouseError
         }

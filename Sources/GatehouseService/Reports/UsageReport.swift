@@ -32,7 +32,7 @@ extension Gatehouse {
     /// Peak and daily seat usage of the term so far, for the vendor's true-up.
     public func usageReport(instanceURL: String?) async throws -> UsageReport {
         guard let license = try await store.licenseInForce() else {
-            throw GatehouseError(.notFound, "license_missing", "no license is in force: install one first")
+            throw GatehouseError(.licenseMissing, "no license is in force: install one first")
         }
         let t = now()
         let (start, events) = try await store.seatEvents(since: license.termStartsAt)

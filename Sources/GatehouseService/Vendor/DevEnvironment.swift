@@ -25,7 +25,7 @@ public struct DevEnvironment: Sendable {
     {
         var template = Array((URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gatehouse-dev-XXXXXX").path).utf8CString)
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
-            throw GatehouseError(.unavailable, "dev_setup_failed", "cannot create a temporary directory")
+            throw GatehouseError(.devSetupFailed, "cannot create a temporary directory")
         }
         let key = Curve25519.Signing.PrivateKey()
         try FileOutput.write(VendorKey.pem(key.publicKey), to: dir + "/dev-vendor.pub.pem", overwrite: false, mode: 0o644)
@@ -35,7 +35,7 @@ public struct DevEnvironment: Sendable {
             issuedAt: start, startsAt: start, expiresAt: start.addingTimeInterval(365 * 86_400), seats: 50,
             seatPriceCents: 100_000, currency: "USD", instanceURL: instanceURL, graceDays: 14, supersedes: nil)
         guard case .success(let file) = LicenseVerifier.sign(terms, key: key, kid: kid) else {
-            throw GatehouseError(.unavailable, "dev_setup_failed", "cannot sign the dev license")
+            throw GatehouseError(.devSetupFailed, "cannot sign the dev license")
         }
         let licensePath = dir + "/dev.lic"
         try FileOutput.write(file.armored, to: licensePath, overwrite: false, mode: 0o644)

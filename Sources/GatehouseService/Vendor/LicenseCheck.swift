@@ -48,12 +48,12 @@ extension LicenseVendor {
         if let publicKey {
             let key: VendorPublicKey
             do { key = try VendorKey.publicKey(pem: publicKey.pem) } catch {
-                throw GatehouseError(.badRequest, "invalid_key", "\(publicKey.name): \(error)")
+                throw GatehouseError(.invalidKey, "\(publicKey.name): \(error)")
             }
             trusted = TrustedKeys()
             trusted.trust(key, kid: (try? LicenseFile.parse(text).get())?.kid ?? "")
         } else {
-            guard let configuration else { throw GatehouseError(.badRequest, "no_keys", "no public key given and no configuration") }
+            guard let configuration else { throw GatehouseError(.noKeys, "no public key given and no configuration") }
             trusted = try configuration.trustedKeys()
         }
         let host = configuration?.instanceHost

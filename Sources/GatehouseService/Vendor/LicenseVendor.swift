@@ -17,20 +17,20 @@ public enum LicenseVendor {
     public static func sign(keyPath: String, kid: String, termsPath: String, outPath: String, overwrite: Bool) throws(GatehouseError) -> LicenseTerms {
         let key: Curve25519.Signing.PrivateKey
         do { key = try VendorKey.privateKey(pem: try FileOutput.read(keyPath)) } catch let error as VendorKey.KeyError {
-            throw GatehouseError(.badRequest, "invalid_key", "\(keyPath): \(error)")
+            throw GatehouseError(.invalidKey, "\(keyPath): \(error)")
         } catch { throw GatehouseError.from(error)! }
         let termsText = try FileOutput.read(termsPath)
         let value: JSONValue
         do { value = try JSONValue.parse(termsText) } catch {
-            throw GatehouseError(.badRequest, "invalid_terms", "\(termsPath) is not valid JSON: \(error)")
+            throw GatehouseError(.invalidTerms, "\(termsPath) is not valid JSON: \(error)")
         }
         let (parsed, problems) = LicenseTerms.parse(value)
         guard let terms = parsed else {
-            throw GatehouseError(.unprocessable, "invalid_terms", "\(termsPath): " + problems.map(\.message).joined(separator: "; "))
+            throw GatehouseError(.invalidTerms, "\(termsPath): " + problems.map(\.message).joined(separator: "; "))
         }
         switch LicenseVerifier.sign(terms, key: key, kid: kid) {
         case .failure(let failure):
-            throw GatehouseError(.unprocessable, "terms_refused", "refusing to sign: " + failure.problems.map(\.message).joined(separator: "; "))
+            throw GatehouseError(.termsRefused, "refusing to sign: " + failure.problems.map(\.message).joined(separator: "; "))
         case .success(let file):
             try FileOutput.write(file.armored, to: outPath, overwrite: overwrite, mode: 0o644)
             return terms
@@ -42,10 +42,10 @@ public enum LicenseVendor {
 public enum FileOutput {
     public static func read(_ path: String) throws(GatehouseError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw GatehouseError(.badRequest, "file_unreadable", "cannot read \(path)")
+            throw GatehouseError(.fileUnreadable, "cannot read \(path)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw GatehouseError(.badRequest, "file_unreadable", "\(path) is not UTF-8 text")
+            throw GatehouseError(.fileUnreadable, "\(path) is not UTF-8 text")
         }
         return text
     }
@@ -54,15 +54,15 @@ public enum FileOutput {
     public static func write(_ text: String, to path: String, overwrite: Bool, mode: Int) throws(GatehouseError) {
         let fm = FileManager.default
         if !overwrite, fm.fileExists(atPath: path) {
-            throw GatehouseError(.conflict, "file_exists", "\(path) already exists; not overwriting it")
+            throw GatehouseError(.fileExists, "\(path) already exists; not overwriting it")
         }
         let temp = path + ".tmp-\(getpid())"
         guard fm.createFile(atPath: temp, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-            throw GatehouseError(.badRequest, "file_unwritable", "cannot write \(path)")
+            throw GatehouseError(.fileUnwritable, "cannot write \(path)")
         }
         if rename(temp, path) != 0 {
             try? fm.removeItem(atPath: temp)
-            throw GatehouseError(.badRequest, "file_unwritable", "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw GatehouseError(.fileUnwritable, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 }
