@@ -2,7 +2,8 @@
 // Gatehouse: admin and licensing control plane for a self-hosted Codecov instance.
 //
 // Targets are layers (see docs/architecture.md):
-//   GatehouseDomain   pure rules: licenses, proration, audit hashing, tokens. No I/O, no clock.
+//   GatehouseDomain   pure rules and the records they speak of: licenses, proration, audit hashing, tokens,
+//                     people, plans. No I/O, no clock.
 //   GatehouseStorage  the Store protocol, one SQL implementation over SQLite or PostgreSQL; embedded migrations.
 //   GatehouseDirectory  the company directory (LDAP) client, over the CLDAP system library.
 //   GatehouseSignIn   the sign-in providers (GitHub, GitLab, OpenID Connect): OAuth code flow, JWKS, memberships.
