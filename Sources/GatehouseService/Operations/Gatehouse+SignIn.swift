@@ -129,6 +129,10 @@ extension Gatehouse {
             throw Self.gatehouseError(error)
         }
         let actor = "signin:\(name)"
+        // A sign-in is rare and decides from the latest state: catch up first with what other
+        // processes changed (an administrator's unblock a moment ago), rather than wait for
+        // the next background sync.
+        try await syncIfChanged()
         let decision = try await authorizeLogin(
             LoginRequest(
                 identity: verified.identity, externalID: verified.externalID, email: verified.email, orgs: verified.orgs,

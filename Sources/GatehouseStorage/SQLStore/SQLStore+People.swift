@@ -119,7 +119,10 @@ extension SQLStore {
 
     public func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord) {
         try await write { db in
-            let (person, record) = try SQLStore.insertIdentity(db, identity, actor: actor, at: at)
+            let created = try SQLStore.apply(db, at: at) { try SeatRules.createIdentity(identity, actor: actor, facts: $0) }.created
+            guard let record = created.first, let person = try SQLStore.fetchPerson(db, record.personID) else {
+                throw StoreError(.notFound, "no person \(identity.linkTo ?? identity.newPersonID)")
+            }
             return (person, record)
         }
     }
@@ -144,52 +147,23 @@ extension SQLStore {
     static func activateSeat(_ db: any SQLSession, _ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) throws
         -> ActivationResult
     {
-        var identity: IdentityRecord?
-        var new: NewIdentity?
-        let personID: String
-        switch target {
-        case .person(let id): personID = id
-        case .newIdentity(let candidate):
-            if let existing = try SQLStore.fetchIdentity(db, candidate.ref) {
-                // Created by another process (a replica, the CLI) since this one last read:
-                // the seat is sought for that person, whether or not one is free.
-                identity = existing
-                personID = existing.personID
-            } else {
-                new = candidate
-                personID = candidate.linkTo ?? candidate.newPersonID
+        let (plan, created) = try SQLStore.apply(db, at: at) {
+            try SeatRules.activate(target, limit: limit, actor: actor, reason: reason, at: at, facts: $0)
+        }
+        // What came of it, as stored now.
+        let identity: IdentityRecord? =
+            switch target {
+            case .person: nil
+            case .newIdentity(let candidate): try created.first ?? SQLStore.fetchIdentity(db, candidate.ref)
             }
-        }
-        let active = try SQLStore.activeSeats(db)
-        var person = new?.linkTo == nil && new != nil ? nil : try SQLStore.fetchPerson(db, personID)
-        if new == nil || new?.linkTo != nil {
-            guard let existing = person else { throw StoreError(.notFound, "no person \(personID)") }
-            guard existing.status == .active else {
-                return ActivationResult(
-                    outcome: .ineligible(existing.status), person: existing, identity: identity, activeSeats: active)
+        let personID: String? =
+            switch target {
+            case .person(let id): id
+            case .newIdentity(let candidate): identity?.personID ?? candidate.linkTo
             }
-            if existing.seat == .active {
-                // A new login of someone who already holds a seat: link it, no second seat.
-                if let new { identity = try SQLStore.insertIdentity(db, new, actor: actor, at: at).1 }
-                return ActivationResult(outcome: .alreadyActive, person: existing, identity: identity, activeSeats: active)
-            }
-        }
-        guard active < limit else {
-            return ActivationResult(outcome: .noSeatAvailable, person: person, identity: identity, activeSeats: active)
-        }
-        if let new {
-            (person, identity) = try SQLStore.insertIdentity(db, new, actor: actor, at: at)
-        }
-        guard person != nil else { throw StoreError(.notFound, "no person \(personID)") }
-        try db.executeLater("UPDATE persons SET seat = 'active' WHERE id = ?", [personID])
-        try SQLStore.insertSeatEvent(db, personID, "activate", activeAfter: active + 1, actor: actor, reason: reason, at: at)
-        try SQLStore.appendAudit(
-            db,
-            AuditDraft(
-                actor: actor, action: "seat.activate", subject: personID,
-                details: ["reason": .string(reason), "active_after": .int(active + 1), "limit": .int(limit)]), at: at)
-        person?.seat = .active
-        return ActivationResult(outcome: .activated, person: person, identity: identity, activeSeats: active + 1)
+        return ActivationResult(
+            outcome: plan.activation ?? .noSeatAvailable, person: try personID.flatMap { try SQLStore.fetchPerson(db, $0) },
+            identity: identity, activeSeats: try SQLStore.activeSeats(db))
     }
 
     public func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool {
@@ -198,61 +172,23 @@ extension SQLStore {
 
     public func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> PersonRecord {
         try await write { db in
-            guard var person = try SQLStore.fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
-            guard person.status != status else { return person }
-            if status != .active {
-                _ = try SQLStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at)
-                // Blocked (or gone) means signed out everywhere, seat or no seat.
-                try SQLStore.endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
-            }
-            try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
-            try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "person.status", subject: personID,
-                    details: [
-                        "from": .string(person.status.rawValue), "to": .string(status.rawValue), "reason": .string(reason),
-                    ]), at: at)
-            person.status = status
-            if status != .active { person.seat = .none }
+            try SQLStore.apply(db, at: at) { try SeatRules.setStatus(personID: personID, to: status, actor: actor, reason: reason, facts: $0) }
+            guard let person = try SQLStore.fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
             return person
         }
     }
 
     public func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> IdentityRecord {
         try await write { db in
-            guard try SQLStore.fetchPerson(db, personID) != nil else { throw StoreError(.notFound, "no person \(personID)") }
-            if let existing = try SQLStore.fetchIdentity(db, ref) {
-                guard existing.personID != personID else { return existing }
-                try db.execute("UPDATE identities SET person_id = ? WHERE id = ?", [personID, existing.id])
-                try SQLStore.appendAudit(
-                    db,
-                    AuditDraft(
-                        actor: actor, action: "identity.link", subject: ref.description,
-                        details: [
-                            "person": .string(personID), "from_person": .string(existing.personID),
-                        ]), at: at)
-                // One person, one seat: a person left without identities gives its seat back.
-                try SQLStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
-                var moved = existing
-                moved.personID = personID
-                return moved
-            }
-            let new = NewIdentity(ref: ref, externalID: nil, email: nil, linkTo: personID, newPersonID: personID)
-            return try SQLStore.insertIdentity(db, new, actor: actor, at: at).1
+            try SQLStore.apply(db, at: at) { try SeatRules.link(ref, to: personID, actor: actor, facts: $0) }
+            guard let identity = try SQLStore.fetchIdentity(db, ref) else { throw StoreError(.notFound, "no identity \(ref)") }
+            return identity
         }
     }
 
     public func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws {
         try await write { db in
-            guard let existing = try SQLStore.fetchIdentity(db, ref) else { throw StoreError(.notFound, "no identity \(ref)") }
-            try db.execute("DELETE FROM identities WHERE id = ?", [existing.id])
-            try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)]),
-                at: at)
-            try SQLStore.releaseSeatIfOrphaned(db, existing.personID, actor: actor, at: at)
+            try SQLStore.apply(db, at: at) { try SeatRules.unlink(ref, actor: actor, facts: $0) }
         }
     }
 
@@ -485,50 +421,15 @@ extension SQLStore {
     // MARK: row helpers
 
     static func insertIdentity(_ db: any SQLSession, _ new: NewIdentity, actor: String, at: Date) throws -> (PersonRecord, IdentityRecord) {
-        let stamp = UTC.format(at, milliseconds: true)
+        let created = try SQLStore.apply(db, at: at) { try SeatRules.createIdentity(new, actor: actor, facts: $0) }.created
         let personID = new.linkTo ?? new.newPersonID
-        if new.linkTo == nil {
-            try db.executeLater(
-                "INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [personID, new.ref.username, new.email, stamp])
-            try appendAudit(
-                db,
-                AuditDraft(actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)]),
-                at: at)
-        }
-        guard let person = try fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
-        let id = try db.value(
-            as: Int64.self,
-            "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID, stamp])
-        let identity = IdentityRecord(id: id ?? 0, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID)
-        try appendAudit(
-            db,
-            AuditDraft(
-                actor: actor, action: "identity.create", subject: new.ref.description,
-                details: [
-                    "person": .string(personID), "external_id": .optional(new.externalID), "linked": .bool(new.linkTo != nil),
-                ]), at: at)
+        guard let identity = created.first, let person = try fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
         return (person, identity)
     }
 
     /// Releases a person's seat and ends their gate sessions (signing in again asks for a seat).
     static func releaseSeat(_ db: any SQLSession, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
-        guard try db.execute("UPDATE persons SET seat = 'none' WHERE id = ? AND seat = 'active'", [personID]) == 1 else { return false }
-        try endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
-        let active = try SQLStore.activeSeats(db)
-        try insertSeatEvent(db, personID, "deactivate", activeAfter: active, actor: actor, reason: reason, at: at)
-        try appendAudit(
-            db,
-            AuditDraft(
-                actor: actor, action: "seat.deactivate", subject: personID,
-                details: ["reason": .string(reason), "active_after": .int(active)]),
-            at: at)
-        return true
-    }
-
-    static func releaseSeatIfOrphaned(_ db: any SQLSession, _ personID: String, actor: String, at: Date) throws {
-        let remaining = try db.value(as: Int.self, "SELECT COUNT(*) FROM identities WHERE person_id = ?", [personID]) ?? 0
-        if remaining == 0 { _ = try releaseSeat(db, personID, actor: actor, reason: "no identities left", at: at) }
+        try !SQLStore.apply(db, at: at) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }.plan.isEmpty
     }
 
     static func insertSeatEvent(

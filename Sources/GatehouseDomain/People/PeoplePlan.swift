@@ -1,0 +1,215 @@
+import Foundation
+
+/// What the people rules read, inside the write transaction that will carry out their plan:
+/// the facts are those of the moment of the change, not of a snapshot taken earlier.
+public protocol PeopleFacts {
+    func person(_ id: String) throws -> PersonRecord?
+    func identity(_ ref: IdentityRef) throws -> IdentityRecord?
+    /// How many identities the person has.
+    func identityCount(of personID: String) throws -> Int
+    /// People holding a seat now.
+    func activeSeats() throws -> Int64
+}
+
+/// One step of a change to people. Storage carries the steps out in order, as they are, in
+/// one transaction — audit entries included, so the chain records exactly what the rules
+/// decided.
+public enum PeopleStep: Sendable, Equatable {
+    /// A new person, without a seat.
+    case createPerson(id: String, name: String, email: String?)
+    /// A new identity of `identity.linkTo ?? identity.newPersonID`.
+    case createIdentity(NewIdentity)
+    case moveIdentity(id: Int64, to: String)
+    case deleteIdentity(id: Int64)
+    /// A seat taken or given back, with the count of seats in use after it (the seat history).
+    case setSeat(personID: String, active: Bool, activeAfter: Int64, actor: String, reason: String)
+    case setStatus(personID: String, PersonStatus)
+    /// Every gate session of the person ends (audited per session).
+    case endSessions(personID: String, actor: String, reason: String)
+    case audit(AuditDraft)
+}
+
+/// A change to people as the rules decided it: the steps, and what the change came to.
+public struct PeoplePlan: Sendable, Equatable {
+    public var steps: [PeopleStep] = []
+    /// For a seat activation: what came of it.
+    public var activation: ActivationOutcome?
+
+    public init(steps: [PeopleStep] = [], activation: ActivationOutcome? = nil) {
+        self.steps = steps
+        self.activation = activation
+    }
+
+    public var isEmpty: Bool { steps.isEmpty }
+
+    public static func += (plan: inout PeoplePlan, steps: [PeopleStep]) { plan.steps += steps }
+}
+
+/// A rule refused the change as asked (nothing is written).
+public struct PeopleRuleError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable { case personNotFound, identityNotFound }
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// The rules of seats and identities: one person, one seat however many identities; never
+/// more seats than the limit; only active people hold seats; a person left without
+/// identities, blocked or gone gives the seat back and is signed out. Pure: every rule reads
+/// `PeopleFacts` and returns a `PeoplePlan`.
+public enum SeatRules {
+    /// A seat for a person, or for the person of a new identity (created with it). A login of
+    /// someone who already holds a seat links the identity and takes no second seat; a full
+    /// house or an ineligible person writes nothing.
+    public static func activate(_ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date, facts: some PeopleFacts) throws
+        -> PeoplePlan
+    {
+        var new: NewIdentity?
+        let personID: String
+        switch target {
+        case .person(let id): personID = id
+        case .newIdentity(let candidate):
+            if let existing = try facts.identity(candidate.ref) {
+                // Created by another process (a replica, the CLI) since this one last read:
+                // the seat is sought for that person, whether or not one is free.
+                personID = existing.personID
+            } else {
+                new = candidate
+                personID = candidate.linkTo ?? candidate.newPersonID
+            }
+        }
+        let active = try facts.activeSeats()
+        var plan = PeoplePlan()
+        let createsPerson = new != nil && new?.linkTo == nil
+        if !createsPerson {
+            guard let person = try facts.person(personID) else { throw PeopleRuleError(.personNotFound, "no person \(personID)") }
+            guard person.status == .active else {
+                plan.activation = .ineligible(person.status)
+                return plan
+            }
+            if person.seat == .active {
+                if let new { plan += identitySteps(new, actor: actor) }
+                plan.activation = .alreadyActive
+                return plan
+            }
+        }
+        guard active < limit else {
+            plan.activation = .noSeatAvailable
+            return plan
+        }
+        if let new { plan += identitySteps(new, actor: actor) }
+        plan += [
+            .setSeat(personID: personID, active: true, activeAfter: active + 1, actor: actor, reason: reason),
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "seat.activate", subject: personID,
+                    details: ["reason": .string(reason), "active_after": .int(active + 1), "limit": .int(limit)])),
+        ]
+        plan.activation = .activated
+        return plan
+    }
+
+    /// A new identity, and its person unless it joins one.
+    public static func createIdentity(_ new: NewIdentity, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        if let linkTo = new.linkTo, try facts.person(linkTo) == nil { throw PeopleRuleError(.personNotFound, "no person \(linkTo)") }
+        return PeoplePlan(steps: identitySteps(new, actor: actor))
+    }
+
+    static func identitySteps(_ new: NewIdentity, actor: String) -> [PeopleStep] {
+        var steps: [PeopleStep] = []
+        let personID = new.linkTo ?? new.newPersonID
+        if new.linkTo == nil {
+            steps += [
+                .createPerson(id: personID, name: new.ref.username, email: new.email),
+                .audit(AuditDraft(actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)])),
+            ]
+        }
+        steps += [
+            .createIdentity(new),
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "identity.create", subject: new.ref.description,
+                    details: ["person": .string(personID), "external_id": .optional(new.externalID), "linked": .bool(new.linkTo != nil)])),
+        ]
+        return steps
+    }
+
+    /// Gives a seat back and signs the person out (signing in again asks for a seat); nothing
+    /// when the person holds none.
+    public static func release(personID: String, actor: String, reason: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        guard let person = try facts.person(personID), person.seat == .active else { return PeoplePlan() }
+        let after = try facts.activeSeats() - 1
+        return PeoplePlan(steps: [
+            .setSeat(personID: personID, active: false, activeAfter: after, actor: actor, reason: reason),
+            .endSessions(personID: personID, actor: actor, reason: reason),
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(after)])),
+        ])
+    }
+
+    /// Blocks, unblocks or marks a person as gone. Leaving `active` gives the seat back and
+    /// ends every session, seat or no seat; coming back gives no seat.
+    public static func setStatus(personID: String, to status: PersonStatus, actor: String, reason: String, facts: some PeopleFacts) throws
+        -> PeoplePlan
+    {
+        guard let person = try facts.person(personID) else { throw PeopleRuleError(.personNotFound, "no person \(personID)") }
+        guard person.status != status else { return PeoplePlan() }
+        var plan = PeoplePlan()
+        if status != .active {
+            plan += try release(personID: personID, actor: actor, reason: reason, facts: facts).steps
+            if person.seat != .active { plan += [.endSessions(personID: personID, actor: actor, reason: reason)] }
+        }
+        plan += [
+            .setStatus(personID: personID, status),
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "person.status", subject: personID,
+                    details: ["from": .string(person.status.rawValue), "to": .string(status.rawValue), "reason": .string(reason)])),
+        ]
+        return plan
+    }
+
+    /// Moves an identity to a person (creating it if new). The person it leaves, if left
+    /// without identities, gives its seat back: one person, one seat.
+    public static func link(_ ref: IdentityRef, to personID: String, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        guard try facts.person(personID) != nil else { throw PeopleRuleError(.personNotFound, "no person \(personID)") }
+        guard let existing = try facts.identity(ref) else {
+            return PeoplePlan(
+                steps: identitySteps(NewIdentity(ref: ref, externalID: nil, email: nil, linkTo: personID, newPersonID: personID), actor: actor))
+        }
+        guard existing.personID != personID else { return PeoplePlan() }
+        var plan = PeoplePlan(steps: [
+            .moveIdentity(id: existing.id, to: personID),
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "identity.link", subject: ref.description,
+                    details: ["person": .string(personID), "from_person": .string(existing.personID)])),
+        ])
+        plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, facts: facts).steps
+        return plan
+    }
+
+    /// Removes an identity from its person; a person left without identities gives its seat back.
+    public static func unlink(_ ref: IdentityRef, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        guard let existing = try facts.identity(ref) else { throw PeopleRuleError(.identityNotFound, "no identity \(ref)") }
+        var plan = PeoplePlan(steps: [
+            .deleteIdentity(id: existing.id),
+            .audit(AuditDraft(actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)])),
+        ])
+        plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, facts: facts).steps
+        return plan
+    }
+
+    /// The seat of a person about to lose `losing` identities, if that leaves none.
+    static func releaseIfOrphaned(_ personID: String, losing: Int, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        guard try facts.identityCount(of: personID) - losing <= 0 else { return PeoplePlan() }
+        return try release(personID: personID, actor: actor, reason: "no identities left", facts: facts)
+    }
+}

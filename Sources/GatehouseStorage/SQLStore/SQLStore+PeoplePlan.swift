@@ -1,0 +1,67 @@
+import Foundation
+import GatehouseDomain
+
+/// The facts the people rules read, from inside the write transaction.
+struct SQLPeopleFacts: PeopleFacts {
+    let db: any SQLSession
+
+    func person(_ id: String) throws -> PersonRecord? { try SQLStore.fetchPerson(db, id) }
+    func identity(_ ref: IdentityRef) throws -> IdentityRecord? { try SQLStore.fetchIdentity(db, ref) }
+    func identityCount(of personID: String) throws -> Int {
+        try db.value(as: Int.self, "SELECT COUNT(*) FROM identities WHERE person_id = ?", [personID]) ?? 0
+    }
+    func activeSeats() throws -> Int64 { try SQLStore.activeSeats(db) }
+}
+
+extension SQLStore {
+    /// Carries out a plan of the people rules, step by step, in the caller's transaction: no
+    /// decision is made here. Returns the identities it created (their ids are the database's).
+    @discardableResult
+    static func execute(_ plan: PeoplePlan, _ db: any SQLSession, at: Date) throws -> [IdentityRecord] {
+        let stamp = UTC.format(at, milliseconds: true)
+        var created: [IdentityRecord] = []
+        for step in plan.steps {
+            switch step {
+            case .createPerson(let id, let name, let email):
+                try db.executeLater("INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [id, name, email, stamp])
+            case .createIdentity(let new):
+                let personID = new.linkTo ?? new.newPersonID
+                guard
+                    let id = try db.value(
+                        as: Int64.self,
+                        "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        [new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID, stamp])
+                else { throw StoreError(.corrupt, "inserting identity \(new.ref) returned no id") }
+                created.append(IdentityRecord(id: id, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID))
+            case .moveIdentity(let id, let personID):
+                try db.execute("UPDATE identities SET person_id = ? WHERE id = ?", [personID, id])
+            case .deleteIdentity(let id):
+                try db.execute("DELETE FROM identities WHERE id = ?", [id])
+            case .setSeat(let personID, let active, let activeAfter, let actor, let reason):
+                try db.execute("UPDATE persons SET seat = ? WHERE id = ?", [active ? "active" : "none", personID])
+                try insertSeatEvent(db, personID, active ? "activate" : "deactivate", activeAfter: activeAfter, actor: actor, reason: reason, at: at)
+            case .setStatus(let personID, let status):
+                try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
+            case .endSessions(let personID, let actor, let reason):
+                try endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
+            case .audit(let draft):
+                try appendAudit(db, draft, at: at)
+            }
+        }
+        return created
+    }
+
+    /// Decides with a people rule from the facts inside this transaction, and carries it out.
+    @discardableResult
+    static func apply(
+        _ db: any SQLSession, at: Date, _ rule: (SQLPeopleFacts) throws -> PeoplePlan
+    ) throws -> (plan: PeoplePlan, created: [IdentityRecord]) {
+        let plan: PeoplePlan
+        do {
+            plan = try rule(SQLPeopleFacts(db: db))
+        } catch let error as PeopleRuleError {
+            throw StoreError(.notFound, error.message)
+        }
+        return (plan, try execute(plan, db, at: at))
+    }
+}

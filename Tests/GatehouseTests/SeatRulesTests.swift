@@ -1,0 +1,89 @@
+import Foundation
+import GatehouseDomain
+import Testing
+
+/// The seat and identity rules are pure: facts in, a plan out. (Their execution against both
+/// engines is `StoreConformanceTests`.)
+@Suite("Seat rules")
+struct SeatRulesTests {
+    /// Facts as plain values: what a transaction would have read.
+    struct Facts: PeopleFacts {
+        var persons: [String: PersonRecord] = [:]
+        var identities: [IdentityRecord] = []
+        var active: Int64 = 0
+        func person(_ id: String) throws -> PersonRecord? { persons[id] }
+        func identity(_ ref: IdentityRef) throws -> IdentityRecord? { identities.first { $0.ref.key == ref.key } }
+        func identityCount(of personID: String) throws -> Int { identities.filter { $0.personID == personID }.count }
+        func activeSeats() throws -> Int64 { active }
+    }
+
+    static let t = ts("2026-11-10T00:00:00Z")
+
+    static func person(_ id: String, seat: SeatState = .none, status: PersonStatus = .active) -> PersonRecord {
+        PersonRecord(id: id, name: id, email: nil, role: .user, status: status, seat: seat, lastSeenAt: nil, createdAt: t)
+    }
+
+    static func new(_ identity: String, linkTo: String? = nil) -> NewIdentity {
+        NewIdentity(ref: IdentityRef.parse(identity)!, externalID: nil, email: nil, linkTo: linkTo, newPersonID: "p_new")
+    }
+
+    func actions(_ plan: PeoplePlan) -> [String] {
+        plan.steps.map {
+            switch $0 {
+            case .audit(let draft): draft.action
+            case .createPerson: "+person"
+            case .createIdentity: "+identity"
+            case .moveIdentity: "move"
+            case .deleteIdentity: "-identity"
+            case .setSeat(_, let active, let after, _, _): "seat \(active ? "on" : "off") → \(after)"
+            case .setStatus(_, let status): "status \(status.rawValue)"
+            case .endSessions: "end sessions"
+            }
+        }
+    }
+
+    @Test func aFirstLoginUnderTheLimitCreatesThePersonAndTakesASeat() throws {
+        let plan = try SeatRules.activate(.newIdentity(Self.new("github:alice")), limit: 2, actor: "t", reason: "login", at: Self.t, facts: Facts(active: 1))
+        #expect(plan.activation == .activated)
+        #expect(actions(plan) == ["+person", "person.create", "+identity", "identity.create", "seat on → 2", "seat.activate"])
+    }
+
+    @Test func aFullHouseOrAnIneligiblePersonWritesNothing() throws {
+        let full = try SeatRules.activate(.newIdentity(Self.new("github:alice")), limit: 2, actor: "t", reason: "login", at: Self.t, facts: Facts(active: 2))
+        #expect(full.activation == .noSeatAvailable && full.isEmpty)
+        let blocked = Facts(persons: ["p1": Self.person("p1", status: .blocked)])
+        let refused = try SeatRules.activate(.person("p1"), limit: 10, actor: "t", reason: "login", at: Self.t, facts: blocked)
+        #expect(refused.activation == .ineligible(.blocked) && refused.isEmpty)
+    }
+
+    @Test func aSecondIdentityOfASeatedPersonTakesNoSecondSeat() throws {
+        let facts = Facts(persons: ["p1": Self.person("p1", seat: .active)], active: 5)
+        let plan = try SeatRules.activate(.newIdentity(Self.new("gitlab:alice", linkTo: "p1")), limit: 5, actor: "t", reason: "login", at: Self.t, facts: facts)
+        #expect(plan.activation == .alreadyActive)
+        #expect(actions(plan) == ["+identity", "identity.create"])
+    }
+
+    @Test func movingAPersonsLastIdentityAwayGivesTheirSeatBack() throws {
+        let alice = IdentityRecord(id: 1, ref: IdentityRef.parse("github:alice")!, externalID: nil, email: nil, personID: "p1")
+        let facts = Facts(persons: ["p1": Self.person("p1", seat: .active), "p2": Self.person("p2", seat: .active)], identities: [alice], active: 2)
+        let plan = try SeatRules.link(alice.ref, to: "p2", actor: "t", facts: facts)
+        #expect(actions(plan) == ["move", "identity.link", "seat off → 1", "end sessions", "seat.deactivate"])
+        // An identity left to someone who has another keeps their seat.
+        var two = facts
+        two.identities.append(IdentityRecord(id: 2, ref: IdentityRef.parse("gitlab:alice")!, externalID: nil, email: nil, personID: "p1"))
+        #expect(actions(try SeatRules.link(alice.ref, to: "p2", actor: "t", facts: two)) == ["move", "identity.link"])
+    }
+
+    @Test func blockingEndsSessionsSeatOrNoSeat() throws {
+        let seated = Facts(persons: ["p1": Self.person("p1", seat: .active)], active: 3)
+        #expect(
+            actions(try SeatRules.setStatus(personID: "p1", to: .blocked, actor: "t", reason: "r", facts: seated))
+                == ["seat off → 2", "end sessions", "seat.deactivate", "status blocked", "person.status"])
+        let unseated = Facts(persons: ["p1": Self.person("p1")])
+        #expect(
+            actions(try SeatRules.setStatus(personID: "p1", to: .blocked, actor: "t", reason: "r", facts: unseated))
+                == ["end sessions", "status blocked", "person.status"])
+        #expect(try SeatRules.setStatus(personID: "p1", to: .active, actor: "t", reason: "r", facts: unseated).isEmpty)
+        #expect(throws: PeopleRuleError.self) { try SeatRules.setStatus(personID: "nobody", to: .blocked, actor: "t", reason: "r", facts: unseated) }
+    }
+}
