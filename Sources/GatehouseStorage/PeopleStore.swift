@@ -29,14 +29,14 @@ public protocol PeopleStore: Sendable {
     /// When the seat is granted or already held, `claims` are recorded in the same transaction.
     func activateSeat(_ target: SeatTarget, limit: Int64, claims: MembershipClaims?, actor: String, reason: String, at: Date) async throws
         -> ActivationResult
-    /// Releases a seat; `false` if the person had none.
-    func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool
+    /// Releases a seat (nothing changes if the person had none).
+    func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan
     /// Blocks, unblocks or marks a person as gone; leaving `active` releases the seat.
-    func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> PersonRecord
+    func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan
     /// Moves `identity` to `personID` (creating it if new).
-    func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> IdentityRecord
+    func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> CommittedPeoplePlan
     /// Removes an identity from its person.
-    func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws
+    func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws -> CommittedPeoplePlan
     /// Records a rename seen through the provider's stable id, or the stable id itself once known.
     func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws
     /// Replaces the memberships of one identity from one source.

@@ -54,12 +54,22 @@ struct PeopleServiceTests {
         #expect(other.personID != github.personID)
         #expect(try await gatehouse.seatStatus().active == 2)
         let linked = try await gatehouse.link(user: "github:alice", identity: "bitbucket:alice", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(Set(linked.identities.map(\.ref.description)) == ["github:alice", "gitlab:asmith", "bitbucket:alice"])
         // The person left without identities gave back the seat.
         #expect(try await gatehouse.seatStatus().active == 1)
         let again = try await gatehouse.authorizeLogin(login("bitbucket:alice"), actor: "test")
         try await expectMemoryFollowsWrites(gatehouse)
         #expect(again.personID == github.personID)
+        // Unlinked one by one: the seat stays while an identity is left, and goes with the last.
+        for identity in ["gitlab:asmith", "bitbucket:alice"] {
+            try await gatehouse.unlink(identity: identity, actor: "test")
+            try await expectMemoryFollowsWrites(gatehouse)
+            #expect(try await gatehouse.seatStatus().active == 1)
+        }
+        try await gatehouse.unlink(identity: "github:alice", actor: "test")
+        try await expectMemoryFollowsWrites(gatehouse)
+        #expect(try await gatehouse.seatStatus().active == 0)
     }
 
     @Test(arguments: Engine.allCases) func templateLinksToTheDirectoryPerson(engine: Engine) async throws {
@@ -155,6 +165,7 @@ struct PeopleServiceTests {
         try await expectMemoryFollowsWrites(gatehouse)
         clock.advance(days: 15)
         let released = try await gatehouse.sweepInactiveSeats()
+        try await expectMemoryFollowsWrites(gatehouse)
         #expect(released.count == 1)
         #expect(try await gatehouse.user("github:idle").person.seat == .none)
         #expect(try await gatehouse.user("github:busy").person.seat == .active)

@@ -45,6 +45,23 @@ public struct PeoplePlan: Sendable, Equatable {
     public static func += (plan: inout PeoplePlan, steps: [PeopleStep]) { plan.steps += steps }
 }
 
+/// A plan as it was carried out and committed: what memory applies to follow the write (the
+/// identities it created carry the ids the database gave them, in the order of the plan).
+public struct CommittedPeoplePlan: Sendable, Equatable {
+    public var plan: PeoplePlan
+    public var created: [IdentityRecord]
+    public var at: Date
+
+    public init(plan: PeoplePlan = PeoplePlan(), created: [IdentityRecord] = [], at: Date) {
+        self.plan = plan
+        self.created = created
+        self.at = at
+    }
+
+    /// Whether anything was written.
+    public var changed: Bool { !plan.isEmpty }
+}
+
 /// A rule refused the change as asked (nothing is written).
 public struct PeopleRuleError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: Sendable, Equatable { case personNotFound, identityNotFound }

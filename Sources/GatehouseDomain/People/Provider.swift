@@ -33,6 +33,13 @@ public struct IdentityRef: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { provider.rawValue + ":" + username }
 
+    /// A recycled username: the account that held it has gone (its stable id differs from the
+    /// newcomer's), so its identity is renamed out of the way, keeping its person and history.
+    /// The one spelling of that rename, for logins and directory syncs alike: `name~<old id>`.
+    public static func movedAsideUsername(_ username: String, externalID: String?) -> String {
+        username + "~" + (externalID ?? "old")
+    }
+
     public static func == (a: IdentityRef, b: IdentityRef) -> Bool { a.key == b.key }
     public func hash(into hasher: inout Hasher) { hasher.combine(key) }
 

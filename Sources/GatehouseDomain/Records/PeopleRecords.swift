@@ -141,15 +141,19 @@ public struct ActivationResult: Sendable, Equatable {
     public var activeSeats: Int64
     /// The claimed memberships recorded with the seat (see `MembershipClaims`), if any.
     public var claimsRecorded: RecordedClaims?
+    /// What was written, for memory to follow.
+    public var committed: CommittedPeoplePlan?
 
     public init(
-        outcome: ActivationOutcome, person: PersonRecord?, identity: IdentityRecord?, activeSeats: Int64, claimsRecorded: RecordedClaims? = nil
+        outcome: ActivationOutcome, person: PersonRecord?, identity: IdentityRecord?, activeSeats: Int64, claimsRecorded: RecordedClaims? = nil,
+        committed: CommittedPeoplePlan? = nil
     ) {
         self.outcome = outcome
         self.person = person
         self.identity = identity
         self.activeSeats = activeSeats
         self.claimsRecorded = claimsRecorded
+        self.committed = committed
     }
 }
 

@@ -128,6 +128,38 @@ public struct PeopleIndex: Sendable {
 
     // MARK: changes made by this process, applied as they commit
 
+    /// Follows a committed plan of the people rules, step by step, as storage carried it out:
+    /// the one way a seat, status or identity change of this process reaches memory.
+    public mutating func apply(_ committed: CommittedPeoplePlan) {
+        // Stored times have millisecond precision; memory holds what a reload would read.
+        let at = UTC.parseTimestamp(UTC.format(committed.at, milliseconds: true)) ?? committed.at
+        var created = committed.created.makeIterator()
+        for step in committed.plan.steps {
+            switch step {
+            case .createPerson(let id, let name, let email):
+                upsert(PersonRecord(id: id, name: name, email: email, role: .user, status: .active, seat: .none, lastSeenAt: nil, createdAt: at))
+            case .createIdentity:
+                if let identity = created.next() { upsert(identity) }
+            case .moveIdentity(let id, let personID):
+                if let key = identityKeyByID[id], var identity = identityByKey[key] {
+                    identity.personID = personID
+                    upsert(identity)
+                }
+            case .deleteIdentity(let id):
+                remove(identityID: id)
+                memberships[id] = nil
+            case .setSeat(let personID, let active, _, _, _):
+                setSeat(personID, active ? .active : .none)
+            case .setStatus(let personID, let status):
+                setStatus(personID, status)
+            case .endSessions(let personID, _, _):
+                for session in sessions.values where session.personID == personID { removeSession(id: session.id) }
+            case .audit:
+                break
+            }
+        }
+    }
+
     public mutating func upsert(_ person: PersonRecord) {
         if let old = persons[person.id]?.email?.lowercased(), personByEmail[old] == person.id { personByEmail[old] = nil }
         persons[person.id] = person

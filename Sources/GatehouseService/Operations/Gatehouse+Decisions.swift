@@ -158,7 +158,7 @@ extension Gatehouse {
 
     /// Frees a username whose account has gone (its stable id differs from the newcomer's).
     func moveAside(_ identity: IdentityRecord, actor: String, at t: Date) async throws {
-        let aside = identity.ref.username + "~" + (identity.externalID ?? "old")
+        let aside = IdentityRef.movedAsideUsername(identity.ref.username, externalID: identity.externalID)
         try await store.updateIdentity(id: identity.id, username: aside, externalID: identity.externalID, actor: actor, at: t)
         let moved = IdentityRecord(
             id: identity.id, ref: IdentityRef(provider: identity.ref.provider, username: aside), externalID: identity.externalID,

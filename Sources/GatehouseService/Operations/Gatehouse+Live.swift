@@ -87,8 +87,17 @@ extension Gatehouse {
         }
     }
 
-    /// Applies the result of a seat activation to memory.
+    /// Applies a committed change of people to memory: the one place a seat, status or
+    /// identity change made by this process reaches the live snapshot.
+    func commit(_ committed: CommittedPeoplePlan) {
+        guard committed.changed, live.isLoaded else { return }
+        live.update { $0.index.apply(committed) }
+    }
+
+    /// Applies the result of a seat activation to memory: the committed plan, then the
+    /// person and identity as stored (which also teaches memory what another process created).
     func remember(_ result: ActivationResult) {
+        if let committed = result.committed { commit(committed) }
         live.update { snapshot in
             if let identity = result.identity { snapshot.index.upsert(identity) }
             if let person = result.person { snapshot.index.upsert(person) }

@@ -88,8 +88,7 @@ extension Gatehouse {
             throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
         let person = try await resolveUser(user)
-        _ = try await store.linkIdentity(ref, to: person.id, actor: actor, at: now())
-        try await refresh()
+        commit(try await store.linkIdentity(ref, to: person.id, actor: actor, at: now()))
         return try await self.user(person.id)
     }
 
@@ -97,10 +96,9 @@ extension Gatehouse {
         guard let ref = IdentityRef.parse(text) else {
             throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
-        do { try await store.unlinkIdentity(ref, actor: actor, at: now()) } catch let error as StoreError where error.code == .notFound {
+        do { commit(try await store.unlinkIdentity(ref, actor: actor, at: now())) } catch let error as StoreError where error.code == .notFound {
             throw GatehouseError(.identityNotFound, "no identity \(ref)")
         }
-        try await refresh()
     }
 
     /// Blocks (no login; the seat is released) or unblocks a person.
@@ -109,9 +107,9 @@ extension Gatehouse {
         if !blocked, person.status == .leftDirectory {
             throw GatehouseError(.leftDirectory, "\(person.id) has left the directory; the directory sync decides their status")
         }
-        let updated = try await store.setStatus(
-            personID: person.id, status: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", at: now())
-        live.update { $0.index.upsert(updated) }
-        return try await self.user(updated.id)
+        commit(
+            try await store.setStatus(
+                personID: person.id, status: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", at: now()))
+        return try await self.user(person.id)
     }
 }

@@ -113,9 +113,7 @@ extension Gatehouse {
     public func deactivateSeat(user: String, actor: String, reason: String = "deactivated by an administrator") async throws -> PersonReport
     {
         let person = try await resolveUser(user)
-        if try await store.deactivateSeat(personID: person.id, actor: actor, reason: reason, at: now()) {
-            live.update { $0.index.setSeat(person.id, .none) }
-        }
+        commit(try await store.deactivateSeat(personID: person.id, actor: actor, reason: reason, at: now()))
         return try await self.user(person.id)
     }
 
@@ -141,10 +139,9 @@ extension Gatehouse {
         let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
         var released: [String] = []
         for person in try await store.persons(seat: .active, notSeenSince: cutoff) {
-            if try await store.deactivateSeat(personID: person.id, actor: "system", reason: "inactive for \(days) days", at: now()) {
-                released.append(person.id)
-                live.update { $0.index.setSeat(person.id, .none) }
-            }
+            let committed = try await store.deactivateSeat(personID: person.id, actor: "system", reason: "inactive for \(days) days", at: now())
+            commit(committed)
+            if committed.changed { released.append(person.id) }
         }
         return released
     }

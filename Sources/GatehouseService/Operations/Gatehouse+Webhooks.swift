@@ -192,8 +192,8 @@ extension Gatehouse {
             return (LoginDecider.membershipRefusal(login, restriction), facts)
         }
         guard refusal != nil, let facts, facts.seat == .active else { return false }
-        guard try await store.deactivateSeat(personID: facts.id, actor: actor, reason: reason, at: t) else { return false }
-        live.update { $0.index.setSeat(facts.id, .none) }
-        return true
+        let committed = try await store.deactivateSeat(personID: facts.id, actor: actor, reason: reason, at: t)
+        commit(committed)
+        return committed.changed
     }
 }

@@ -161,7 +161,7 @@ struct DirectoryApplier {
         let p = addition.person
         // A recycled uid: the identity of the person who held it before is moved aside.
         if let old = addition.recycles {
-            let aside = old.uid + "~" + (old.externalID ?? "old")
+            let aside = IdentityRef.movedAsideUsername(old.uid, externalID: old.externalID)
             try db.execute(
                 "UPDATE identities SET username = ?, username_key = ? WHERE id = ?", [aside, aside.lowercased(), old.identityID])
             audit.append(

@@ -147,9 +147,10 @@ extension SQLStore {
     static func activateSeat(_ db: any SQLSession, _ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) throws
         -> ActivationResult
     {
-        let (plan, created) = try SQLStore.apply(db, at: at) {
+        let committed = try SQLStore.apply(db, at: at) {
             try SeatRules.activate(target, limit: limit, actor: actor, reason: reason, at: at, facts: $0)
         }
+        let (plan, created) = (committed.plan, committed.created)
         // What came of it, as stored now.
         let identity: IdentityRecord? =
             switch target {
@@ -163,33 +164,27 @@ extension SQLStore {
             }
         return ActivationResult(
             outcome: plan.activation ?? .noSeatAvailable, person: try personID.flatMap { try SQLStore.fetchPerson(db, $0) },
-            identity: identity, activeSeats: try SQLStore.activeSeats(db))
+            identity: identity, activeSeats: try SQLStore.activeSeats(db), committed: committed)
     }
 
-    public func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> Bool {
-        try await write { db in try SQLStore.releaseSeat(db, personID, actor: actor, reason: reason, at: at) }
+    public func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan {
+        try await write { db in
+            try SQLStore.apply(db, at: at) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }
+        }
     }
 
-    public func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> PersonRecord {
+    public func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan {
         try await write { db in
             try SQLStore.apply(db, at: at) { try SeatRules.setStatus(personID: personID, to: status, actor: actor, reason: reason, facts: $0) }
-            guard let person = try SQLStore.fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
-            return person
         }
     }
 
-    public func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> IdentityRecord {
-        try await write { db in
-            try SQLStore.apply(db, at: at) { try SeatRules.link(ref, to: personID, actor: actor, facts: $0) }
-            guard let identity = try SQLStore.fetchIdentity(db, ref) else { throw StoreError(.notFound, "no identity \(ref)") }
-            return identity
-        }
+    public func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> CommittedPeoplePlan {
+        try await write { db in try SQLStore.apply(db, at: at) { try SeatRules.link(ref, to: personID, actor: actor, facts: $0) } }
     }
 
-    public func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws {
-        try await write { db in
-            try SQLStore.apply(db, at: at) { try SeatRules.unlink(ref, actor: actor, facts: $0) }
-        }
+    public func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws -> CommittedPeoplePlan {
+        try await write { db in try SQLStore.apply(db, at: at) { try SeatRules.unlink(ref, actor: actor, facts: $0) } }
     }
 
     public func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws {
@@ -429,7 +424,7 @@ extension SQLStore {
 
     /// Releases a person's seat and ends their gate sessions (signing in again asks for a seat).
     static func releaseSeat(_ db: any SQLSession, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
-        try !SQLStore.apply(db, at: at) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }.plan.isEmpty
+        try SQLStore.apply(db, at: at) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }.changed
     }
 
     static func insertSeatEvent(

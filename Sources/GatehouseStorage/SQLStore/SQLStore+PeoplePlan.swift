@@ -55,13 +55,13 @@ extension SQLStore {
     @discardableResult
     static func apply(
         _ db: any SQLSession, at: Date, _ rule: (SQLPeopleFacts) throws -> PeoplePlan
-    ) throws -> (plan: PeoplePlan, created: [IdentityRecord]) {
+    ) throws -> CommittedPeoplePlan {
         let plan: PeoplePlan
         do {
             plan = try rule(SQLPeopleFacts(db: db))
         } catch let error as PeopleRuleError {
             throw StoreError(.notFound, error.message)
         }
-        return (plan, try execute(plan, db, at: at))
+        return CommittedPeoplePlan(plan: plan, created: try execute(plan, db, at: at), at: at)
     }
 }
