@@ -100,13 +100,7 @@ struct DirectoryApplier {
         for person in plan.left { try leave(person) }
         var audit = try SQLStore.AuditBatch(db)
         for update in plan.updated { try self.update(update, &audit) }
-        if plan.rekey, plan.stableIDChanges > 0 {
-            audit.append(
-                AuditDraft(
-                    actor: actor, action: "directory.rekey", subject: "ldap",
-                    details: ["people": .int(Int64(plan.stableIDChanges)), "directory_people": .int(Int64(plan.directoryPeople))]),
-                at: at)
-        }
+        if let rekey = plan.rekeyAudit(actor: actor) { audit.append(rekey, at: at) }
         var rows = try NewRows(db)
         if !plan.added.isEmpty {
             var targets = try LinkTargets(db, plan.added)
@@ -114,15 +108,7 @@ struct DirectoryApplier {
         }
         for change in plan.memberships { try setGroups(change, &audit, &rows) }
         try rows.insert(db, stamp: stamp)
-        audit.append(
-            AuditDraft(
-                actor: actor, action: "directory.sync", subject: "ldap",
-                details: [
-                    "added": .int(Int64(plan.added.count)), "updated": .int(Int64(plan.updated.count)),
-                    "left": .int(Int64(plan.left.count)),
-                    "memberships_changed": .int(Int64(plan.memberships.count)), "people": .int(Int64(plan.directoryPeople)),
-                    "groups": .int(Int64(plan.directoryGroups)), "rekeyed": .int(Int64(plan.rekey ? plan.stableIDChanges : 0)),
-                ]), at: at)
+        audit.append(plan.syncAudit(actor: actor), at: at)
         try audit.finish()
     }
 
@@ -130,13 +116,7 @@ struct DirectoryApplier {
         _ = try SQLStore.releaseSeat(db, person.personID, actor: actor, reason: "left the directory", at: at)
         try SQLStore.endSessions(db, .person(person.personID), reason: "left the directory", actor: actor, at: at)
         try db.execute("UPDATE persons SET status = 'left_directory' WHERE id = ?", [person.personID])
-        try SQLStore.appendAudit(
-            db,
-            AuditDraft(
-                actor: actor, action: "directory.person.leave", subject: person.personID,
-                details: [
-                    "identity": .string("ldap:" + person.uid), "from": .string(person.status.rawValue),
-                ]), at: at)
+        try SQLStore.appendAudit(db, DirectoryPlan.leaveAudit(person, actor: actor), at: at)
     }
 
     func update(_ update: DirectoryPlan.Update, _ audit: inout SQLStore.AuditBatch) throws {
@@ -147,12 +127,7 @@ struct DirectoryApplier {
         try db.execute(
             "UPDATE persons SET name = ?, email = ?, status = CASE WHEN status = 'left_directory' THEN 'active' ELSE status END WHERE id = ?",
             [p.name, p.email, update.stored.personID])
-        audit.append(
-            AuditDraft(
-                actor: actor, action: "directory.person.update", subject: update.stored.personID,
-                details: [
-                    "identity": .string("ldap:" + p.uid), "changes": .array(update.changes.map { .string($0) }),
-                ]), at: at)
+        audit.append(DirectoryPlan.updateAudit(update, actor: actor), at: at)
     }
 
     func add(_ addition: DirectoryPlan.Addition, _ targets: inout LinkTargets, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows)
@@ -164,11 +139,7 @@ struct DirectoryApplier {
             let aside = IdentityRef.movedAsideUsername(old.uid, externalID: old.externalID)
             try db.execute(
                 "UPDATE identities SET username = ?, username_key = ? WHERE id = ?", [aside, aside.lowercased(), old.identityID])
-            audit.append(
-                AuditDraft(
-                    actor: actor, action: "identity.update", subject: "ldap:" + p.uid,
-                    details: ["username": .string(aside), "reason": "uid recycled"]),
-                at: at)
+            audit.append(DirectoryPlan.recycledAudit(addition, aside: aside, actor: actor), at: at)
         }
         let existing = targets.person(for: addition)
         let personID = existing ?? addition.newPersonID
@@ -180,25 +151,13 @@ struct DirectoryApplier {
         }
         let identityID = rows.identity(p, personID: personID)
         rows.groups(identityID, p.groups)
-        audit.append(
-            AuditDraft(
-                actor: actor, action: "directory.person.add", subject: personID,
-                details: [
-                    "identity": .string("ldap:" + p.uid), "email": .optional(p.email), "linked": .bool(existing != nil),
-                    "groups": .array(p.groups.sorted().map { .string($0) }),
-                ]), at: at)
+        audit.append(DirectoryPlan.addAudit(addition, personID: personID, linked: existing != nil, actor: actor), at: at)
     }
 
     func setGroups(_ change: DirectoryPlan.MembershipChange, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows) throws {
         try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = 'ldap'", [change.identityID])
         rows.groups(change.identityID, change.groups)
-        audit.append(
-            AuditDraft(
-                actor: actor, action: "directory.membership", subject: change.personID,
-                details: [
-                    "identity": .string("ldap:" + change.uid), "added": .array(change.added.sorted().map { .string($0) }),
-                    "removed": .array(change.removed.sorted().map { .string($0) }),
-                ]), at: at)
+        audit.append(DirectoryPlan.membershipAudit(change, actor: actor), at: at)
     }
 
 }

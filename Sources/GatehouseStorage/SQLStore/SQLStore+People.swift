@@ -196,12 +196,8 @@ extension SQLStore {
                 "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
                 [username, username.lowercased(), externalID, id])
             try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "identity.update", subject: old.ref.description,
-                    details: [
-                        "username": .string(username), "person": .string(old.personID), "external_id": .optional(externalID),
-                    ]), at: at)
+                db, AuditDrafts.identityUpdate(actor: actor, identity: old.ref, person: old.personID, username: username, externalID: externalID),
+                at: at)
         }
     }
 
@@ -222,7 +218,9 @@ extension SQLStore {
         let current = Set(
             try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
                 .map(SQLStore.membership))
-        guard current != memberships else { return false }
+        guard
+            let audit = AuditDrafts.membershipUpdate(actor: actor, identityID: identityID, source: source, from: current, to: memberships)
+        else { return false }
         if !current.isEmpty {
             try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
         }
@@ -232,17 +230,7 @@ extension SQLStore {
                 "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
                 [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
         }
-        func names(_ set: Set<MembershipRecord>) -> JSONValue {
-            .array(set.map { .string($0.kind.rawValue + ":" + $0.name) }.sorted { $0.canonicalText < $1.canonicalText })
-        }
-        try SQLStore.appendAudit(
-            db,
-            AuditDraft(
-                actor: actor, action: "membership.update", subject: "identity \(identityID)",
-                details: [
-                    "source": .string(source.rawValue), "added": names(memberships.subtracting(current)),
-                    "removed": names(current.subtracting(memberships)),
-                ]), at: at)
+        try SQLStore.appendAudit(db, audit, at: at)
         return true
     }
 
@@ -299,14 +287,7 @@ extension SQLStore {
                 INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
                 ON CONFLICT (identity_id, kind, name, source) DO UPDATE SET present = excluded.present, updated_at = excluded.updated_at
                 """, [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
-            try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: m.present ? "membership.add" : "membership.remove", subject: "identity \(m.identityID)",
-                    details: [
-                        "kind": .string(m.kind.rawValue), "name": .string(m.name), "source": "webhook", "delivery": .string(delivery.id),
-                        "event": .string(delivery.event),
-                    ]), at: at)
+            try SQLStore.appendAudit(db, AuditDrafts.webhookMembership(actor: actor, m, delivery: delivery), at: at)
             return .applied
         }
     }

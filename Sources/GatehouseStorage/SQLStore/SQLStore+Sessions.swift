@@ -14,14 +14,7 @@ extension SQLStore {
                     UTC.format(session.createdAt, milliseconds: true), UTC.format(session.expiresAt, milliseconds: true),
                     UTC.format(session.lastSeenAt, milliseconds: true), session.userAgent, session.address,
                 ])
-            try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "session.start", subject: session.id,
-                    details: [
-                        "person": .string(session.personID), "identity": .string(session.identity.description),
-                        "signin": .string(session.signIn), "expires_at": .string(UTC.format(session.expiresAt)),
-                    ]), at: at)
+            try SQLStore.appendAudit(db, AuditDrafts.sessionStart(actor: actor, session), at: at)
         }
     }
 
@@ -41,14 +34,7 @@ extension SQLStore {
         try db.executeLater("DELETE FROM sessions WHERE \(condition)", arguments)
         db.chainHead.endedSessions += ended.map(\.id)
         for session in ended {
-            try appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "session.end", subject: session.id,
-                    details: [
-                        "person": .string(session.personID), "identity": .string(session.identity.description), "reason": .string(reason),
-                    ]),
-                at: at)
+            try appendAudit(db, AuditDrafts.sessionEnd(actor: actor, session, reason: reason), at: at)
         }
         return ended
     }

@@ -103,8 +103,7 @@ public final class SQLStore: Store {
         let text = UTC.format(time, milliseconds: true)
         try await write { db in
             try SQLStore.raiseClockRow(db, text)
-            try SQLStore.appendAudit(
-                db, AuditDraft(actor: "system", action: "clock.observe", subject: "clock", details: ["replica": .string(replica)]), at: time)
+            try SQLStore.appendAudit(db, AuditDrafts.clockObserve(replica: replica), at: time)
         }
     }
 
@@ -114,15 +113,7 @@ public final class SQLStore: Store {
             try db.execute(
                 "INSERT INTO clock (id, latest_seen_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET latest_seen_at = excluded.latest_seen_at",
                 [text])
-            try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "clock.reset", subject: "clock",
-                    details: [
-                        "previous_latest_seen": .optional(previous.map { UTC.format($0) }), "latest_seen": .string(UTC.format(time)),
-                        "reason": .optional(reason),
-                    ]),
-                at: time)
+            try SQLStore.appendAudit(db, AuditDrafts.clockReset(actor: actor, to: time, previous: previous, reason: reason), at: time)
         }
     }
 
