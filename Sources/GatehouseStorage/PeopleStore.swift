@@ -23,20 +23,21 @@ public protocol PeopleStore: Sendable {
     /// People, optionally only those with (or without) a seat, or not seen since a time.
     func persons(seat: SeatState?, notSeenSince: Date?) async throws -> [PersonRecord]
 
-    /// Creates a person (or joins `linkTo`) with a new identity, without a seat.
-    func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord)
-    /// Activates a seat atomically: never more than `limit` active, whatever the concurrency.
-    /// When the seat is granted or already held, `claims` are recorded in the same transaction.
-    func activateSeat(_ target: SeatTarget, limit: Int64, claims: MembershipClaims?, actor: String, reason: String, at: Date) async throws
-        -> ActivationResult
-    /// Releases a seat (nothing changes if the person had none).
-    func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan
+    /// Seeks a seat for `target` atomically: `rule` (the domain's `SeatRules.activate`) decides
+    /// from the facts inside the write transaction — so the limit holds whatever the
+    /// concurrency — and its plan is carried out. When the seat is granted or already held,
+    /// `claims` are recorded in the same transaction. The result is read back as stored.
+    func activateSeat(
+        _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date, rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
+    ) async throws -> ActivationResult
     /// Blocks, unblocks or marks a person as gone; leaving `active` releases the seat.
-    func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan
+    /// Decides a change of people with `rule` (the domain's `SeatRules`) from facts read inside
+    /// one write transaction, and carries out the plan it returns, audit entries included.
+    /// Storage decides nothing: a rule that refuses (`PeopleRuleError`) writes nothing.
+    func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> CommittedPeoplePlan
     /// Moves `identity` to `personID` (creating it if new).
-    func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> CommittedPeoplePlan
+
     /// Removes an identity from its person.
-    func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws -> CommittedPeoplePlan
     /// Records a rename seen through the provider's stable id, or the stable id itself once known.
     func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws
     /// Replaces the memberships of one identity from one source.

@@ -430,3 +430,37 @@ struct StoreConformanceTests {
         #expect(verified.ok && verified.entries == Int64(all.count))
     }
 }
+
+/// The seat and identity rules as the service hands them to a store: the conformance suite
+/// drives `changePeople` and `activateSeat` the way `Gatehouse` does.
+extension Store {
+    func activateSeat(_ target: SeatTarget, limit: Int64, claims: MembershipClaims?, actor: String, reason: String, at: Date) async throws
+        -> ActivationResult
+    {
+        try await activateSeat(target, claims: claims, actor: actor, at: at) {
+            try SeatRules.activate(target, limit: limit, actor: actor, reason: reason, at: at, facts: $0)
+        }
+    }
+
+    func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord) {
+        let committed = try await changePeople(at: at) { try SeatRules.createIdentity(identity, actor: actor, facts: $0) }
+        let created = try #require(committed.created.first)
+        return (try #require(try await person(id: created.personID)), created)
+    }
+
+    func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan {
+        try await changePeople(at: at) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }
+    }
+
+    func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan {
+        try await changePeople(at: at) { try SeatRules.setStatus(personID: personID, to: status, actor: actor, reason: reason, facts: $0) }
+    }
+
+    func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> CommittedPeoplePlan {
+        try await changePeople(at: at) { try SeatRules.link(ref, to: personID, actor: actor, facts: $0) }
+    }
+
+    func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws -> CommittedPeoplePlan {
+        try await changePeople(at: at) { try SeatRules.unlink(ref, actor: actor, facts: $0) }
+    }
+}

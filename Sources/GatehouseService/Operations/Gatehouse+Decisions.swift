@@ -180,7 +180,9 @@ extension Gatehouse {
     {
         let limit = live.read { $0.policy.seats.limit(licensed: $0.license?.seats ?? 0) }
         do {
-            let result = try await store.activateSeat(target, limit: limit, claims: claims, actor: actor, reason: reason, at: t)
+            let result = try await store.activateSeat(target, claims: claims, actor: actor, at: t) {
+                try SeatRules.activate(target, limit: limit, actor: actor, reason: reason, at: t, facts: $0)
+            }
             remember(result)
             return result
         } catch let error as StoreError where error.code == .conflict {
@@ -188,8 +190,10 @@ extension Gatehouse {
             live.update { $0.index.upsert(existing) }
             var claims = claims
             claims?.identityID = existing.id
-            let result = try await store.activateSeat(
-                .person(existing.personID), limit: limit, claims: claims, actor: actor, reason: reason, at: t)
+            let retry = SeatTarget.person(existing.personID)
+            let result = try await store.activateSeat(retry, claims: claims, actor: actor, at: t) {
+                try SeatRules.activate(retry, limit: limit, actor: actor, reason: reason, at: t, facts: $0)
+            }
             remember(result)
             return result
         }
@@ -199,11 +203,9 @@ extension Gatehouse {
     /// request just created.
     func createOrFind(_ new: NewIdentity, actor: String, at t: Date) async throws -> IdentityRecord {
         do {
-            let (person, identity) = try await store.createIdentity(new, actor: actor, at: t)
-            live.update { snapshot in
-                snapshot.index.upsert(person)
-                snapshot.index.upsert(identity)
-            }
+            let committed = try await store.changePeople(at: t) { try SeatRules.createIdentity(new, actor: actor, facts: $0) }
+            commit(committed)
+            guard let identity = committed.created.first else { throw StoreError(.corrupt, "creating identity \(new.ref) created none") }
             return identity
         } catch let error as StoreError where error.code == .conflict {
             guard let existing = try await store.identity(new.ref), let person = try await store.person(id: existing.personID) else {

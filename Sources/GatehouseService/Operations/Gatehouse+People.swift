@@ -88,7 +88,7 @@ extension Gatehouse {
             throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
         let person = try await resolveUser(user)
-        commit(try await store.linkIdentity(ref, to: person.id, actor: actor, at: now()))
+        commit(try await store.changePeople(at: now()) { try SeatRules.link(ref, to: person.id, actor: actor, facts: $0) })
         return try await self.user(person.id)
     }
 
@@ -96,7 +96,9 @@ extension Gatehouse {
         guard let ref = IdentityRef.parse(text) else {
             throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
-        do { commit(try await store.unlinkIdentity(ref, actor: actor, at: now())) } catch let error as StoreError where error.code == .notFound {
+        do { commit(try await store.changePeople(at: now()) { try SeatRules.unlink(ref, actor: actor, facts: $0) }) } catch let error as StoreError
+            where error.code == .notFound
+        {
             throw GatehouseError(.identityNotFound, "no identity \(ref)")
         }
     }
@@ -108,8 +110,10 @@ extension Gatehouse {
             throw GatehouseError(.leftDirectory, "\(person.id) has left the directory; the directory sync decides their status")
         }
         commit(
-            try await store.setStatus(
-                personID: person.id, status: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", at: now()))
+            try await store.changePeople(at: now()) {
+                try SeatRules.setStatus(
+                    personID: person.id, to: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", facts: $0)
+            })
         return try await self.user(person.id)
     }
 }

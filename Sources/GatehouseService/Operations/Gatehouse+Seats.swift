@@ -113,8 +113,13 @@ extension Gatehouse {
     public func deactivateSeat(user: String, actor: String, reason: String = "deactivated by an administrator") async throws -> PersonReport
     {
         let person = try await resolveUser(user)
-        commit(try await store.deactivateSeat(personID: person.id, actor: actor, reason: reason, at: now()))
+        commit(try await releaseSeat(person.id, actor: actor, reason: reason))
         return try await self.user(person.id)
+    }
+
+    /// Gives a person's seat back (the seat rules' release: sessions end too); nothing if none.
+    func releaseSeat(_ personID: String, actor: String, reason: String) async throws -> CommittedPeoplePlan {
+        try await store.changePeople(at: now()) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }
     }
 
     public func trueUp() async throws -> TrueUpReport {
@@ -139,7 +144,7 @@ extension Gatehouse {
         let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
         var released: [String] = []
         for person in try await store.persons(seat: .active, notSeenSince: cutoff) {
-            let committed = try await store.deactivateSeat(personID: person.id, actor: "system", reason: "inactive for \(days) days", at: now())
+            let committed = try await releaseSeat(person.id, actor: "system", reason: "inactive for \(days) days")
             commit(committed)
             if committed.changed { released.append(person.id) }
         }

@@ -192,7 +192,7 @@ extension Gatehouse {
             return (LoginDecider.membershipRefusal(login, restriction), facts)
         }
         guard refusal != nil, let facts, facts.seat == .active else { return false }
-        let committed = try await store.deactivateSeat(personID: facts.id, actor: actor, reason: reason, at: t)
+        let committed = try await releaseSeat(facts.id, actor: actor, reason: reason)
         commit(committed)
         return committed.changed
     }

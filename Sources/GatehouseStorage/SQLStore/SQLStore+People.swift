@@ -117,21 +117,11 @@ extension SQLStore {
 
     // MARK: changes
 
-    public func createIdentity(_ identity: NewIdentity, actor: String, at: Date) async throws -> (PersonRecord, IdentityRecord) {
+    public func activateSeat(
+        _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date, rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
+    ) async throws -> ActivationResult {
         try await write { db in
-            let created = try SQLStore.apply(db, at: at) { try SeatRules.createIdentity(identity, actor: actor, facts: $0) }.created
-            guard let record = created.first, let person = try SQLStore.fetchPerson(db, record.personID) else {
-                throw StoreError(.notFound, "no person \(identity.linkTo ?? identity.newPersonID)")
-            }
-            return (person, record)
-        }
-    }
-
-    public func activateSeat(_ target: SeatTarget, limit: Int64, claims: MembershipClaims?, actor: String, reason: String, at: Date)
-        async throws -> ActivationResult
-    {
-        try await write { db in
-            var result = try SQLStore.activateSeat(db, target, limit: limit, actor: actor, reason: reason, at: at)
+            var result = try SQLStore.activateSeat(db, target, at: at) { try rule($0) }
             // The claims of a login that gets (or already has) its seat, in the same transaction.
             if let claims, result.outcome == .activated || result.outcome == .alreadyActive,
                 let identityID = claims.identityID ?? result.identity?.id
@@ -144,12 +134,10 @@ extension SQLStore {
         }
     }
 
-    static func activateSeat(_ db: any SQLSession, _ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date) throws
+    static func activateSeat(_ db: any SQLSession, _ target: SeatTarget, at: Date, _ rule: (SQLPeopleFacts) throws -> PeoplePlan) throws
         -> ActivationResult
     {
-        let committed = try SQLStore.apply(db, at: at) {
-            try SeatRules.activate(target, limit: limit, actor: actor, reason: reason, at: at, facts: $0)
-        }
+        let committed = try SQLStore.apply(db, at: at, rule)
         let (plan, created) = (committed.plan, committed.created)
         // What came of it, as stored now.
         let identity: IdentityRecord? =
@@ -167,25 +155,11 @@ extension SQLStore {
             identity: identity, activeSeats: try SQLStore.activeSeats(db), committed: committed)
     }
 
-    public func deactivateSeat(personID: String, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan {
-        try await write { db in
-            try SQLStore.apply(db, at: at) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }
-        }
+    public func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> CommittedPeoplePlan {
+        try await write { db in try SQLStore.apply(db, at: at) { try rule($0) } }
     }
 
-    public func setStatus(personID: String, status: PersonStatus, actor: String, reason: String, at: Date) async throws -> CommittedPeoplePlan {
-        try await write { db in
-            try SQLStore.apply(db, at: at) { try SeatRules.setStatus(personID: personID, to: status, actor: actor, reason: reason, facts: $0) }
-        }
-    }
 
-    public func linkIdentity(_ ref: IdentityRef, to personID: String, actor: String, at: Date) async throws -> CommittedPeoplePlan {
-        try await write { db in try SQLStore.apply(db, at: at) { try SeatRules.link(ref, to: personID, actor: actor, facts: $0) } }
-    }
-
-    public func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws -> CommittedPeoplePlan {
-        try await write { db in try SQLStore.apply(db, at: at) { try SeatRules.unlink(ref, actor: actor, facts: $0) } }
-    }
 
     public func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws {
         try await write { db in
@@ -395,13 +369,6 @@ extension SQLStore {
     }
 
     // MARK: row helpers
-
-    static func insertIdentity(_ db: any SQLSession, _ new: NewIdentity, actor: String, at: Date) throws -> (PersonRecord, IdentityRecord) {
-        let created = try SQLStore.apply(db, at: at) { try SeatRules.createIdentity(new, actor: actor, facts: $0) }.created
-        let personID = new.linkTo ?? new.newPersonID
-        guard let identity = created.first, let person = try fetchPerson(db, personID) else { throw StoreError(.notFound, "no person \(personID)") }
-        return (person, identity)
-    }
 
     /// Releases a person's seat and ends their gate sessions (signing in again asks for a seat).
     static func releaseSeat(_ db: any SQLSession, _ personID: String, actor: String, reason: String, at: Date) throws -> Bool {
