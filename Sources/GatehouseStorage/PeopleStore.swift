@@ -44,11 +44,10 @@ public protocol PeopleStore: Sendable {
     func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date)
         async throws
 
-    /// Records a webhook delivery and the membership change it reports, in one transaction.
-    /// Changes nothing for a delivery id handled before, a body applied since `replaySince`
-    /// under another id, or a change older than the newest applied for its membership (a
-    /// stale one is recorded, so its id is not tried again, and changes no membership).
-    func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, replaySince: Date, actor: String, at: Date) async throws
+    /// Records a webhook delivery and the membership change it reports, in one transaction,
+    /// as `rule` (the domain's `WebhookRules.judge`) decides from the delivery history read
+    /// inside it: nothing for a duplicate or a replay; a stale change recorded, not applied.
+    func applyWebhook(_ delivery: WebhookDelivery, at: Date, rule: @escaping @Sendable (any WebhookFacts) throws -> WebhookPlan) async throws
         -> WebhookApplyOutcome
 
     /// Last-seen times, batched.

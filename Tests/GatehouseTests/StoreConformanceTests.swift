@@ -463,4 +463,10 @@ extension Store {
     func unlinkIdentity(_ ref: IdentityRef, actor: String, at: Date) async throws -> CommittedPeoplePlan {
         try await changePeople(at: at) { try SeatRules.unlink(ref, actor: actor, facts: $0) }
     }
+
+    func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, replaySince: Date, actor: String, at: Date) async throws
+        -> WebhookApplyOutcome
+    {
+        try await applyWebhook(delivery, at: at) { try WebhookRules.judge(delivery, change: change, replaySince: replaySince, actor: actor, facts: $0) }
+    }
 }

@@ -119,8 +119,10 @@ extension Gatehouse {
 
     /// Records a delivery (and its change); what to answer when nothing was applied.
     func record(_ delivery: WebhookDelivery, change: MembershipRecord?, at t: Date) async throws -> WebhookResult? {
-        let outcome = try await store.applyWebhook(
-            delivery, change: change, replaySince: t.addingTimeInterval(-Self.webhookReplayWindow), actor: "webhook:\(delivery.provider)", at: t)
+        let since = t.addingTimeInterval(-Self.webhookReplayWindow), actor = "webhook:\(delivery.provider)"
+        let outcome = try await store.applyWebhook(delivery, at: t) {
+            try WebhookRules.judge(delivery, change: change, replaySince: since, actor: actor, facts: $0)
+        }
         switch outcome {
         case .applied:
             return nil

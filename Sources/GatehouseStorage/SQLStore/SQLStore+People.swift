@@ -208,41 +208,13 @@ extension SQLStore {
         return true
     }
 
-    public func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, replaySince: Date, actor: String, at: Date)
-        async throws -> WebhookApplyOutcome
-    {
+    public func applyWebhook(
+        _ delivery: WebhookDelivery, at: Date, rule: @escaping @Sendable (any WebhookFacts) throws -> WebhookPlan
+    ) async throws -> WebhookApplyOutcome {
         try await write { db in
+            let plan = try rule(SQLWebhookFacts(db: db))
+            guard let record = plan.record else { return plan.outcome }
             let stamp = UTC.format(at, milliseconds: true)
-            if try db.value(
-                as: String.self, "SELECT delivery_id FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?",
-                [delivery.provider, delivery.id]) != nil
-            {
-                return .duplicate
-            }
-            // GitHub signs the body but not the delivery id: the same body is the same event.
-            if let earlier = try db.rows(
-                """
-                SELECT delivery_id, received_at FROM webhook_deliveries
-                WHERE provider = ? AND body_sha256 = ? AND received_at >= ? ORDER BY received_at LIMIT 1
-                """, [delivery.provider, delivery.bodySHA256, UTC.format(replaySince, milliseconds: true)]
-            ).first {
-                return try .replay(of: earlier["delivery_id"], receivedAt: earlier.time("received_at"))
-            }
-            let key = change.map { "identity \($0.identityID) \($0.kind.rawValue) \($0.name.lowercased())" }
-            var outcome = delivery.outcome
-            var stale: Date?
-            if let key, let eventAt = delivery.eventAt,
-                let newest = try db.value(
-                    as: String.self, "SELECT MAX(event_at) FROM webhook_deliveries WHERE provider = ? AND membership = ? AND event_at IS NOT NULL",
-                    [delivery.provider, key]
-                ).flatMap(UTC.parseTimestamp),
-                // A removal dated like the addition it ends is that membership's end; an
-                // addition must be newer than everything applied (a re-add is a new membership).
-                change!.present ? eventAt <= newest : eventAt < newest
-            {
-                stale = newest
-                outcome = "stale: " + outcome
-            }
             // Two retries of one delivery racing on PostgreSQL: the second inserts nothing.
             let inserted = try db.execute(
                 """
@@ -250,19 +222,19 @@ extension SQLStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """,
                 [
-                    delivery.provider, delivery.id, delivery.event, outcome, stamp, delivery.bodySHA256, stale == nil ? key : nil,
-                    stale == nil ? delivery.eventAt.map { UTC.format($0, milliseconds: true) } : nil,
+                    delivery.provider, delivery.id, delivery.event, record.outcome, stamp, delivery.bodySHA256, record.membership,
+                    record.eventAt.map { UTC.format($0, milliseconds: true) },
                 ])
             guard inserted == 1 else { return .duplicate }
-            if let stale { return .stale(newest: stale) }
-            guard let m = change else { return .applied }
-            try db.execute(
-                """
-                INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
-                ON CONFLICT (identity_id, kind, name, source) DO UPDATE SET present = excluded.present, updated_at = excluded.updated_at
-                """, [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
-            try SQLStore.appendAudit(db, AuditDrafts.webhookMembership(actor: actor, m, delivery: delivery), at: at)
-            return .applied
+            if let m = plan.change {
+                try db.execute(
+                    """
+                    INSERT INTO memberships (identity_id, kind, name, source, present, updated_at) VALUES (?, ?, ?, 'webhook', ?, ?)
+                    ON CONFLICT (identity_id, kind, name, source) DO UPDATE SET present = excluded.present, updated_at = excluded.updated_at
+                    """, [m.identityID, m.kind.rawValue, m.name, m.present, stamp])
+            }
+            if let audit = plan.audit { try SQLStore.appendAudit(db, audit, at: at) }
+            return plan.outcome
         }
     }
 

@@ -13,6 +13,33 @@ struct SQLPeopleFacts: PeopleFacts {
     func activeSeats() throws -> Int64 { try SQLStore.activeSeats(db) }
 }
 
+/// The facts the webhook rules read, from inside the write transaction.
+struct SQLWebhookFacts: WebhookFacts {
+    let db: any SQLSession
+
+    func deliveryHandled(provider: String, id: String) throws -> Bool {
+        try db.value(as: String.self, "SELECT delivery_id FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?", [provider, id]) != nil
+    }
+
+    func bodyApplied(provider: String, sha256: String, since: Date) throws -> (id: String, receivedAt: Date)? {
+        guard
+            let row = try db.row(
+                """
+                SELECT delivery_id, received_at FROM webhook_deliveries
+                WHERE provider = ? AND body_sha256 = ? AND received_at >= ? ORDER BY received_at LIMIT 1
+                """, [provider, sha256, UTC.format(since, milliseconds: true)])
+        else { return nil }
+        return (try row["delivery_id"], try row.time("received_at"))
+    }
+
+    func newestEvent(provider: String, membership: String) throws -> Date? {
+        try db.value(
+            as: String.self, "SELECT MAX(event_at) FROM webhook_deliveries WHERE provider = ? AND membership = ? AND event_at IS NOT NULL",
+            [provider, membership]
+        ).flatMap(UTC.parseTimestamp)
+    }
+}
+
 extension SQLStore {
     /// Carries out a plan of the people rules, step by step, in the caller's transaction: no
     /// decision is made here. Returns the identities it created (their ids are the database's).
