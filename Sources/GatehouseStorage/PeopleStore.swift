@@ -35,11 +35,6 @@ public protocol PeopleStore: Sendable {
     /// one write transaction, and carries out the plan it returns, audit entries included.
     /// Storage decides nothing: a rule that refuses (`PeopleRuleError`) writes nothing.
     func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> CommittedPeoplePlan
-    /// Moves `identity` to `personID` (creating it if new).
-
-    /// Removes an identity from its person.
-    /// Records a rename seen through the provider's stable id, or the stable id itself once known.
-    func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws
     /// Replaces the memberships of one identity from one source.
     func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date)
         async throws

@@ -34,6 +34,7 @@ struct SeatRulesTests {
             case .createPerson: "+person"
             case .createIdentity: "+identity"
             case .moveIdentity: "move"
+            case .renameIdentity(_, let username, _): "rename → \(username)"
             case .deleteIdentity: "-identity"
             case .setSeat(_, let active, let after, _, _): "seat \(active ? "on" : "off") → \(after)"
             case .setStatus(_, let status): "status \(status.rawValue)"
@@ -72,6 +73,16 @@ struct SeatRulesTests {
         var two = facts
         two.identities.append(IdentityRecord(id: 2, ref: IdentityRef.parse("gitlab:alice")!, externalID: nil, email: nil, personID: "p1"))
         #expect(actions(try SeatRules.link(alice.ref, to: "p2", actor: "t", facts: two)) == ["move", "identity.link"])
+    }
+
+    @Test func aRecycledUsernameIsMovedAsideBeforeTheNewcomerTakesIt() throws {
+        let old = IdentityRecord(id: 1, ref: IdentityRef.parse("github:sam")!, externalID: "11", email: nil, personID: "p1")
+        let renamed = IdentityRecord(id: 2, ref: IdentityRef.parse("github:samuel")!, externalID: "22", email: nil, personID: "p2")
+        let facts = Facts(persons: ["p1": Self.person("p1"), "p2": Self.person("p2")], identities: [old, renamed])
+        let plan = try SeatRules.rename(
+            [(old.ref, IdentityRef.movedAsideUsername("sam", externalID: "11"), "11"), (renamed.ref, "sam", "22")], actor: "t", facts: facts)
+        #expect(actions(plan) == ["rename → sam~11", "identity.update", "rename → sam", "identity.update"])
+        #expect(throws: PeopleRuleError.self) { try SeatRules.rename([(IdentityRef.parse("github:ghost")!, "x", nil)], actor: "t", facts: facts) }
     }
 
     @Test func blockingEndsSessionsSeatOrNoSeat() throws {

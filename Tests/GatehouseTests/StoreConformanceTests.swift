@@ -156,7 +156,8 @@ struct StoreConformanceTests {
         let created = try await f.store.linkIdentity(IdentityRef.parse("bitbucket:bob")!, to: bob.id, actor: "test", at: Self.t0)
         #expect(created.created.map(\.personID) == [bob.id])
 
-        try await f.store.updateIdentity(id: github.id, username: "alice-renamed", externalID: "101", actor: "test", at: Self.t0)
+        _ = try await f.store.changePeople(at: Self.t0) { try SeatRules.rename([(github.ref, "alice-renamed", "101")], actor: "test", facts: $0) }
+        #expect(try await f.actions("identity.update").count == 1)
         #expect(try await f.store.identity(IdentityRef.parse("github:alice")!) == nil)
         #expect(try await f.store.identity(IdentityRef.parse("github:alice-renamed")!)?.personID == alice.id)
 

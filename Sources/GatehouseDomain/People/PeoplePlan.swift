@@ -20,6 +20,9 @@ public enum PeopleStep: Sendable, Equatable {
     /// A new identity of `identity.linkTo ?? identity.newPersonID`.
     case createIdentity(NewIdentity)
     case moveIdentity(id: Int64, to: String)
+    /// A new username (a rename seen through the stable id, or a recycled one moved aside), or
+    /// the stable id once known.
+    case renameIdentity(id: Int64, username: String, externalID: String?)
     case deleteIdentity(id: Int64)
     /// A seat taken or given back, with the count of seats in use after it (the seat history).
     case setSeat(personID: String, active: Bool, activeAfter: Int64, actor: String, reason: String)
@@ -210,6 +213,25 @@ public enum SeatRules {
                     details: ["person": .string(personID), "from_person": .string(existing.personID)])),
         ])
         plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, facts: facts).steps
+        return plan
+    }
+
+    /// Renames identities in one go, in order — a recycled username moved aside first, then the
+    /// account that now holds it renamed into it — or records a stable id once known. Each
+    /// identity is named as memory knew it; one the database no longer has is an error.
+    public static func rename(
+        _ renames: [(identity: IdentityRef, username: String, externalID: String?)], actor: String, facts: some PeopleFacts
+    ) throws -> PeoplePlan {
+        var plan = PeoplePlan()
+        for rename in renames {
+            guard let stored = try facts.identity(rename.identity) else { throw PeopleRuleError(.identityNotFound, "no identity \(rename.identity)") }
+            plan += [
+                .renameIdentity(id: stored.id, username: rename.username, externalID: rename.externalID),
+                .audit(
+                    AuditDrafts.identityUpdate(
+                        actor: actor, identity: stored.ref, person: stored.personID, username: rename.username, externalID: rename.externalID)),
+            ]
+        }
         return plan
     }
 

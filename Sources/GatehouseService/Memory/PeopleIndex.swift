@@ -145,6 +145,13 @@ public struct PeopleIndex: Sendable {
                     identity.personID = personID
                     upsert(identity)
                 }
+            case .renameIdentity(let id, let username, let externalID):
+                if let key = identityKeyByID[id], let old = identityByKey[key] {
+                    upsert(
+                        IdentityRecord(
+                            id: id, ref: IdentityRef(provider: old.ref.provider, username: username), externalID: externalID, email: old.email,
+                            personID: old.personID))
+                }
             case .deleteIdentity(let id):
                 remove(identityID: id)
                 memberships[id] = nil

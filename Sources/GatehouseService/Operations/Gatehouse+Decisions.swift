@@ -143,27 +143,19 @@ extension Gatehouse {
     func apply(_ update: IdentityUpdate, actor: String, at t: Date) async throws {
         switch update {
         case .rename(let found, let ref, let externalID, let squatter):
-            if let squatter { try await moveAside(squatter, actor: actor, at: t) }
-            try await store.updateIdentity(id: found.id, username: ref.username, externalID: externalID, actor: actor, at: t)
-            let renamed = IdentityRecord(id: found.id, ref: ref, externalID: externalID, email: found.email, personID: found.personID)
-            live.update { $0.index.upsert(renamed) }
+            // The username's former holder moved aside and the account renamed into it: one transaction.
+            let renames = (squatter.map { [Self.aside($0)] } ?? []) + [(found.ref, ref.username, externalID)]
+            commit(try await store.changePeople(at: t) { try SeatRules.rename(renames, actor: actor, facts: $0) })
         case .setExternalID(let found, let externalID):
-            try await store.updateIdentity(id: found.id, username: found.ref.username, externalID: externalID, actor: actor, at: t)
-            let updated = IdentityRecord(id: found.id, ref: found.ref, externalID: externalID, email: found.email, personID: found.personID)
-            live.update { $0.index.upsert(updated) }
+            commit(try await store.changePeople(at: t) { try SeatRules.rename([(found.ref, found.ref.username, externalID)], actor: actor, facts: $0) })
         case .moveAside(let found):
-            try await moveAside(found, actor: actor, at: t)
+            commit(try await store.changePeople(at: t) { try SeatRules.rename([Self.aside(found)], actor: actor, facts: $0) })
         }
     }
 
     /// Frees a username whose account has gone (its stable id differs from the newcomer's).
-    func moveAside(_ identity: IdentityRecord, actor: String, at t: Date) async throws {
-        let aside = IdentityRef.movedAsideUsername(identity.ref.username, externalID: identity.externalID)
-        try await store.updateIdentity(id: identity.id, username: aside, externalID: identity.externalID, actor: actor, at: t)
-        let moved = IdentityRecord(
-            id: identity.id, ref: IdentityRef(provider: identity.ref.provider, username: aside), externalID: identity.externalID,
-            email: identity.email, personID: identity.personID)
-        live.update { $0.index.upsert(moved) }
+    static func aside(_ identity: IdentityRecord) -> (identity: IdentityRef, username: String, externalID: String?) {
+        (identity.ref, IdentityRef.movedAsideUsername(identity.ref.username, externalID: identity.externalID), identity.externalID)
     }
 
     func newIdentity(_ ref: IdentityRef, _ externalID: String?, _ email: String?, _ linkTo: String?) -> NewIdentity {

@@ -161,20 +161,6 @@ extension SQLStore {
 
 
 
-    public func updateIdentity(id: Int64, username: String, externalID: String?, actor: String, at: Date) async throws {
-        try await write { db in
-            guard let row = try db.row("SELECT * FROM identities WHERE id = ?", [id]), let old = try SQLStore.identity(row) as IdentityRecord? else {
-                throw StoreError(.notFound, "no identity \(id)")
-            }
-            try db.execute(
-                "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
-                [username, username.lowercased(), externalID, id])
-            try SQLStore.appendAudit(
-                db, AuditDrafts.identityUpdate(actor: actor, identity: old.ref, person: old.personID, username: username, externalID: externalID),
-                at: at)
-        }
-    }
-
     public func replaceMemberships(
         identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date
     ) async throws {

@@ -62,6 +62,10 @@ extension SQLStore {
                 created.append(IdentityRecord(id: id, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID))
             case .moveIdentity(let id, let personID):
                 try db.execute("UPDATE identities SET person_id = ? WHERE id = ?", [personID, id])
+            case .renameIdentity(let id, let username, let externalID):
+                try db.execute(
+                    "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
+                    [username, username.lowercased(), externalID, id])
             case .deleteIdentity(let id):
                 try db.execute("DELETE FROM identities WHERE id = ?", [id])
             case .setSeat(let personID, let active, let activeAfter, let actor, let reason):
