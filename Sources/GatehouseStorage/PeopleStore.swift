@@ -35,9 +35,6 @@ public protocol PeopleStore: Sendable {
     /// one write transaction, and carries out the plan it returns, audit entries included.
     /// Storage decides nothing: a rule that refuses (`PeopleRuleError`) writes nothing.
     func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> CommittedPeoplePlan
-    /// Replaces the memberships of one identity from one source.
-    func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date)
-        async throws
 
     /// Records a webhook delivery and the membership change it reports, in one transaction,
     /// as `rule` (the domain's `WebhookRules.judge`) decides from the delivery history read

@@ -15,6 +15,10 @@ struct SeatRulesTests {
         func identity(_ ref: IdentityRef) throws -> IdentityRecord? { identities.first { $0.ref.key == ref.key } }
         func identityCount(of personID: String) throws -> Int { identities.filter { $0.personID == personID }.count }
         func activeSeats() throws -> Int64 { active }
+        var held: [Int64: Set<MembershipRecord>] = [:]
+        func memberships(of identityID: Int64, source: MembershipSource) throws -> Set<MembershipRecord> {
+            (held[identityID] ?? []).filter { $0.source == source }
+        }
     }
 
     static let t = ts("2026-11-10T00:00:00Z")
@@ -38,6 +42,7 @@ struct SeatRulesTests {
             case .deleteIdentity: "-identity"
             case .setSeat(_, let active, let after, _, _): "seat \(active ? "on" : "off") → \(after)"
             case .setStatus(_, let status): "status \(status.rawValue)"
+            case .replaceMemberships(_, let source, let set): "memberships \(source.rawValue) \(set.map(\.name).sorted())"
             case .endSessions: "end sessions"
             }
         }
@@ -83,6 +88,15 @@ struct SeatRulesTests {
             [(old.ref, IdentityRef.movedAsideUsername("sam", externalID: "11"), "11"), (renamed.ref, "sam", "22")], actor: "t", facts: facts)
         #expect(actions(plan) == ["rename → sam~11", "identity.update", "rename → sam", "identity.update"])
         #expect(throws: PeopleRuleError.self) { try SeatRules.rename([(IdentityRef.parse("github:ghost")!, "x", nil)], actor: "t", facts: facts) }
+    }
+
+    @Test func membershipsAreReplacedOnlyWhenTheyChange() throws {
+        let acme = MembershipRecord(identityID: 1, kind: .org, name: "acme", source: .signin)
+        let labs = MembershipRecord(identityID: 1, kind: .org, name: "labs", source: .signin)
+        let facts = Facts(held: [1: [acme, MembershipRecord(identityID: 1, kind: .org, name: "other", source: .request)]])
+        #expect(try SeatRules.replaceMemberships(identityID: 1, source: .signin, with: [acme], actor: "t", facts: facts).isEmpty)
+        let plan = try SeatRules.replaceMemberships(identityID: 1, source: .signin, with: [acme, labs], actor: "t", facts: facts)
+        #expect(actions(plan) == ["memberships signin [\"acme\", \"labs\"]", "membership.update"])
     }
 
     @Test func blockingEndsSessionsSeatOrNoSeat() throws {

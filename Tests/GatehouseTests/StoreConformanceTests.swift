@@ -465,6 +465,14 @@ extension Store {
         try await changePeople(at: at) { try SeatRules.unlink(ref, actor: actor, facts: $0) }
     }
 
+    func replaceMemberships(identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date)
+        async throws
+    {
+        _ = try await changePeople(at: at) {
+            try SeatRules.replaceMemberships(identityID: identityID, source: source, with: memberships, actor: actor, facts: $0)
+        }
+    }
+
     func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, replaySince: Date, actor: String, at: Date) async throws
         -> WebhookApplyOutcome
     {

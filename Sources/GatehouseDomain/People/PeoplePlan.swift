@@ -9,6 +9,8 @@ public protocol PeopleFacts {
     func identityCount(of personID: String) throws -> Int
     /// People holding a seat now.
     func activeSeats() throws -> Int64
+    /// An identity's memberships from one source.
+    func memberships(of identityID: Int64, source: MembershipSource) throws -> Set<MembershipRecord>
 }
 
 /// One step of a change to people. Storage carries the steps out in order, as they are, in
@@ -27,6 +29,8 @@ public enum PeopleStep: Sendable, Equatable {
     /// A seat taken or given back, with the count of seats in use after it (the seat history).
     case setSeat(personID: String, active: Bool, activeAfter: Int64, actor: String, reason: String)
     case setStatus(personID: String, PersonStatus)
+    /// An identity's memberships from one source, replaced.
+    case replaceMemberships(identityID: Int64, source: MembershipSource, Set<MembershipRecord>)
     /// Every gate session of the person ends (audited per session).
     case endSessions(personID: String, actor: String, reason: String)
     case audit(AuditDraft)
@@ -233,6 +237,18 @@ public enum SeatRules {
             ]
         }
         return plan
+    }
+
+    /// An identity's orgs, teams or groups from one source (a login's claims, a sign-in's
+    /// verified memberships), replaced; nothing when they are the same.
+    public static func replaceMemberships(
+        identityID: Int64, source: MembershipSource, with new: Set<MembershipRecord>, actor: String, facts: some PeopleFacts
+    ) throws -> PeoplePlan {
+        let current = try facts.memberships(of: identityID, source: source)
+        guard let audit = AuditDrafts.membershipUpdate(actor: actor, identityID: identityID, source: source, from: current, to: new) else {
+            return PeoplePlan()
+        }
+        return PeoplePlan(steps: [.replaceMemberships(identityID: identityID, source: source, new), .audit(audit)])
     }
 
     /// Removes an identity from its person; a person left without identities gives its seat back.

@@ -159,6 +159,8 @@ public struct PeopleIndex: Sendable {
                 setSeat(personID, active ? .active : .none)
             case .setStatus(let personID, let status):
                 setStatus(personID, status)
+            case .replaceMemberships(let identityID, let source, let set):
+                setMemberships(identityID, source: source, set)
             case .endSessions(let personID, _, _):
                 for session in sessions.values where session.personID == personID { removeSession(id: session.id) }
             case .audit:

@@ -229,7 +229,12 @@ extension Gatehouse {
     /// differ from memory's (`claimsChanged`); the store compares again in its transaction.
     func recordClaims(_ request: LoginRequest, identityID: Int64, actor: String, at t: Date) async throws {
         let claims = request.claims(identityID: identityID).records(for: identityID)
-        try await store.replaceMemberships(identityID: identityID, source: request.claimsSource, with: claims, actor: actor, at: t)
-        live.update { $0.index.setMemberships(identityID, source: request.claimsSource, claims) }
+        let source = request.claimsSource
+        let committed = try await store.changePeople(at: t) {
+            try SeatRules.replaceMemberships(identityID: identityID, source: source, with: claims, actor: actor, facts: $0)
+        }
+        commit(committed)
+        // Already stored so (memory had them otherwise): memory learns what is stored.
+        if !committed.changed { live.update { $0.index.setMemberships(identityID, source: source, claims) } }
     }
 }

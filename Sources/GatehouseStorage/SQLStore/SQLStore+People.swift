@@ -127,7 +127,9 @@ extension SQLStore {
                 let identityID = claims.identityID ?? result.identity?.id
             {
                 let memberships = claims.records(for: identityID)
-                try SQLStore.replaceMemberships(db, identityID: identityID, source: claims.source, with: memberships, actor: actor, at: at)
+                try SQLStore.apply(db, at: at) {
+                    try SeatRules.replaceMemberships(identityID: identityID, source: claims.source, with: memberships, actor: actor, facts: $0)
+                }
                 result.claimsRecorded = RecordedClaims(identityID: identityID, source: claims.source, memberships: memberships)
             }
             return result
@@ -160,39 +162,6 @@ extension SQLStore {
     }
 
 
-
-    public func replaceMemberships(
-        identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String, at: Date
-    ) async throws {
-        try await write { db in
-            _ = try SQLStore.replaceMemberships(db, identityID: identityID, source: source, with: memberships, actor: actor, at: at)
-        }
-    }
-
-    /// Replaces one identity's memberships from one source, audited; `false` if they were the same.
-    @discardableResult
-    static func replaceMemberships(
-        _ db: any SQLSession, identityID: Int64, source: MembershipSource, with memberships: Set<MembershipRecord>, actor: String,
-        at: Date
-    ) throws -> Bool {
-        let current = Set(
-            try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
-                .map(SQLStore.membership))
-        guard
-            let audit = AuditDrafts.membershipUpdate(actor: actor, identityID: identityID, source: source, from: current, to: memberships)
-        else { return false }
-        if !current.isEmpty {
-            try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
-        }
-        let stamp = UTC.format(at, milliseconds: true)
-        for m in memberships {
-            try db.executeLater(
-                "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-                [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
-        }
-        try SQLStore.appendAudit(db, audit, at: at)
-        return true
-    }
 
     public func applyWebhook(
         _ delivery: WebhookDelivery, at: Date, rule: @escaping @Sendable (any WebhookFacts) throws -> WebhookPlan

@@ -11,6 +11,11 @@ struct SQLPeopleFacts: PeopleFacts {
         try db.value(as: Int.self, "SELECT COUNT(*) FROM identities WHERE person_id = ?", [personID]) ?? 0
     }
     func activeSeats() throws -> Int64 { try SQLStore.activeSeats(db) }
+    func memberships(of identityID: Int64, source: MembershipSource) throws -> Set<MembershipRecord> {
+        Set(
+            try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
+                .map(SQLStore.membership))
+    }
 }
 
 /// The facts the webhook rules read, from inside the write transaction.
@@ -73,6 +78,13 @@ extension SQLStore {
                 try insertSeatEvent(db, personID, active ? "activate" : "deactivate", activeAfter: activeAfter, actor: actor, reason: reason, at: at)
             case .setStatus(let personID, let status):
                 try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
+            case .replaceMemberships(let identityID, let source, let memberships):
+                try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
+                for m in memberships {
+                    try db.executeLater(
+                        "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
+                        [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
+                }
             case .endSessions(let personID, let actor, let reason):
                 try endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
             case .audit(let draft):
