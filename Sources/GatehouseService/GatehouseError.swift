@@ -169,13 +169,22 @@ public struct GatehouseError: Error, Sendable, Equatable, CustomStringConvertibl
 extension GatehouseError.Code.Name {
     var kind: GatehouseError.Kind {
         switch self {
-            case .fileUnreadable, .fileUnwritable, .invalidBody, .invalidCallback, .invalidConfiguration, .invalidDatabase, .invalidIdentity, .invalidInactiveDays, .invalidKey, .invalidPath, .invalidQuery, .invalidRedirect, .invalidSessionId, .invalidTokenName, .invalidUser, .malformedJson, .missingDelivery, .missingEvent, .noKeys, .signinExpired, .signinMismatch, .unsupportedDatabase: .badRequest
-            case .unsupportedMediaType: .unsupportedMediaType
-            case .signinCancelled: .forbidden
-            case .gateNotConfigured, .identityNotFound, .licenseMissing, .sessionNotFound, .tokenNotFound, .unknownRole, .unknownSigninProvider, .userNotFound, .webhookNotConfigured: .notFound
-            case .directoryRemovalRefused, .fileExists, .leftDirectory, .licenseAlreadyInstalled, .licenseGrace, .noSeatAvailable, .targetExists, .tokenExists, .userLeftDirectory: .conflict
-            case .invalidPayload, .invalidPolicy, .invalidRequest, .invalidTerms, .licenseClockTampered, .licenseExpired, .licenseInvalid, .licenseNotYetValid, .termsRefused: .unprocessable
-            case .devSetupFailed, .directoryFailed, .egressListenFailed, .gateListenFailed, .noSigninProvider: .unavailable
+        case .fileUnreadable, .fileUnwritable, .invalidBody, .invalidCallback, .invalidConfiguration, .invalidDatabase, .invalidIdentity,
+            .invalidInactiveDays, .invalidKey, .invalidPath, .invalidQuery, .invalidRedirect, .invalidSessionId, .invalidTokenName,
+            .invalidUser, .malformedJson, .missingDelivery, .missingEvent, .noKeys, .signinExpired, .signinMismatch, .unsupportedDatabase:
+            .badRequest
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .signinCancelled: .forbidden
+        case .gateNotConfigured, .identityNotFound, .licenseMissing, .sessionNotFound, .tokenNotFound, .unknownRole, .unknownSigninProvider,
+            .userNotFound, .webhookNotConfigured:
+            .notFound
+        case .directoryRemovalRefused, .fileExists, .leftDirectory, .licenseAlreadyInstalled, .licenseGrace, .noSeatAvailable,
+            .targetExists, .tokenExists, .userLeftDirectory:
+            .conflict
+        case .invalidPayload, .invalidPolicy, .invalidRequest, .invalidTerms, .licenseClockTampered, .licenseExpired, .licenseInvalid,
+            .licenseNotYetValid, .termsRefused:
+            .unprocessable
+        case .devSetupFailed, .directoryFailed, .egressListenFailed, .gateListenFailed, .noSigninProvider: .unavailable
         }
     }
 }

@@ -46,7 +46,8 @@ struct MigrationParityTests {
             }
             if !primaryKey.isEmpty { schema.uniques.insert("\(table)(\(primaryKey.map(\.1).sorted().joined(separator: ",")))") }
             for index in try db.rows("SELECT name, \"unique\" AS u FROM pragma_index_list(?)", [table]) where try index["u"] as Int64 == 1 {
-                let columns: [String] = try db.values(as: String.self, "SELECT name FROM pragma_index_info(?)", [try index["name"] as String])
+                let columns: [String] = try db.values(
+                    as: String.self, "SELECT name FROM pragma_index_info(?)", [try index["name"] as String])
                 schema.uniques.insert("\(table)(\(columns.sorted().joined(separator: ",")))")
             }
             for fk in try db.rows("SELECT \"from\" AS f, \"table\" AS t, \"to\" AS c FROM pragma_foreign_key_list(?)", [table]) {
@@ -65,7 +66,8 @@ struct MigrationParityTests {
             WHERE table_schema = current_schema()
             """)
         {
-            schema.columns.insert(Column(table: try row["t"], name: try row["c"], kind: kind(try row["d"]), nullable: try row["n"] as String == "YES"))
+            schema.columns.insert(
+                Column(table: try row["t"], name: try row["c"], kind: kind(try row["d"]), nullable: try row["n"] as String == "YES"))
         }
         for row in try db.rows(
             """
@@ -86,7 +88,8 @@ struct MigrationParityTests {
             WHERE c.contype = 'f' AND n.nspname = current_schema()
             """)
         {
-            schema.foreignKeys.insert("\(try row["t"] as String).\(try row["f"] as String) -> \(try row["rt"] as String).\(try row["rc"] as String)")
+            schema.foreignKeys.insert(
+                "\(try row["t"] as String).\(try row["f"] as String) -> \(try row["rt"] as String).\(try row["rc"] as String)")
         }
         schema.versions = try db.values(as: Int.self, "SELECT version FROM schema_migrations ORDER BY version")
         return schema
@@ -107,10 +110,16 @@ struct MigrationParityTests {
         let onlySQLite = lite.columns.subtracting(pg.columns).sorted { $0.description < $1.description }
         let onlyPostgres = pg.columns.subtracting(lite.columns).sorted { $0.description < $1.description }
         #expect(onlySQLite.isEmpty && onlyPostgres.isEmpty, "SQLite only: \(onlySQLite)\nPostgreSQL only: \(onlyPostgres)")
-        #expect(lite.uniques == pg.uniques, "SQLite only: \(lite.uniques.subtracting(pg.uniques).sorted())\nPostgreSQL only: \(pg.uniques.subtracting(lite.uniques).sorted())")
+        #expect(
+            lite.uniques == pg.uniques,
+            "SQLite only: \(lite.uniques.subtracting(pg.uniques).sorted())\nPostgreSQL only: \(pg.uniques.subtracting(lite.uniques).sorted())"
+        )
         #expect(
             lite.foreignKeys == pg.foreignKeys,
-            "SQLite only: \(lite.foreignKeys.subtracting(pg.foreignKeys).sorted())\nPostgreSQL only: \(pg.foreignKeys.subtracting(lite.foreignKeys).sorted())")
-        #expect(lite.uniques.count > 15 && lite.foreignKeys.count > 5, "\(lite.uniques.count) unique sets, \(lite.foreignKeys.count) foreign keys")
+            "SQLite only: \(lite.foreignKeys.subtracting(pg.foreignKeys).sorted())\nPostgreSQL only: \(pg.foreignKeys.subtracting(lite.foreignKeys).sorted())"
+        )
+        #expect(
+            lite.uniques.count > 15 && lite.foreignKeys.count > 5,
+            "\(lite.uniques.count) unique sets, \(lite.foreignKeys.count) foreign keys")
     }
 }

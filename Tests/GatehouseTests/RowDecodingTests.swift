@@ -9,7 +9,9 @@ import Testing
 /// code does not know is an error that names the column, not an empty string or a default.
 @Suite("Row decoding")
 struct RowDecodingTests {
-    let row = SQLRow(names: ["id", "status", "count", "flag", "at", "note"], values: [.text("p1"), .text("active"), .int(3), .int(1), .text("2026-11-01T00:00:00Z"), .null])
+    let row = SQLRow(
+        names: ["id", "status", "count", "flag", "at", "note"],
+        values: [.text("p1"), .text("active"), .int(3), .int(1), .text("2026-11-01T00:00:00Z"), .null])
 
     @Test func readsWhatIsThere() throws {
         #expect(try row["id"] as String == "p1")
@@ -40,7 +42,9 @@ struct RowDecodingTests {
     @Test func anUnknownValueInTheDatabaseIsAnErrorNamingTheColumn() async throws {
         let (dir, gatehouse, _) = try await gatehouseWithLicense()
         _ = try await gatehouse.activateSeat(user: "github:alice", actor: "t")
-        try await DatabaseQueue(path: dir.file("gatehouse.db")).write { try $0.execute(sql: "PRAGMA ignore_check_constraints = ON; UPDATE persons SET status = 'suspended'") }
+        try await DatabaseQueue(path: dir.file("gatehouse.db")).write {
+            try $0.execute(sql: "PRAGMA ignore_check_constraints = ON; UPDATE persons SET status = 'suspended'")
+        }
         let error = await #expect(throws: StoreError.self) { _ = try await gatehouse.store.persons(seat: nil, notSeenSince: nil) }
         #expect(error?.code == .corrupt)
         #expect(error.map { GatehouseError.from($0)?.code } == "database_corrupt")

@@ -49,13 +49,15 @@ struct SeatRulesTests {
     }
 
     @Test func aFirstLoginUnderTheLimitCreatesThePersonAndTakesASeat() throws {
-        let plan = try SeatRules.activate(.newIdentity(Self.new("github:alice")), limit: 2, actor: "t", reason: "login", at: Self.t, facts: Facts(active: 1))
+        let plan = try SeatRules.activate(
+            .newIdentity(Self.new("github:alice")), limit: 2, actor: "t", reason: "login", at: Self.t, facts: Facts(active: 1))
         #expect(plan.activation == .activated)
         #expect(actions(plan) == ["+person", "person.create", "+identity", "identity.create", "seat on → 2", "seat.activate"])
     }
 
     @Test func aFullHouseOrAnIneligiblePersonWritesNothing() throws {
-        let full = try SeatRules.activate(.newIdentity(Self.new("github:alice")), limit: 2, actor: "t", reason: "login", at: Self.t, facts: Facts(active: 2))
+        let full = try SeatRules.activate(
+            .newIdentity(Self.new("github:alice")), limit: 2, actor: "t", reason: "login", at: Self.t, facts: Facts(active: 2))
         #expect(full.activation == .noSeatAvailable && full.isEmpty)
         let blocked = Facts(persons: ["p1": Self.person("p1", status: .blocked)])
         let refused = try SeatRules.activate(.person("p1"), limit: 10, actor: "t", reason: "login", at: Self.t, facts: blocked)
@@ -64,14 +66,16 @@ struct SeatRulesTests {
 
     @Test func aSecondIdentityOfASeatedPersonTakesNoSecondSeat() throws {
         let facts = Facts(persons: ["p1": Self.person("p1", seat: .active)], active: 5)
-        let plan = try SeatRules.activate(.newIdentity(Self.new("gitlab:alice", linkTo: "p1")), limit: 5, actor: "t", reason: "login", at: Self.t, facts: facts)
+        let plan = try SeatRules.activate(
+            .newIdentity(Self.new("gitlab:alice", linkTo: "p1")), limit: 5, actor: "t", reason: "login", at: Self.t, facts: facts)
         #expect(plan.activation == .alreadyActive)
         #expect(actions(plan) == ["+identity", "identity.create"])
     }
 
     @Test func movingAPersonsLastIdentityAwayGivesTheirSeatBack() throws {
         let alice = IdentityRecord(id: 1, ref: IdentityRef.parse("github:alice")!, externalID: nil, email: nil, personID: "p1")
-        let facts = Facts(persons: ["p1": Self.person("p1", seat: .active), "p2": Self.person("p2", seat: .active)], identities: [alice], active: 2)
+        let facts = Facts(
+            persons: ["p1": Self.person("p1", seat: .active), "p2": Self.person("p2", seat: .active)], identities: [alice], active: 2)
         let plan = try SeatRules.link(alice.ref, to: "p2", actor: "t", facts: facts)
         #expect(actions(plan) == ["move", "identity.link", "seat off → 1", "end sessions", "seat.deactivate"])
         // An identity left to someone who has another keeps their seat.
@@ -85,9 +89,12 @@ struct SeatRulesTests {
         let renamed = IdentityRecord(id: 2, ref: IdentityRef.parse("github:samuel")!, externalID: "22", email: nil, personID: "p2")
         let facts = Facts(persons: ["p1": Self.person("p1"), "p2": Self.person("p2")], identities: [old, renamed])
         let plan = try SeatRules.rename(
-            [(old.ref, IdentityRef.movedAsideUsername("sam", externalID: "11"), "11"), (renamed.ref, "sam", "22")], actor: "t", facts: facts)
+            [(old.ref, IdentityRef.movedAsideUsername("sam", externalID: "11"), "11"), (renamed.ref, "sam", "22")], actor: "t", facts: facts
+        )
         #expect(actions(plan) == ["rename → sam~11", "identity.update", "rename → sam", "identity.update"])
-        #expect(throws: PeopleRuleError.self) { try SeatRules.rename([(IdentityRef.parse("github:ghost")!, "x", nil)], actor: "t", facts: facts) }
+        #expect(throws: PeopleRuleError.self) {
+            try SeatRules.rename([(IdentityRef.parse("github:ghost")!, "x", nil)], actor: "t", facts: facts)
+        }
     }
 
     @Test func membershipsAreReplacedOnlyWhenTheyChange() throws {
@@ -109,6 +116,8 @@ struct SeatRulesTests {
             actions(try SeatRules.setStatus(personID: "p1", to: .blocked, actor: "t", reason: "r", facts: unseated))
                 == ["end sessions", "status blocked", "person.status"])
         #expect(try SeatRules.setStatus(personID: "p1", to: .active, actor: "t", reason: "r", facts: unseated).isEmpty)
-        #expect(throws: PeopleRuleError.self) { try SeatRules.setStatus(personID: "nobody", to: .blocked, actor: "t", reason: "r", facts: unseated) }
+        #expect(throws: PeopleRuleError.self) {
+            try SeatRules.setStatus(personID: "nobody", to: .blocked, actor: "t", reason: "r", facts: unseated)
+        }
     }
 }

@@ -23,7 +23,8 @@ struct StoreConformanceTests {
             _ = try await store.migrate(actor: "test", at: StoreConformanceTests.t0)
         }
 
-        mutating func newIdentity(_ identity: String, email: String? = nil, externalID: String? = nil, linkTo: String? = nil) -> NewIdentity {
+        mutating func newIdentity(_ identity: String, email: String? = nil, externalID: String? = nil, linkTo: String? = nil) -> NewIdentity
+        {
             NewIdentity(
                 ref: IdentityRef.parse(identity)!, externalID: externalID, email: email, linkTo: linkTo,
                 newPersonID: PersonID.make(at: StoreConformanceTests.t0, using: &rng))
@@ -31,15 +32,20 @@ struct StoreConformanceTests {
 
         /// A person with a seat (the limit is generous).
         mutating func seated(_ identity: String, at: Date = StoreConformanceTests.t0) async throws -> ActivationResult {
-            try await store.activateSeat(.newIdentity(newIdentity(identity)), limit: 1000, claims: nil, actor: "test", reason: "test", at: at)
+            try await store.activateSeat(
+                .newIdentity(newIdentity(identity)), limit: 1000, claims: nil, actor: "test", reason: "test", at: at)
         }
 
         func chainIsIntact() async throws -> Bool { try await store.verifyAudit().firstBroken == nil }
 
-        func actions(_ action: String? = nil) async throws -> [String] { try await store.auditEntries(AuditQuery(action: action)).map(\.action) }
+        func actions(_ action: String? = nil) async throws -> [String] {
+            try await store.auditEntries(AuditQuery(action: action)).map(\.action)
+        }
     }
 
-    static func license(_ id: String = "lic_1", seats: Int64 = 10, supersedes: String? = nil, starts: String = "2026-11-01T00:00:00Z") -> StoredLicense {
+    static func license(_ id: String = "lic_1", seats: Int64 = 10, supersedes: String? = nil, starts: String = "2026-11-01T00:00:00Z")
+        -> StoredLicense
+    {
         StoredLicense(
             licenseID: id, licensee: "Acme", kid: "k1", seats: seats, seatPriceCents: 25_000, currency: "USD", startsAt: ts(starts),
             expiresAt: ts("2027-11-01T00:00:00Z"), termStartsAt: ts("2026-11-01T00:00:00Z"), supersedes: supersedes,
@@ -84,18 +90,21 @@ struct StoreConformanceTests {
         #expect(try await f.store.licenseInForce() == nil)
         #expect(try await f.store.license(asOf: Self.t0) == nil)
         let first = Self.license()
-        try await f.store.installLicense(first, proration: nil, audit: AuditDraft(actor: "test", action: "license.install", subject: "lic_1"), at: Self.t0)
+        try await f.store.installLicense(
+            first, proration: nil, audit: AuditDraft(actor: "test", action: "license.install", subject: "lic_1"), at: Self.t0)
         #expect(try await f.store.licenseInForce() == first)
         var amendment = Self.license("lic_2", seats: 20, supersedes: "lic_1", starts: "2026-11-20T00:00:00Z")
         amendment.installedAt = Self.t0.addingTimeInterval(86_400)
         let proration = ProrationRecord(
             licenseID: "lic_2", supersedes: "lic_1",
             proration: Proration(
-                addedSeats: 10, effectiveDate: day("2026-11-20"), termDays: 365, remainingDays: 346, seatPriceCents: 25_000, amountCents: 236_986,
+                addedSeats: 10, effectiveDate: day("2026-11-20"), termDays: 365, remainingDays: 346, seatPriceCents: 25_000,
+                amountCents: 236_986,
                 currency: "USD"),
             recordedAt: amendment.installedAt)
         try await f.store.installLicense(
-            amendment, proration: proration, audit: AuditDraft(actor: "test", action: "license.install", subject: "lic_2"), at: amendment.installedAt)
+            amendment, proration: proration, audit: AuditDraft(actor: "test", action: "license.install", subject: "lic_2"),
+            at: amendment.installedAt)
         #expect(try await f.store.licenseInForce()?.licenseID == "lic_2")
         #expect(try await f.store.prorations() == [proration])
         #expect(try await f.store.license(asOf: Self.t0.addingTimeInterval(60))?.licenseID == "lic_1")
@@ -107,7 +116,8 @@ struct StoreConformanceTests {
     @Test("Tokens: stored by hash, unique names, revoked", arguments: Engine.allCases)
     func tokens(engine: Engine) async throws {
         let f = try await Fixture(engine)
-        let token = TokenRecord(name: "ci", scope: .authorize, hash: String(repeating: "a", count: 64), lastFour: "wxyz", createdAt: Self.t0, createdBy: "test")
+        let token = TokenRecord(
+            name: "ci", scope: .authorize, hash: String(repeating: "a", count: 64), lastFour: "wxyz", createdAt: Self.t0, createdBy: "test")
         try await f.store.createToken(token, audit: AuditDraft(actor: "test", action: "token.create", subject: "ci"), at: Self.t0)
         #expect(try await f.store.tokens() == [token])
         #expect(try await f.store.token(hash: token.hash) == token)
@@ -130,17 +140,22 @@ struct StoreConformanceTests {
     func jobs(engine: Engine) async throws {
         let f = try await Fixture(engine)
         #expect(try await f.store.claimJob("release", holder: "a", until: Self.t0.addingTimeInterval(60), at: Self.t0))
-        #expect(try await !f.store.claimJob("release", holder: "b", until: Self.t0.addingTimeInterval(70), at: Self.t0.addingTimeInterval(10)))
+        #expect(
+            try await !f.store.claimJob("release", holder: "b", until: Self.t0.addingTimeInterval(70), at: Self.t0.addingTimeInterval(10)))
         #expect(try await f.store.claimJob("other", holder: "b", until: Self.t0.addingTimeInterval(70), at: Self.t0.addingTimeInterval(10)))
-        #expect(try await f.store.claimJob("release", holder: "a", until: Self.t0.addingTimeInterval(120), at: Self.t0.addingTimeInterval(30)))
-        #expect(try await !f.store.claimJob("release", holder: "b", until: Self.t0.addingTimeInterval(180), at: Self.t0.addingTimeInterval(90)))
-        #expect(try await f.store.claimJob("release", holder: "b", until: Self.t0.addingTimeInterval(240), at: Self.t0.addingTimeInterval(121)))
+        #expect(
+            try await f.store.claimJob("release", holder: "a", until: Self.t0.addingTimeInterval(120), at: Self.t0.addingTimeInterval(30)))
+        #expect(
+            try await !f.store.claimJob("release", holder: "b", until: Self.t0.addingTimeInterval(180), at: Self.t0.addingTimeInterval(90)))
+        #expect(
+            try await f.store.claimJob("release", holder: "b", until: Self.t0.addingTimeInterval(240), at: Self.t0.addingTimeInterval(121)))
     }
 
     @Test("Identities: create, join, find case-insensitively, link, rename, unlink", arguments: Engine.allCases)
     func identities(engine: Engine) async throws {
         var f = try await Fixture(engine)
-        let (alice, github) = try await f.store.createIdentity(f.newIdentity("github:Alice", email: "alice@acme.com", externalID: "101"), actor: "test", at: Self.t0)
+        let (alice, github) = try await f.store.createIdentity(
+            f.newIdentity("github:Alice", email: "alice@acme.com", externalID: "101"), actor: "test", at: Self.t0)
         #expect(alice.seat == SeatState.none && alice.status == .active && alice.email == "alice@acme.com")
         #expect(try await f.store.person(id: alice.id) == alice)
         #expect(try await f.store.identity(IdentityRef.parse("github:alice")!) == github)
@@ -156,12 +171,14 @@ struct StoreConformanceTests {
         let created = try await f.store.linkIdentity(IdentityRef.parse("bitbucket:bob")!, to: bob.id, actor: "test", at: Self.t0)
         #expect(created.created.map(\.personID) == [bob.id])
 
-        _ = try await f.store.changePeople(at: Self.t0) { try SeatRules.rename([(github.ref, "alice-renamed", "101")], actor: "test", facts: $0) }
+        _ = try await f.store.changePeople(at: Self.t0) {
+            try SeatRules.rename([(github.ref, "alice-renamed", "101")], actor: "test", facts: $0)
+        }
         #expect(try await f.actions("identity.update").count == 1)
         #expect(try await f.store.identity(IdentityRef.parse("github:alice")!) == nil)
         #expect(try await f.store.identity(IdentityRef.parse("github:alice-renamed")!)?.personID == alice.id)
 
-        try await f.store.unlinkIdentity(IdentityRef.parse("bitbucket:bob")!, actor: "test", at: Self.t0)
+        _ = try await f.store.unlinkIdentity(IdentityRef.parse("bitbucket:bob")!, actor: "test", at: Self.t0)
         #expect(try await f.store.identity(IdentityRef.parse("bitbucket:bob")!) == nil)
         let missing = await #expect(throws: StoreError.self) {
             try await f.store.unlinkIdentity(IdentityRef.parse("bitbucket:nobody")!, actor: "test", at: Self.t0)
@@ -175,7 +192,8 @@ struct StoreConformanceTests {
     func seats(engine: Engine) async throws {
         var f = try await Fixture(engine)
         let claims = MembershipClaims(identityID: nil, orgs: ["acme"], teams: ["acme/core"])
-        let first = try await f.store.activateSeat(.newIdentity(f.newIdentity("github:alice")), limit: 2, claims: claims, actor: "test", reason: "login", at: Self.t0)
+        let first = try await f.store.activateSeat(
+            .newIdentity(f.newIdentity("github:alice")), limit: 2, claims: claims, actor: "test", reason: "login", at: Self.t0)
         #expect(first.outcome == .activated && first.activeSeats == 1 && first.person?.seat == .active)
         let identity = try #require(first.identity)
         #expect(first.claimsRecorded?.memberships.map(\.name).sorted() == ["acme", "acme/core"])
@@ -183,8 +201,10 @@ struct StoreConformanceTests {
         let person = try #require(first.person)
         let again = try await f.store.activateSeat(.person(person.id), limit: 2, claims: nil, actor: "test", reason: "login", at: Self.t0)
         #expect(again.outcome == .alreadyActive && again.activeSeats == 1)
-        _ = try await f.store.activateSeat(.newIdentity(f.newIdentity("github:bob")), limit: 2, claims: nil, actor: "test", reason: "login", at: Self.t0)
-        let full = try await f.store.activateSeat(.newIdentity(f.newIdentity("github:carol")), limit: 2, claims: nil, actor: "test", reason: "login", at: Self.t0)
+        _ = try await f.store.activateSeat(
+            .newIdentity(f.newIdentity("github:bob")), limit: 2, claims: nil, actor: "test", reason: "login", at: Self.t0)
+        let full = try await f.store.activateSeat(
+            .newIdentity(f.newIdentity("github:carol")), limit: 2, claims: nil, actor: "test", reason: "login", at: Self.t0)
         #expect(full.outcome == .noSeatAvailable && full.activeSeats == 2)
         #expect(try await f.store.activeSeatCount() == 2)
         #expect(Set(try await f.store.persons(seat: .active, notSeenSince: nil).map(\.id)).contains(person.id))
@@ -219,7 +239,9 @@ struct StoreConformanceTests {
                     let identity = NewIdentity(
                         ref: IdentityRef(provider: .github, username: "user\(i)"), externalID: nil, email: nil, linkTo: nil,
                         newPersonID: PersonID.make(at: Self.t0, using: &rng))
-                    return try await store.activateSeat(.newIdentity(identity), limit: 10, claims: nil, actor: "test", reason: "login", at: Self.t0).outcome
+                    return try await store.activateSeat(
+                        .newIdentity(identity), limit: 10, claims: nil, actor: "test", reason: "login", at: Self.t0
+                    ).outcome
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -236,7 +258,8 @@ struct StoreConformanceTests {
         var f = try await Fixture(engine)
         let alice = try #require(try await f.seated("github:alice").person)
         let session = GateSession(
-            id: "s_1", tokenHash: String(repeating: "c", count: 64), personID: alice.id, identity: IdentityRef.parse("github:alice")!, signIn: "oidc",
+            id: "s_1", tokenHash: String(repeating: "c", count: 64), personID: alice.id, identity: IdentityRef.parse("github:alice")!,
+            signIn: "oidc",
             createdAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(43_200), lastSeenAt: Self.t0, userAgent: "test", address: "127.0.0.1")
         try await f.store.startSession(session, actor: "test", at: Self.t0)
         _ = try await f.store.setStatus(personID: alice.id, status: .blocked, actor: "admin", reason: "offboarded", at: Self.t0)
@@ -273,16 +296,22 @@ struct StoreConformanceTests {
         let identity = try #require(try await f.seated("gitlab:carol").identity)
         let remove = MembershipRecord(identityID: identity.id, kind: .group, name: "acme", source: .webhook, present: false)
         let since = Self.t0.addingTimeInterval(-72 * 3600)
-        let d1 = WebhookDelivery(provider: "gitlab", id: "g-1", event: "member", outcome: "removed", bodySHA256: "h1", eventAt: ts("2026-11-05T00:00:00Z"))
+        let d1 = WebhookDelivery(
+            provider: "gitlab", id: "g-1", event: "member", outcome: "removed", bodySHA256: "h1", eventAt: ts("2026-11-05T00:00:00Z"))
         #expect(try await f.store.applyWebhook(d1, change: remove, replaySince: since, actor: "webhook:gitlab", at: Self.t0) == .applied)
         #expect(try await f.store.applyWebhook(d1, change: remove, replaySince: since, actor: "webhook:gitlab", at: Self.t0) == .duplicate)
         var d2 = d1
         d2.id = "g-2"
-        #expect(try await f.store.applyWebhook(d2, change: remove, replaySince: since, actor: "webhook:gitlab", at: Self.t0) == .replay(of: "g-1", receivedAt: Self.t0))
+        #expect(
+            try await f.store.applyWebhook(d2, change: remove, replaySince: since, actor: "webhook:gitlab", at: Self.t0)
+                == .replay(of: "g-1", receivedAt: Self.t0))
         var add = remove
         add.present = true
-        let d3 = WebhookDelivery(provider: "gitlab", id: "g-3", event: "member", outcome: "added", bodySHA256: "h3", eventAt: ts("2026-11-04T00:00:00Z"))
-        #expect(try await f.store.applyWebhook(d3, change: add, replaySince: since, actor: "webhook:gitlab", at: Self.t0) == .stale(newest: ts("2026-11-05T00:00:00Z")))
+        let d3 = WebhookDelivery(
+            provider: "gitlab", id: "g-3", event: "member", outcome: "added", bodySHA256: "h3", eventAt: ts("2026-11-04T00:00:00Z"))
+        #expect(
+            try await f.store.applyWebhook(d3, change: add, replaySince: since, actor: "webhook:gitlab", at: Self.t0)
+                == .stale(newest: ts("2026-11-05T00:00:00Z")))
         #expect(try await f.store.memberships(identityID: identity.id).first { $0.name == "acme" }?.present == false)
         #expect(try await f.chainIsIntact())
     }
@@ -298,7 +327,9 @@ struct StoreConformanceTests {
         #expect(try await f.store.persons(seat: nil, notSeenSince: Self.t0.addingTimeInterval(600)).map(\.id) == [alice.id])
         let key = DenialKey(day: "2026-11-10", kind: "login", reason: "no_seat_available")
         let egress = EgressDenialKey(day: "2026-11-10", destination: "evil.example:443", reason: "not_allowed")
-        let entries = (0..<5).map { DenialEntry(at: Self.t0.addingTimeInterval(Double($0)), kind: "login", reason: "no_seat_available", subject: "github:u\($0)") }
+        let entries = (0..<5).map {
+            DenialEntry(at: Self.t0.addingTimeInterval(Double($0)), kind: "login", reason: "no_seat_available", subject: "github:u\($0)")
+        }
         try await f.store.addDenials(DenialBatch(counts: [key: 5], byDestination: [egress: 2], recent: entries), keep: 3)
         try await f.store.addDenials(DenialBatch(counts: [key: 1]), keep: 3)
         #expect(try await f.store.denialCounts(since: "2026-11-10") == [key: 6])
@@ -312,10 +343,12 @@ struct StoreConformanceTests {
     func policies(engine: Engine) async throws {
         let f = try await Fixture(engine)
         #expect(try await f.store.policySetInForce() == nil)
-        let first = StoredPolicySet(sha256: String(repeating: "1", count: 64), files: ["login.yml": "login: {}\n"], appliedAt: Self.t0, appliedBy: "test")
+        let first = StoredPolicySet(
+            sha256: String(repeating: "1", count: 64), files: ["login.yml": "login: {}\n"], appliedAt: Self.t0, appliedBy: "test")
         try await f.store.applyPolicySet(first, audit: AuditDraft(actor: "test", action: "policy.apply", subject: first.sha256))
         let second = StoredPolicySet(
-            sha256: String(repeating: "2", count: 64), files: ["login.yml": "login: {admins: [\"github:root\"]}\n"], appliedAt: Self.t0.addingTimeInterval(3600),
+            sha256: String(repeating: "2", count: 64), files: ["login.yml": "login: {admins: [\"github:root\"]}\n"],
+            appliedAt: Self.t0.addingTimeInterval(3600),
             appliedBy: "test")
         try await f.store.applyPolicySet(second, audit: AuditDraft(actor: "test", action: "policy.apply", subject: second.sha256))
         #expect(try await f.store.policySetInForce() == second)
@@ -352,7 +385,9 @@ struct StoreConformanceTests {
                 DirectoryPerson(dn: "uid=alice,ou=people,dc=acme", uid: "alice", email: "alice@acme.com", name: "Alice", externalID: "u-1"),
                 DirectoryPerson(dn: "uid=bob,ou=people,dc=acme", uid: "bob", email: nil, name: "Bob", externalID: "u-2"),
             ],
-            groups: [DirectoryGroup(dn: "cn=eng,ou=groups,dc=acme", name: "eng", memberDNs: ["uid=alice,ou=people,dc=acme"], memberUIDs: [])])
+            groups: [
+                DirectoryGroup(dn: "cn=eng,ou=groups,dc=acme", name: "eng", memberDNs: ["uid=alice,ou=people,dc=acme"], memberUIDs: [])
+            ])
         let plan = try await f.store.applyDirectorySync(prefetched: nil, actor: "test", at: Self.t0) { stored in
             var plan = DirectoryPlanner.plan(listing, stored: stored, identity: IdentityPolicy())
             var rng = SystemRandomNumberGenerator()
@@ -388,7 +423,8 @@ struct StoreConformanceTests {
         func session(_ id: String, _ person: PersonRecord, expires: TimeInterval = 43_200) -> GateSession {
             GateSession(
                 id: id, tokenHash: String(repeating: id.last!, count: 64), personID: person.id, identity: IdentityRef.parse("github:x")!,
-                signIn: "oidc", createdAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(expires), lastSeenAt: Self.t0, userAgent: "ua", address: "127.0.0.1")
+                signIn: "oidc", createdAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(expires), lastSeenAt: Self.t0, userAgent: "ua",
+                address: "127.0.0.1")
         }
         for s in [session("s_1", alice), session("s_2", alice), session("s_3", bob), session("s_4", bob, expires: 60)] {
             try await f.store.startSession(s, actor: "test", at: Self.t0)
@@ -399,14 +435,20 @@ struct StoreConformanceTests {
         #expect(try await f.store.session(tokenHash: String(repeating: "1", count: 64))?.lastSeenAt == Self.t0.addingTimeInterval(600))
 
         #expect(try await f.store.endSessions(.ids(["s_2"]), reason: "revoked", actor: "admin", at: Self.t0).map(\.id) == ["s_2"])
-        #expect(try await f.store.endSessions(.expired(at: Self.t0.addingTimeInterval(120), idleBefore: Self.t0.addingTimeInterval(-1)), reason: "expired", actor: "system", at: Self.t0).map(\.id) == ["s_4"])
+        #expect(
+            try await f.store.endSessions(
+                .expired(at: Self.t0.addingTimeInterval(120), idleBefore: Self.t0.addingTimeInterval(-1)), reason: "expired",
+                actor: "system", at: Self.t0
+            ).map(\.id) == ["s_4"])
         #expect(try await f.store.endSessions(.person(bob.id), reason: "blocked", actor: "admin", at: Self.t0).map(\.id) == ["s_3"])
         #expect(try await f.store.endSessions(.all, reason: "everyone out", actor: "admin", at: Self.t0).map(\.id) == ["s_1"])
         #expect(try await f.store.sessions(personID: nil).isEmpty)
         #expect(try await f.actions("session.start").count == 4)
         #expect(try await f.actions("session.end").count == 4)
 
-        let attempt = SignInAttempt(stateHash: String(repeating: "e", count: 64), bindingHash: String(repeating: "f", count: 64), provider: "oidc", redirect: "/", expiresAt: Self.t0.addingTimeInterval(600))
+        let attempt = SignInAttempt(
+            stateHash: String(repeating: "e", count: 64), bindingHash: String(repeating: "f", count: 64), provider: "oidc", redirect: "/",
+            expiresAt: Self.t0.addingTimeInterval(600))
         try await f.store.saveSignInAttempt(attempt, at: Self.t0)
         #expect(try await f.store.takeSignInAttempt(stateHash: attempt.stateHash, at: Self.t0) == attempt)
         #expect(try await f.store.takeSignInAttempt(stateHash: attempt.stateHash, at: Self.t0) == nil)
@@ -418,7 +460,9 @@ struct StoreConformanceTests {
     @Test("Audit: entries by time, action and limit; the chain head; an intact chain", arguments: Engine.allCases)
     func audit(engine: Engine) async throws {
         var f = try await Fixture(engine)
-        for (i, name) in ["a", "b", "c"].enumerated() { _ = try await f.seated("github:\(name)", at: Self.t0.addingTimeInterval(Double(i) * 3600)) }
+        for (i, name) in ["a", "b", "c"].enumerated() {
+            _ = try await f.seated("github:\(name)", at: Self.t0.addingTimeInterval(Double(i) * 3600))
+        }
         let all = try await f.store.auditEntries(AuditQuery())
         #expect(all.map(\.seq) == Array(1...Int64(all.count)))
         #expect(try await f.store.auditChainHead().map { [$0.seq: $0.hash] } == [all.last!.seq: all.last!.hash])
@@ -476,6 +520,8 @@ extension Store {
     func applyWebhook(_ delivery: WebhookDelivery, change: MembershipRecord?, replaySince: Date, actor: String, at: Date) async throws
         -> WebhookApplyOutcome
     {
-        try await applyWebhook(delivery, at: at) { try WebhookRules.judge(delivery, change: change, replaySince: replaySince, actor: actor, facts: $0) }
+        try await applyWebhook(delivery, at: at) {
+            try WebhookRules.judge(delivery, change: change, replaySince: replaySince, actor: actor, facts: $0)
+        }
     }
 }

@@ -5,7 +5,9 @@ import Foundation
 /// migration, a database copy — are the exception: there the store is the actor's tool.)
 public enum AuditDrafts {
     /// An identity renamed (seen through its stable id) or given its stable id.
-    public static func identityUpdate(actor: String, identity: IdentityRef, person: String, username: String, externalID: String?) -> AuditDraft {
+    public static func identityUpdate(actor: String, identity: IdentityRef, person: String, username: String, externalID: String?)
+        -> AuditDraft
+    {
         AuditDraft(
             actor: actor, action: "identity.update", subject: identity.description,
             details: ["username": .string(username), "person": .string(person), "external_id": .optional(externalID)])
@@ -22,7 +24,9 @@ public enum AuditDrafts {
         }
         return AuditDraft(
             actor: actor, action: "membership.update", subject: "identity \(identityID)",
-            details: ["source": .string(source.rawValue), "added": names(new.subtracting(current)), "removed": names(current.subtracting(new))])
+            details: [
+                "source": .string(source.rawValue), "added": names(new.subtracting(current)), "removed": names(current.subtracting(new)),
+            ])
     }
 
     /// A membership a provider's webhook reported added or removed.

@@ -151,7 +151,9 @@ public enum SeatRules {
         if new.linkTo == nil {
             steps += [
                 .createPerson(id: personID, name: new.ref.username, email: new.email),
-                .audit(AuditDraft(actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)])),
+                .audit(
+                    AuditDraft(
+                        actor: actor, action: "person.create", subject: personID, details: ["identity": .string(new.ref.description)])),
             ]
         }
         steps += [
@@ -174,7 +176,8 @@ public enum SeatRules {
             .endSessions(personID: personID, actor: actor, reason: reason),
             .audit(
                 AuditDraft(
-                    actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(after)])),
+                    actor: actor, action: "seat.deactivate", subject: personID,
+                    details: ["reason": .string(reason), "active_after": .int(after)])),
         ])
     }
 
@@ -206,7 +209,8 @@ public enum SeatRules {
         guard try facts.person(personID) != nil else { throw PeopleRuleError(.personNotFound, "no person \(personID)") }
         guard let existing = try facts.identity(ref) else {
             return PeoplePlan(
-                steps: identitySteps(NewIdentity(ref: ref, externalID: nil, email: nil, linkTo: personID, newPersonID: personID), actor: actor))
+                steps: identitySteps(
+                    NewIdentity(ref: ref, externalID: nil, email: nil, linkTo: personID, newPersonID: personID), actor: actor))
         }
         guard existing.personID != personID else { return PeoplePlan() }
         var plan = PeoplePlan(steps: [
@@ -228,12 +232,15 @@ public enum SeatRules {
     ) throws -> PeoplePlan {
         var plan = PeoplePlan()
         for rename in renames {
-            guard let stored = try facts.identity(rename.identity) else { throw PeopleRuleError(.identityNotFound, "no identity \(rename.identity)") }
+            guard let stored = try facts.identity(rename.identity) else {
+                throw PeopleRuleError(.identityNotFound, "no identity \(rename.identity)")
+            }
             plan += [
                 .renameIdentity(id: stored.id, username: rename.username, externalID: rename.externalID),
                 .audit(
                     AuditDrafts.identityUpdate(
-                        actor: actor, identity: stored.ref, person: stored.personID, username: rename.username, externalID: rename.externalID)),
+                        actor: actor, identity: stored.ref, person: stored.personID, username: rename.username,
+                        externalID: rename.externalID)),
             ]
         }
         return plan
@@ -256,7 +263,9 @@ public enum SeatRules {
         guard let existing = try facts.identity(ref) else { throw PeopleRuleError(.identityNotFound, "no identity \(ref)") }
         var plan = PeoplePlan(steps: [
             .deleteIdentity(id: existing.id),
-            .audit(AuditDraft(actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)])),
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)])),
         ])
         plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, facts: facts).steps
         return plan

@@ -46,12 +46,16 @@ extension Gatehouse {
         let (index, tokens, license, policy) = live.read { ($0.index, $0.tokens, $0.license, $0.policy) }
         var out = index.divergence(from: stored)
         let storedTokens = Dictionary(try await store.tokens().map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a })
-        if tokens != storedTokens { out.append("tokens: memory \(tokens.values.map(\.name).sorted()), database \(storedTokens.values.map(\.name).sorted())") }
+        if tokens != storedTokens {
+            out.append("tokens: memory \(tokens.values.map(\.name).sorted()), database \(storedTokens.values.map(\.name).sorted())")
+        }
         let storedLicense = try await store.licenseInForce()
         if license?.licenseID != storedLicense?.licenseID {
             out.append("license: memory \(license?.licenseID ?? "none"), database \(storedLicense?.licenseID ?? "none")")
         }
-        if policy != Self.policy(from: try await store.policySetInForce()) { out.append("policy set: memory differs from the one in force") }
+        if policy != Self.policy(from: try await store.policySetInForce()) {
+            out.append("policy set: memory differs from the one in force")
+        }
         return out
     }
 }

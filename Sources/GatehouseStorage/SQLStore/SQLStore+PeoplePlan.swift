@@ -23,7 +23,8 @@ struct SQLWebhookFacts: WebhookFacts {
     let db: any SQLSession
 
     func deliveryHandled(provider: String, id: String) throws -> Bool {
-        try db.value(as: String.self, "SELECT delivery_id FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?", [provider, id]) != nil
+        try db.value(as: String.self, "SELECT delivery_id FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?", [provider, id])
+            != nil
     }
 
     func bodyApplied(provider: String, sha256: String, since: Date) throws -> (id: String, receivedAt: Date)? {
@@ -62,7 +63,10 @@ extension SQLStore {
                     let id = try db.value(
                         as: Int64.self,
                         "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        [new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID, stamp])
+                        [
+                            new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID,
+                            stamp,
+                        ])
                 else { throw StoreError(.corrupt, "inserting identity \(new.ref) returned no id") }
                 created.append(IdentityRecord(id: id, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID))
             case .moveIdentity(let id, let personID):
@@ -75,7 +79,8 @@ extension SQLStore {
                 try db.execute("DELETE FROM identities WHERE id = ?", [id])
             case .setSeat(let personID, let active, let activeAfter, let actor, let reason):
                 try db.execute("UPDATE persons SET seat = ? WHERE id = ?", [active ? "active" : "none", personID])
-                try insertSeatEvent(db, personID, active ? "activate" : "deactivate", activeAfter: activeAfter, actor: actor, reason: reason, at: at)
+                try insertSeatEvent(
+                    db, personID, active ? "activate" : "deactivate", activeAfter: activeAfter, actor: actor, reason: reason, at: at)
             case .setStatus(let personID, let status):
                 try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
             case .replaceMemberships(let identityID, let source, let memberships):
