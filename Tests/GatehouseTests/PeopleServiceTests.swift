@@ -197,6 +197,29 @@ struct PeopleServiceTests {
         #expect(report.quote?.proration.addedSeats == 2)
         #expect(try await gatehouse.seatStatus().peak == 12)
     }
+
+    @Test(arguments: Engine.allCases) func seatFiguresAsVendorsReportThem(engine: Engine) async throws {
+        let clock = TestClock(ts("2026-11-02T09:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(
+            engine: engine, seats: 10, policy: ["seats.yml": "seats: {overage_percent: 20}\n"], clock: clock)
+        for i in 0..<10 { _ = try await gatehouse.activateSeat(user: "github:u\(i)", actor: "test") }
+        var status = try await gatehouse.seatStatus()
+        #expect(status.term.historicalMax == 10 && status.term.overage == 0 && status.term.overageSince == nil)
+        #expect(status.term.historicalMaxAt == ts("2026-11-02T09:00:00Z"))
+        clock.set(ts("2026-11-05T14:00:00Z"))
+        _ = try await gatehouse.activateSeat(user: "github:u10", actor: "test")
+        clock.set(ts("2026-11-06T08:30:00Z"))
+        _ = try await gatehouse.activateSeat(user: "github:u11", actor: "test")
+        clock.set(ts("2026-11-09T10:00:00Z"))
+        for i in 0..<5 { _ = try await gatehouse.deactivateSeat(user: "github:u\(i)", actor: "test") }
+        try await expectMemoryFollowsWrites(gatehouse)
+        status = try await gatehouse.seatStatus()
+        #expect(status.active == 7)
+        #expect(status.term.historicalMax == 12 && status.term.historicalMaxAt == ts("2026-11-06T08:30:00Z"))
+        #expect(status.term.overage == 2 && status.term.overageSince == ts("2026-11-05T14:00:00Z"))
+        #expect(status.json["historical_max_at"] == "2026-11-06T08:30:00Z" && status.json["overage_since"] == "2026-11-05T14:00:00Z")
+        #expect(status.text.contains("overage: 2 above licensed (first above on 2026-11-05)"))
+    }
 }
 
 @Suite("Usage export")

@@ -8,18 +8,26 @@ public struct SeatStatusReport: Sendable {
     public var limit: Int64
     public var active: Int64
     public var peak: Int64
+    /// The term's historical maximum and overage, with their dates (for the true-up).
+    public var term: TermSeatFigures
     public var warnings: [String]
 
     public var json: JSONValue {
         [
             "licensed": .int(licensed), "limit": .int(limit), "active": .int(active), "available": .int(max(0, limit - active)),
-            "peak": .int(peak), "warnings": .array(warnings.map(JSONValue.string)),
+            "peak": .int(peak), "historical_max": .int(term.historicalMax),
+            "historical_max_at": .optional(term.historicalMaxAt.map { UTC.format($0) }), "overage": .int(term.overage),
+            "overage_since": .optional(term.overageSince.map { UTC.format($0) }), "warnings": .array(warnings.map(JSONValue.string)),
         ]
     }
 
     public var text: String {
-        (["seats: \(active) active of \(licensed) licensed (limit \(limit), \(max(0, limit - active)) available); peak this term \(peak)"]
-            + warnings.map { "warning: \($0)" }).joined(separator: "\n")
+        var lines = ["seats: \(active) active of \(licensed) licensed (limit \(limit), \(max(0, limit - active)) available); peak this term \(peak)"]
+        if let at = term.historicalMaxAt { lines.append("historical maximum: \(term.historicalMax) on \(UTC.formatDay(at))") }
+        if let since = term.overageSince {
+            lines.append("overage: \(term.overage) above licensed (first above on \(UTC.formatDay(since))): a true-up is due")
+        }
+        return (lines + warnings.map { "warning: \($0)" }).joined(separator: "\n")
     }
 }
 
@@ -60,11 +68,14 @@ extension Gatehouse {
             )
         }
         let licensed = license?.seats ?? 0
-        let usage = try await store.seatUsage(since: license?.termStartsAt ?? .distantPast)
+        let termStart = license?.termStartsAt ?? .distantPast
+        let usage = try await store.seatUsage(since: termStart)
+        let history = try await store.seatEvents(since: termStart)
+        let term = SeatUsage.figures(startActive: history.startActive, termStart: termStart, events: history.events, licensed: licensed)
         var warnings = SeatUsage.warnings(active: usage.active, licensed: licensed)
         if license == nil { warnings.append("no license is installed") }
         if license != nil, evaluation.state != .valid { warnings += evaluation.warnings }
-        return SeatStatusReport(licensed: licensed, limit: limit, active: usage.active, peak: usage.peak, warnings: warnings)
+        return SeatStatusReport(licensed: licensed, limit: limit, active: usage.active, peak: usage.peak, term: term, warnings: warnings)
     }
 
     /// Gives a seat to a user (creating `provider:username` if new), within the limit.
