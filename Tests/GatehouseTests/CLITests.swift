@@ -101,6 +101,29 @@ struct CLITests {
         #expect(verify == ["ok": true, "entries": 3, "first_broken": nil, "problem": nil])
     }
 
+    @Test func dormantSeatsReviewedAsCSVThenReleased() throws {
+        let cli = try CLI()
+        try cli.setUp(terms: Self.currentTerms)
+        try cli("seats", "activate", "github:alice").expectSuccess()
+        try cli("seats", "activate", "oidc:=HYPERLINK").expectSuccess()
+        // Never seen counts from creation: with 0 days, everyone seated is dormant.
+        let csv = try cli("users", "list", "--seat", "active", "--inactive-days", "0", "--format", "csv").expectSuccess().stdout
+        let rows = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows.first == "id,name,email,status,seat,last_seen_at,created_at,identities")
+        #expect(rows.count == 3)
+        // A name a spreadsheet would run as a formula is made inert.
+        #expect(rows.contains { $0.contains(",'=HYPERLINK,") }, "\(rows)")
+        try cli("users", "list", "--format", "xml").expectCleanFailure("--format must be text or csv")
+
+        let dry = try JSONValue.parse(try cli("seats", "release", "--inactive-days", "0", "--dry-run", "--json").expectSuccess().stdout)
+        #expect(dry["count"] == 2 && dry["dry_run"] == true)
+        #expect(try JSONValue.parse(try cli("seats", "status", "--json").expectSuccess().stdout)["active"] == 2)
+        let done = try cli("seats", "release", "--inactive-days", "0").expectSuccess().stdout
+        #expect(done.contains("released 2 seats"))
+        #expect(try JSONValue.parse(try cli("seats", "status", "--json").expectSuccess().stdout)["active"] == 0)
+        #expect(try cli("audit", "verify").status == 0)
+    }
+
     @Test func failuresAreOneLineAndChangeNothing() throws {
         let cli = try CLI()
         try cli.setUp(terms: Self.currentTerms)

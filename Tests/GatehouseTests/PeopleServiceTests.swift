@@ -198,6 +198,35 @@ struct PeopleServiceTests {
         #expect(try await gatehouse.seatStatus().peak == 12)
     }
 
+    @Test(arguments: Engine.allCases) func dormantSeatsAreReleasedInOneGoAfterADryRun(engine: Engine) async throws {
+        let clock = TestClock(ts("2026-11-02T00:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, clock: clock)
+        for name in ["ann", "ben", "cat", "dan", "eve"] { _ = try await gatehouse.authorizeLogin(login("github:\(name)"), actor: "test") }
+        clock.advance(days: 50)
+        for name in ["ben", "eve"] { _ = try await gatehouse.authorizeLogin(login("github:\(name)"), actor: "test") }
+        clock.advance(days: 20)
+        // The review: who has not been seen for 60 days.
+        let dormant = try await gatehouse.users(seat: .active, inactiveDays: 60)
+        let dormantIDs = Set(dormant.map(\.person.id))
+        #expect(dormant.count == 3)
+        let head = try await gatehouse.store.auditHeadSeq()
+        let dry = try await gatehouse.releaseInactiveSeats(days: 60, dryRun: true, actor: "cli:admin")
+        #expect(dry.dryRun && Set(dry.released) == dormantIDs)
+        #expect(try await gatehouse.store.auditHeadSeq() == head)
+        #expect(try await gatehouse.seatStatus().active == 5)
+
+        let done = try await gatehouse.releaseInactiveSeats(days: 60, dryRun: false, actor: "cli:admin")
+        try await expectMemoryFollowsWrites(gatehouse)
+        #expect(Set(done.released) == dormantIDs)
+        #expect(try await gatehouse.seatStatus().active == 2)
+        // One transaction: three releases and their summary, one after another in the chain.
+        let entries = try await gatehouse.auditEntries(AuditQuery()).filter { $0.seq > head }
+        #expect(entries.map(\.action) == ["seat.deactivate", "seat.deactivate", "seat.deactivate", "seats.release_inactive"])
+        #expect(entries.allSatisfy { $0.actor == "cli:admin" } && entries.last?.details.contains("\"released\":3") == true)
+        #expect(try await gatehouse.releaseInactiveSeats(days: 60, dryRun: false, actor: "cli:admin").released.isEmpty)
+        await #expect(throws: GatehouseError.self) { try await gatehouse.releaseInactiveSeats(days: -1, dryRun: true, actor: "t") }
+    }
+
     @Test(arguments: Engine.allCases) func seatFiguresAsVendorsReportThem(engine: Engine) async throws {
         let clock = TestClock(ts("2026-11-02T09:00:00Z"))
         let (_, gatehouse, _) = try await gatehouseWithLicense(

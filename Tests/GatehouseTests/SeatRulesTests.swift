@@ -16,6 +16,9 @@ struct SeatRulesTests {
         func identityCount(of personID: String) throws -> Int { identities.filter { $0.personID == personID }.count }
         func activeSeats() throws -> Int64 { active }
         var held: [Int64: Set<MembershipRecord>] = [:]
+        func seatedPeople(notSeenSince time: Date) throws -> [PersonRecord] {
+            persons.values.filter { $0.seat == .active && ($0.lastSeenAt ?? $0.createdAt) < time }.sorted { $0.id < $1.id }
+        }
         func memberships(of identityID: Int64, source: MembershipSource) throws -> Set<MembershipRecord> {
             (held[identityID] ?? []).filter { $0.source == source }
         }

@@ -11,6 +11,9 @@ public protocol PeopleFacts {
     func activeSeats() throws -> Int64
     /// An identity's memberships from one source.
     func memberships(of identityID: Int64, source: MembershipSource) throws -> Set<MembershipRecord>
+    /// People holding a seat who have not been seen since `time` (never seen counts from
+    /// when the person was created), oldest first.
+    func seatedPeople(notSeenSince time: Date) throws -> [PersonRecord]
 }
 
 /// One step of a change to people. Storage carries the steps out in order, as they are, in
@@ -179,6 +182,43 @@ public enum SeatRules {
                     actor: actor, action: "seat.deactivate", subject: personID,
                     details: ["reason": .string(reason), "active_after": .int(after)])),
         ])
+    }
+
+    /// Gives back, in one go, the seats of everyone not seen for `days` days (before
+    /// `cutoff`): each release as `release` would make it, counts falling one by one, then one
+    /// `seats.release_inactive` entry that sums them up. Empty when nobody is dormant.
+    public static func releaseInactive(days: Int64, cutoff: Date, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        let dormant = try facts.seatedPeople(notSeenSince: cutoff)
+        guard !dormant.isEmpty else { return PeoplePlan() }
+        var active = try facts.activeSeats()
+        let reason = "inactive for \(days) days"
+        var plan = PeoplePlan()
+        for person in dormant {
+            active -= 1
+            plan += [
+                .setSeat(personID: person.id, active: false, activeAfter: active, actor: actor, reason: reason),
+                .endSessions(personID: person.id, actor: actor, reason: reason),
+                .audit(
+                    AuditDraft(
+                        actor: actor, action: "seat.deactivate", subject: person.id,
+                        details: ["reason": .string(reason), "active_after": .int(active)])),
+            ]
+        }
+        plan += [
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "seats.release_inactive", subject: "seats",
+                    details: [
+                        "inactive_days": .int(days), "not_seen_since": .string(UTC.format(cutoff)), "released": .int(Int64(dormant.count)),
+                        "active_after": .int(active),
+                    ]))
+        ]
+        return plan
+    }
+
+    /// The people a plan gives seats back to.
+    public static func released(by plan: PeoplePlan) -> [String] {
+        plan.steps.compactMap { if case .setSeat(let id, false, _, _, _) = $0 { id } else { nil } }
     }
 
     /// Blocks, unblocks or marks a person as gone. Leaving `active` gives the seat back and

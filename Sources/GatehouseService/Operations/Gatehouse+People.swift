@@ -19,6 +19,23 @@ public struct PersonReport: Sendable {
         ]
     }
 
+    /// CSV columns of `users list --format csv` (the review before a true-up).
+    public static let csvHeader = "id,name,email,status,seat,last_seen_at,created_at,identities"
+
+    /// One RFC 4180 row. Names and emails come from providers and people: a cell that a
+    /// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`.
+    public var csvRow: String {
+        [
+            person.id, person.name, person.email ?? "", person.status.rawValue, person.seat.rawValue,
+            person.lastSeenAt.map { UTC.format($0) } ?? "", UTC.format(person.createdAt), identities.map(\.ref.description).joined(separator: " "),
+        ].map { AuditEntry.csvField(Self.inert($0)) }.joined(separator: ",")
+    }
+
+    static func inert(_ cell: String) -> String {
+        guard let first = cell.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return cell }
+        return "'" + cell
+    }
+
     public var line: String {
         "\(person.id)\t\(person.seat == .active ? "seat" : "-")\t\(person.status.rawValue)\t\(identities.map(\.ref.description).joined(separator: ","))\t"
             + (person.lastSeenAt.map { "seen \(UTC.format($0))" } ?? "never seen")
@@ -62,6 +79,8 @@ extension Gatehouse {
                 "inactive days must be a whole number from \(Self.inactiveDaysRange.lowerBound) to \(Self.inactiveDaysRange.upperBound)")
         }
         try await ensureLoaded()
+        // Last-seen times noted in memory count, as they do when seats are released.
+        if inactiveDays != nil { try await flushBookkeeping() }
         let since = inactiveDays.map { now().addingTimeInterval(-Double($0) * 86_400) }
         let persons = try await store.persons(seat: seat, notSeenSince: since)
         return live.read { s in

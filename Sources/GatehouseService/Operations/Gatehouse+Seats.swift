@@ -31,6 +31,29 @@ public struct SeatStatusReport: Sendable {
     }
 }
 
+/// `seats release --inactive-days N`: whose seats were (or would be) given back.
+public struct InactiveReleaseReport: Sendable {
+    public var days: Int64
+    public var cutoff: Date
+    public var dryRun: Bool
+    public var released: [String]
+
+    public var json: JSONValue {
+        [
+            "inactive_days": .int(days), "not_seen_since": .string(UTC.format(cutoff)), "dry_run": .bool(dryRun),
+            "released": .array(released.map { .string($0) }), "count": .int(Int64(released.count)),
+        ]
+    }
+
+    public var text: String {
+        let head =
+            dryRun
+            ? "dry run, nothing changed: \(released.count) seat\(released.count == 1 ? "" : "s") would be released (not seen since \(UTC.format(cutoff)))"
+            : "released \(released.count) seat\(released.count == 1 ? "" : "s") of people not seen since \(UTC.format(cutoff))"
+        return ([head] + released.map { "  - \($0)" }).joined(separator: "\n")
+    }
+}
+
 /// `seats true-up`: the term's peak against what was bought.
 public struct TrueUpReport: Sendable {
     public var licenseID: String
@@ -149,16 +172,31 @@ extension Gatehouse {
     @discardableResult
     public func sweepInactiveSeats() async throws -> [String] {
         try await ensureLoaded()
-        let days = live.read { $0.policy.seats.deactivateInactiveAfterDays }
+        let days = Int64(live.read { $0.policy.seats.deactivateInactiveAfterDays })
         guard days > 0 else { return [] }
-        try await flushBookkeeping()
-        let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
-        var released: [String] = []
-        for person in try await store.persons(seat: .active, notSeenSince: cutoff) {
-            let committed = try await releaseSeat(person.id, actor: "system", reason: "inactive for \(days) days")
-            commit(committed)
-            if committed.changed { released.append(person.id) }
+        return try await releaseInactiveSeats(days: days, dryRun: false, actor: "system").released
+    }
+
+    /// Gives back the seats of everyone not seen for `days` days, in one transaction (audited
+    /// per seat and as one `seats.release_inactive`); with `dryRun`, only says whose.
+    public func releaseInactiveSeats(days: Int64, dryRun: Bool, actor: String) async throws -> InactiveReleaseReport {
+        guard Self.inactiveDaysRange.contains(days) else {
+            throw GatehouseError(
+                .invalidInactiveDays,
+                "inactive days must be a whole number from \(Self.inactiveDaysRange.lowerBound) to \(Self.inactiveDaysRange.upperBound)")
         }
-        return released
+        // Last-seen times noted in memory count: a person seen a minute ago is not dormant.
+        if live.isLoaded { try await flushBookkeeping() }
+        let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
+        let rule: @Sendable (any PeopleFacts) throws -> PeoplePlan = { try SeatRules.releaseInactive(days: days, cutoff: cutoff, actor: actor, facts: $0) }
+        let plan: PeoplePlan
+        if dryRun {
+            plan = try await store.previewPeople(rule)
+        } else {
+            let committed = try await store.changePeople(at: now(), rule)
+            commit(committed)
+            plan = committed.plan
+        }
+        return InactiveReleaseReport(days: days, cutoff: cutoff, dryRun: dryRun, released: SeatRules.released(by: plan))
     }
 }

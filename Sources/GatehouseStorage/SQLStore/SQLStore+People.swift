@@ -161,6 +161,12 @@ extension SQLStore {
         try await write { db in try SQLStore.apply(db, at: at) { try rule($0) } }
     }
 
+    public func previewPeople(_ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> PeoplePlan {
+        try await read { db in
+            do { return try rule(SQLPeopleFacts(db: db)) } catch let error as PeopleRuleError { throw StoreError(.notFound, error.message) }
+        }
+    }
+
 
 
     public func applyWebhook(

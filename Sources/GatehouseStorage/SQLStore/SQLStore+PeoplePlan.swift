@@ -11,6 +11,13 @@ struct SQLPeopleFacts: PeopleFacts {
         try db.value(as: Int.self, "SELECT COUNT(*) FROM identities WHERE person_id = ?", [personID]) ?? 0
     }
     func activeSeats() throws -> Int64 { try SQLStore.activeSeats(db) }
+    func seatedPeople(notSeenSince time: Date) throws -> [PersonRecord] {
+        try db.rows(
+            "SELECT * FROM persons WHERE seat = 'active' AND COALESCE(last_seen_at, created_at) < ? ORDER BY COALESCE(last_seen_at, created_at), id",
+            [UTC.format(time, milliseconds: true)]
+        ).map(SQLStore.person)
+    }
+
     func memberships(of identityID: Int64, source: MembershipSource) throws -> Set<MembershipRecord> {
         Set(
             try db.rows("SELECT * FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])

@@ -7,7 +7,7 @@ struct SeatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seats", abstract: "Seat usage and pricing.",
         discussion: "A USER is provider:username (e.g. github:alice), a person id (p_…) or an email.",
-        subcommands: [Status.self, Activate.self, Deactivate.self, Quote.self, TrueUp.self])
+        subcommands: [Status.self, Activate.self, Deactivate.self, Release.self, Quote.self, TrueUp.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Licensed, active, available and peak seats, with warnings.")
@@ -39,6 +39,30 @@ struct SeatsCommand: AsyncParsableCommand {
         func run() async throws {
             let report = try await global.open().deactivateSeat(user: user, actor: global.actor)
             global.emit(report.json, text: "no seat for \(report.person.id)")
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give back the seats of people not seen for a number of days, in one go.",
+            discussion: """
+                Everyone holding a seat and not seen for --inactive-days (never seen counts from when the person was created) \
+                loses the seat and is signed out, in one transaction, audited per seat and as one seats.release_inactive entry. \
+                They get a seat again at their next login if one is free. Review first with --dry-run, or with \
+                `gatehouse users list --seat active --inactive-days N --format csv`.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("inactive-days"), help: ArgumentHelp("Days without being seen.", valueName: "n")) var inactiveDays: Int64
+        @Flag(name: .customLong("dry-run"), help: "Say whose seats would be released; change nothing.") var dryRun = false
+
+        func validate() throws {
+            let range = Gatehouse.inactiveDaysRange
+            if !range.contains(inactiveDays) { throw ValidationError("--inactive-days must be from \(range.lowerBound) to \(range.upperBound)") }
+        }
+
+        func run() async throws {
+            let report = try await global.open().releaseInactiveSeats(days: inactiveDays, dryRun: dryRun, actor: global.actor)
+            global.emit(report.json, text: report.text)
         }
     }
 

@@ -13,8 +13,10 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("Only people with (active) or without (none) a seat.", valueName: "active|none")) var seat: String?
         @Option(name: .customLong("inactive-days"), help: ArgumentHelp("Only people not seen for this many days.", valueName: "n")) var inactiveDays: Int64?
+        @Option(help: ArgumentHelp("text, or csv for a spreadsheet (--json for JSON).", valueName: "text|csv")) var format = "text"
 
         func validate() throws {
+            guard ["text", "csv"].contains(format) else { throw ValidationError("--format must be text or csv") }
             if let seat, SeatState(rawValue: seat) == nil { throw ValidationError("--seat must be active or none") }
             let range = Gatehouse.inactiveDaysRange
             if let inactiveDays, !range.contains(inactiveDays) { throw ValidationError("--inactive-days must be from \(range.lowerBound) to \(range.upperBound)") }
@@ -22,6 +24,10 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let users = try await global.open().users(seat: seat.flatMap(SeatState.init(rawValue:)), inactiveDays: inactiveDays)
+            if format == "csv", !global.json {
+                print(([PersonReport.csvHeader] + users.map(\.csvRow)).joined(separator: "\r\n"), terminator: "\r\n")
+                return
+            }
             global.emit(.array(users.map(\.json)), text: users.isEmpty ? "no people" : users.map(\.line).joined(separator: "\n"))
         }
     }
