@@ -83,6 +83,7 @@ public struct GatehouseError: Error, Sendable, Equatable, CustomStringConvertibl
             case missingEvent = "missing_event"
             case noKeys = "no_keys"
             case noSeatAvailable = "no_seat_available"
+            case noSeatRequest = "no_seat_request"
             case noSigninProvider = "no_signin_provider"
             case sessionNotFound = "session_not_found"
             case signinCancelled = "signin_cancelled"
@@ -178,7 +179,7 @@ extension GatehouseError.Code.Name {
         case .gateNotConfigured, .identityNotFound, .licenseMissing, .sessionNotFound, .tokenNotFound, .unknownRole, .unknownSigninProvider,
             .userNotFound, .webhookNotConfigured:
             .notFound
-        case .directoryRemovalRefused, .fileExists, .leftDirectory, .licenseAlreadyInstalled, .licenseGrace, .noSeatAvailable,
+        case .directoryRemovalRefused, .fileExists, .leftDirectory, .licenseAlreadyInstalled, .licenseGrace, .noSeatAvailable, .noSeatRequest,
             .targetExists, .tokenExists, .userLeftDirectory:
             .conflict
         case .invalidPayload, .invalidPolicy, .invalidRequest, .invalidTerms, .licenseClockTampered, .licenseExpired, .licenseInvalid,

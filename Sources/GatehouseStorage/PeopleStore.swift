@@ -35,6 +35,8 @@ public protocol PeopleStore: Sendable {
     /// one write transaction, and carries out the plan it returns, audit entries included.
     /// Storage decides nothing: a rule that refuses (`PeopleRuleError`) writes nothing.
     func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> CommittedPeoplePlan
+    /// Pending seat requests, oldest first.
+    func seatRequests() async throws -> [SeatRequest]
     /// What `rule` would do now, decided in a read transaction and carried out by no one (a dry run).
     func previewPeople(_ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> PeoplePlan
 

@@ -59,3 +59,64 @@ struct SeatRaceTests {
         #expect(try await gatehouse.users(seat: SeatState.none, inactiveDays: nil).isEmpty)
     }
 }
+
+@Suite("Seat requests under concurrency", .serialized)
+struct SeatRequestRaceTests {
+    /// 300 first logins at once for 10 free seats with `when_full: request`: exactly 10 seats,
+    /// 290 requests, one per person; then 5 seats freed in one go go to the 5 oldest requests.
+    @Test(arguments: Engine.allCases) func threeHundredLoginsForTenSeats(engine: Engine) async throws {
+        let clock = TestClock(ts("2026-11-02T09:00:00Z"))
+        let (_, gatehouse, _) = try await gatehouseWithLicense(
+            engine: engine, seats: 10, policy: ["seats.yml": "seats: {when_full: request, deactivate_inactive_after_days: 0}\n"], clock: clock)
+        let results = try await withThrowingTaskGroup(of: DecisionResult.self) { group in
+            for i in 0..<300 { group.addTask { try await gatehouse.authorizeLogin(login("github:racer\(i)"), actor: "test") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter(\.allow).count == 10)
+        #expect(results.filter { $0.reason == .seatRequested }.count == 290)
+        #expect(try await gatehouse.seatStatus().active == 10)
+        let pending = try await gatehouse.seatRequests()
+        #expect(pending.count == 290 && Set(pending.map(\.personID)).count == 290)
+        #expect(Set(pending.map(\.personID)).isDisjoint(with: results.filter(\.allow).compactMap(\.personID)))
+        // Asking again files nothing new.
+        for i in 0..<20 { _ = try await gatehouse.authorizeLogin(login("github:racer\(i)"), actor: "test") }
+        #expect(try await gatehouse.seatRequests().count == 290)
+        #expect(try await gatehouse.auditEntries(AuditQuery(action: "seat.request")).count == 290)
+        try await expectMemoryFollowsWrites(gatehouse)
+
+        // Five of the seated are seen again later; the other five go dormant and are released at once.
+        let seated = results.filter(\.allow).compactMap(\.personID)
+        clock.advance(days: 40)
+        for id in seated.prefix(5) { try await gatehouse.store.touchLastSeen([id: clock.now]) }
+        let oldest = Array(try await gatehouse.seatRequests().prefix(5).map(\.personID))
+        let released = try await gatehouse.releaseInactiveSeats(days: 30, dryRun: false, actor: "cli:admin")
+        #expect(Set(released.released) == Set(seated.suffix(5)))
+        #expect(try await gatehouse.seatStatus().active == 10)
+        for id in oldest { #expect(try await gatehouse.user(id).person.seat == .active, "\(id) was among the 5 oldest") }
+        #expect(try await gatehouse.seatRequests().count == 285)
+        #expect(try await gatehouse.auditEntries(AuditQuery(action: "seat.activate")).filter { $0.details.contains("seat request granted") }.count == 5)
+        #expect(try await gatehouse.store.verifyAudit().ok)
+        try await expectMemoryFollowsWrites(gatehouse)
+    }
+
+    @Test func approveAndRejectByHand() async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 1, policy: ["seats.yml": "seats: {when_full: request, auto_grant: false}\n"])
+        let first = try await gatehouse.authorizeLogin(login("github:first"), actor: "test")
+        let second = try await gatehouse.authorizeLogin(login("github:second"), actor: "test")
+        let third = try await gatehouse.authorizeLogin(login("github:third"), actor: "test")
+        #expect(first.allow && second.reason == .seatRequested && third.reason == .seatRequested)
+        // Full: approving needs a free seat.
+        await #expect(throws: GatehouseError.self) { try await gatehouse.approveSeatRequest(user: "github:second", actor: "admin") }
+        _ = try await gatehouse.deactivateSeat(user: "github:first", actor: "admin")
+        // auto_grant: false — the freed seat waits for an administrator.
+        #expect(try await gatehouse.seatStatus().active == 0)
+        #expect(try await gatehouse.approveSeatRequest(user: "github:second", actor: "admin").person.seat == .active)
+        try await gatehouse.rejectSeatRequest(user: "github:third", actor: "admin")
+        #expect(try await gatehouse.seatRequests().isEmpty)
+        let missing = await #expect(throws: GatehouseError.self) { try await gatehouse.rejectSeatRequest(user: "github:third", actor: "admin") }
+        #expect(missing?.code == "no_seat_request")
+        let actions = try await gatehouse.auditEntries(AuditQuery()).map(\.action).filter { $0.hasPrefix("seat.request") }
+        #expect(actions == ["seat.request", "seat.request", "seat.request.approve", "seat.request.reject"])
+        try await expectMemoryFollowsWrites(gatehouse)
+    }
+}

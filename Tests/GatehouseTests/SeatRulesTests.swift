@@ -16,6 +16,9 @@ struct SeatRulesTests {
         func identityCount(of personID: String) throws -> Int { identities.filter { $0.personID == personID }.count }
         func activeSeats() throws -> Int64 { active }
         var held: [Int64: Set<MembershipRecord>] = [:]
+        var requests: [SeatRequest] = []
+        func pendingRequests(limit: Int) throws -> [SeatRequest] { Array(requests.prefix(limit)) }
+        func pendingRequest(of personID: String) throws -> SeatRequest? { requests.first { $0.personID == personID } }
         func seatedPeople(notSeenSince time: Date) throws -> [PersonRecord] {
             persons.values.filter { $0.seat == .active && ($0.lastSeenAt ?? $0.createdAt) < time }.sorted { $0.id < $1.id }
         }
@@ -46,6 +49,8 @@ struct SeatRulesTests {
             case .setSeat(_, let active, let after, _, _): "seat \(active ? "on" : "off") → \(after)"
             case .setStatus(_, let status): "status \(status.rawValue)"
             case .replaceMemberships(_, let source, let set): "memberships \(source.rawValue) \(set.map(\.name).sorted())"
+            case .fileSeatRequest(let request): "request \(request.personID)"
+            case .removeSeatRequest(let id): "drop request \(id)"
             case .endSessions: "end sessions"
             }
         }
@@ -107,6 +112,31 @@ struct SeatRulesTests {
         #expect(try SeatRules.replaceMemberships(identityID: 1, source: .signin, with: [acme], actor: "t", facts: facts).isEmpty)
         let plan = try SeatRules.replaceMemberships(identityID: 1, source: .signin, with: [acme, labs], actor: "t", facts: facts)
         #expect(actions(plan) == ["memberships signin [\"acme\", \"labs\"]", "membership.update"])
+    }
+
+    @Test func aFullHouseFilesOneRequestAndAFreedSeatGoesToTheOldest() throws {
+        var facts = Facts(persons: ["p1": Self.person("p1", seat: .active)], active: 1)
+        let plan = try SeatRules.activate(
+            .newIdentity(Self.new("github:bob")), limit: 1, whenFull: .request, actor: "t", reason: "login", at: Self.t, facts: facts)
+        #expect(plan.activation == .requested)
+        #expect(actions(plan) == ["+person", "person.create", "+identity", "identity.create", "request p_new", "seat.request"])
+        facts.persons["p2"] = Self.person("p2")
+        facts.persons["p3"] = Self.person("p3", status: .blocked)
+        facts.persons["p4"] = Self.person("p4")
+        facts.requests = [
+            SeatRequest(personID: "p3", identity: "github:c", kind: .login, requestedAt: Self.t),
+            SeatRequest(personID: "p2", identity: "github:b", kind: .login, requestedAt: Self.t.addingTimeInterval(1)),
+            SeatRequest(personID: "p4", identity: "github:d", kind: .login, requestedAt: Self.t.addingTimeInterval(2)),
+        ]
+        // Asking again while a request is pending files nothing more.
+        let again = try SeatRules.activate(.person("p2"), limit: 1, whenFull: .request, actor: "t", reason: "login", at: Self.t, facts: facts)
+        #expect(again.activation == .requested && again.isEmpty)
+        // p1's seat freed: the blocked p3's request is dropped, the next oldest (p2) is granted, p4 waits.
+        let released = try SeatRules.release(personID: "p1", actor: "t", reason: "r", grant: SeatGrant(limit: 1), facts: facts)
+        #expect(
+            actions(released) == [
+                "seat off → 0", "end sessions", "seat.deactivate", "drop request p3", "drop request p2", "seat on → 1", "seat.activate",
+            ])
     }
 
     @Test func blockingEndsSessionsSeatOrNoSeat() throws {

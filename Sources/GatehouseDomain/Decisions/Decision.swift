@@ -13,6 +13,8 @@ public enum DecisionReason: String, Sendable, CaseIterable, Codable {
     case notInAllowedGroup = "not_in_allowed_group"
     case notInDirectory = "not_in_directory"
     case noSeatAvailable = "no_seat_available"
+    /// No free seat; a request was filed (`seats.when_full: request`).
+    case seatRequested = "seat_requested"
     case authorHasNoSeat = "author_has_no_seat"
     case destinationNotAllowed = "destination_not_allowed"
     case resolvesToPrivateAddress = "resolves_to_private_address"

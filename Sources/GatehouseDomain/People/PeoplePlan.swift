@@ -14,6 +14,32 @@ public protocol PeopleFacts {
     /// People holding a seat who have not been seen since `time` (never seen counts from
     /// when the person was created), oldest first.
     func seatedPeople(notSeenSince time: Date) throws -> [PersonRecord]
+    /// Pending seat requests, oldest first (at most `limit`).
+    func pendingRequests(limit: Int) throws -> [SeatRequest]
+    func pendingRequest(of personID: String) throws -> SeatRequest?
+}
+
+/// A seat asked for while every seat was taken (`seats.when_full: request`).
+public struct SeatRequest: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable { case login, upload, admin }
+    public var personID: String
+    /// Who asked (`provider:username`).
+    public var identity: String
+    public var kind: Kind
+    public var requestedAt: Date
+
+    public init(personID: String, identity: String, kind: Kind, requestedAt: Date) {
+        self.personID = personID
+        self.identity = identity
+        self.kind = kind
+        self.requestedAt = requestedAt
+    }
+}
+
+/// Freed seats go to pending requests up to `limit` seats in use.
+public struct SeatGrant: Sendable, Equatable {
+    public var limit: Int64
+    public init(limit: Int64) { self.limit = limit }
 }
 
 /// One step of a change to people. Storage carries the steps out in order, as they are, in
@@ -34,6 +60,8 @@ public enum PeopleStep: Sendable, Equatable {
     case setStatus(personID: String, PersonStatus)
     /// An identity's memberships from one source, replaced.
     case replaceMemberships(identityID: Int64, source: MembershipSource, Set<MembershipRecord>)
+    case fileSeatRequest(SeatRequest)
+    case removeSeatRequest(personID: String)
     /// Every gate session of the person ends (audited per session).
     case endSessions(personID: String, actor: String, reason: String)
     case audit(AuditDraft)
@@ -74,7 +102,7 @@ public struct CommittedPeoplePlan: Sendable, Equatable {
 
 /// A rule refused the change as asked (nothing is written).
 public struct PeopleRuleError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable { case personNotFound, identityNotFound }
+    public enum Code: Sendable, Equatable { case personNotFound, identityNotFound, noSeatAvailable, noRequest }
     public let code: Code
     public let message: String
 
@@ -94,9 +122,10 @@ public enum SeatRules {
     /// A seat for a person, or for the person of a new identity (created with it). A login of
     /// someone who already holds a seat links the identity and takes no second seat; a full
     /// house or an ineligible person writes nothing.
-    public static func activate(_ target: SeatTarget, limit: Int64, actor: String, reason: String, at: Date, facts: some PeopleFacts) throws
-        -> PeoplePlan
-    {
+    public static func activate(
+        _ target: SeatTarget, limit: Int64, whenFull: SeatPolicy.WhenFull = .deny, requestKind: SeatRequest.Kind = .login, actor: String,
+        reason: String, at: Date, facts: some PeopleFacts
+    ) throws -> PeoplePlan {
         var new: NewIdentity?
         let personID: String
         switch target {
@@ -127,7 +156,28 @@ public enum SeatRules {
             }
         }
         guard active < limit else {
-            plan.activation = .noSeatAvailable
+            guard whenFull == .request else {
+                plan.activation = .noSeatAvailable
+                return plan
+            }
+            // Every seat taken: the person (created if new) files one request, kept until a
+            // seat frees up or an administrator decides.
+            if let new { plan += identitySteps(new, actor: actor) }
+            if try facts.pendingRequest(of: personID) == nil {
+                let identity: String =
+                    switch target {
+                    case .newIdentity(let candidate): candidate.ref.description
+                    case .person(let id): id
+                    }
+                plan += [
+                    .fileSeatRequest(SeatRequest(personID: personID, identity: identity, kind: requestKind, requestedAt: at)),
+                    .audit(
+                        AuditDraft(
+                            actor: actor, action: "seat.request", subject: personID,
+                            details: ["identity": .string(identity), "kind": .string(requestKind.rawValue), "active": .int(active), "limit": .int(limit)])),
+                ]
+            }
+            plan.activation = .requested
             return plan
         }
         if let new { plan += identitySteps(new, actor: actor) }
@@ -171,23 +221,96 @@ public enum SeatRules {
 
     /// Gives a seat back and signs the person out (signing in again asks for a seat); nothing
     /// when the person holds none.
-    public static func release(personID: String, actor: String, reason: String, facts: some PeopleFacts) throws -> PeoplePlan {
+    public static func release(personID: String, actor: String, reason: String, grant: SeatGrant? = nil, facts: some PeopleFacts) throws
+        -> PeoplePlan
+    {
         guard let person = try facts.person(personID), person.seat == .active else { return PeoplePlan() }
         let after = try facts.activeSeats() - 1
-        return PeoplePlan(steps: [
+        var plan = PeoplePlan(steps: [
             .setSeat(personID: personID, active: false, activeAfter: after, actor: actor, reason: reason),
             .endSessions(personID: personID, actor: actor, reason: reason),
             .audit(
                 AuditDraft(
-                    actor: actor, action: "seat.deactivate", subject: personID,
-                    details: ["reason": .string(reason), "active_after": .int(after)])),
+                    actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(after)])),
+        ])
+        if let grant { plan += try grants(active: after, grant: grant, excluding: [personID], actor: actor, facts: facts) }
+        return plan
+    }
+
+    /// Seats in use are `active`: pending requests are granted, oldest first, while fewer
+    /// than `grant.limit` are — inside the transaction that freed the seats, so the limit
+    /// holds. A request of someone no longer eligible (blocked, gone, or seated meanwhile) is
+    /// dropped; one of someone whose seat this very change released is kept.
+    public static func grants(active: Int64, grant: SeatGrant, excluding: Set<String> = [], actor: String, facts: some PeopleFacts) throws
+        -> [PeopleStep]
+    {
+        var active = active
+        guard active < grant.limit else { return [] }
+        var steps: [PeopleStep] = []
+        // A few more than the free seats, for the requests passed over.
+        for request in try facts.pendingRequests(limit: Int(grant.limit - active) + 16) where active < grant.limit {
+            guard !excluding.contains(request.personID) else { continue }
+            steps.append(.removeSeatRequest(personID: request.personID))
+            guard let person = try facts.person(request.personID), person.status == .active, person.seat != .active else { continue }
+            active += 1
+            steps += [
+                .setSeat(personID: request.personID, active: true, activeAfter: active, actor: actor, reason: "seat request granted"),
+                .audit(
+                    AuditDraft(
+                        actor: actor, action: "seat.activate", subject: request.personID,
+                        details: [
+                            "reason": "seat request granted", "requested_at": .string(UTC.format(request.requestedAt)),
+                            "active_after": .int(active), "limit": .int(grant.limit),
+                        ])),
+            ]
+        }
+        return steps
+    }
+
+    /// Grants pending requests to the seats free now (after a license adds seats).
+    public static func grantPending(grant: SeatGrant, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        PeoplePlan(steps: try grants(active: try facts.activeSeats(), grant: grant, actor: actor, facts: facts))
+    }
+
+    /// An administrator grants a pending request (a seat must be free).
+    public static func approve(personID: String, limit: Int64, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        guard let request = try facts.pendingRequest(of: personID) else { throw PeopleRuleError(.noRequest, "\(personID) has no pending seat request") }
+        let active = try facts.activeSeats()
+        guard active < limit else { throw PeopleRuleError(.noSeatAvailable, "all \(limit) seats are in use: free one first, or add seats") }
+        guard let person = try facts.person(personID), person.status == .active else {
+            throw PeopleRuleError(.noRequest, "\(personID) is not active and cannot hold a seat")
+        }
+        var plan = PeoplePlan(steps: [
+            .removeSeatRequest(personID: personID),
+            .audit(AuditDraft(actor: actor, action: "seat.request.approve", subject: personID, details: ["identity": .string(request.identity)])),
+        ])
+        if person.seat != .active {
+            plan += [
+                .setSeat(personID: personID, active: true, activeAfter: active + 1, actor: actor, reason: "seat request approved"),
+                .audit(
+                    AuditDraft(
+                        actor: actor, action: "seat.activate", subject: personID,
+                        details: ["reason": "seat request approved", "active_after": .int(active + 1), "limit": .int(limit)])),
+            ]
+        }
+        return plan
+    }
+
+    /// An administrator turns a pending request down.
+    public static func reject(personID: String, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+        guard let request = try facts.pendingRequest(of: personID) else { throw PeopleRuleError(.noRequest, "\(personID) has no pending seat request") }
+        return PeoplePlan(steps: [
+            .removeSeatRequest(personID: personID),
+            .audit(AuditDraft(actor: actor, action: "seat.request.reject", subject: personID, details: ["identity": .string(request.identity)])),
         ])
     }
 
     /// Gives back, in one go, the seats of everyone not seen for `days` days (before
     /// `cutoff`): each release as `release` would make it, counts falling one by one, then one
     /// `seats.release_inactive` entry that sums them up. Empty when nobody is dormant.
-    public static func releaseInactive(days: Int64, cutoff: Date, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+    public static func releaseInactive(days: Int64, cutoff: Date, actor: String, grant: SeatGrant? = nil, facts: some PeopleFacts) throws
+        -> PeoplePlan
+    {
         let dormant = try facts.seatedPeople(notSeenSince: cutoff)
         guard !dormant.isEmpty else { return PeoplePlan() }
         var active = try facts.activeSeats()
@@ -213,6 +336,7 @@ public enum SeatRules {
                         "active_after": .int(active),
                     ]))
         ]
+        if let grant { plan += try grants(active: active, grant: grant, excluding: Set(dormant.map(\.id)), actor: actor, facts: facts) }
         return plan
     }
 
@@ -223,14 +347,15 @@ public enum SeatRules {
 
     /// Blocks, unblocks or marks a person as gone. Leaving `active` gives the seat back and
     /// ends every session, seat or no seat; coming back gives no seat.
-    public static func setStatus(personID: String, to status: PersonStatus, actor: String, reason: String, facts: some PeopleFacts) throws
-        -> PeoplePlan
-    {
+    public static func setStatus(
+        personID: String, to status: PersonStatus, actor: String, reason: String, grant: SeatGrant? = nil, facts: some PeopleFacts
+    ) throws -> PeoplePlan {
         guard let person = try facts.person(personID) else { throw PeopleRuleError(.personNotFound, "no person \(personID)") }
         guard person.status != status else { return PeoplePlan() }
         var plan = PeoplePlan()
         if status != .active {
-            plan += try release(personID: personID, actor: actor, reason: reason, facts: facts).steps
+            if try facts.pendingRequest(of: personID) != nil { plan += [.removeSeatRequest(personID: personID)] }
+            plan += try release(personID: personID, actor: actor, reason: reason, grant: grant, facts: facts).steps
             if person.seat != .active { plan += [.endSessions(personID: personID, actor: actor, reason: reason)] }
         }
         plan += [

@@ -42,6 +42,17 @@ public struct SeatPolicy: Sendable, Equatable {
     public var overagePercent: Int64 = 0
     /// 0 disables releasing idle seats.
     public var deactivateInactiveAfterDays: Int64 = 90
+    /// What a login or private upload meets when every seat is taken (SPEC 12).
+    public enum WhenFull: String, Sendable, Equatable { case deny, request }
+    public var whenFull = WhenFull.deny
+    /// With `when_full: request`: grant pending requests, oldest first, as seats free up.
+    public var autoGrant = true
+
+    /// How freed seats go to pending requests: `nil` when they do not (no requests, or
+    /// `auto_grant: false`).
+    public func grant(licensed: Int64) -> SeatGrant? {
+        whenFull == .request && autoGrant ? SeatGrant(limit: limit(licensed: licensed)) : nil
+    }
 
     public init() {}
 

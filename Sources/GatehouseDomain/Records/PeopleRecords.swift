@@ -127,6 +127,8 @@ public enum ActivationOutcome: Sendable, Equatable {
     case alreadyActive
     /// The limit is reached; nothing was written.
     case noSeatAvailable
+    /// The limit is reached; a seat request is pending for the person (filed now or before).
+    case requested
     /// Blocked or left the directory; nothing was written.
     case ineligible(PersonStatus)
 }

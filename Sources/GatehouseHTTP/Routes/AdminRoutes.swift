@@ -28,6 +28,17 @@ struct AdminRoutes {
         api.add(.post, "/v1/seats/{user}/deactivate", auth: auth) { _, context in
             Response.json(try await gatehouse.deactivateSeat(user: try context.parameter("user"), actor: context.actor).json)
         }
+        api.add(.get, "/v1/seat-requests", auth: auth) { _, _ in
+            Response.json(.array(try await gatehouse.seatRequests().map(\.json)))
+        }
+        api.add(.post, "/v1/seat-requests/{user}/approve", auth: auth) { _, context in
+            Response.json(try await gatehouse.approveSeatRequest(user: try context.parameter("user"), actor: context.actor).json)
+        }
+        api.add(.post, "/v1/seat-requests/{user}/reject", auth: auth) { _, context in
+            let user = try context.parameter("user")
+            try await gatehouse.rejectSeatRequest(user: user, actor: context.actor)
+            return Response.json(["rejected": .string(user)])
+        }
         api.add(.get, "/v1/users", auth: auth) { request, _ in
             let query = request.uri.queryParameters
             var seat: SeatState?

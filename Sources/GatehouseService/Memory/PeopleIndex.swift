@@ -163,7 +163,7 @@ public struct PeopleIndex: Sendable {
                 setMemberships(identityID, source: source, set)
             case .endSessions(let personID, _, _):
                 for session in sessions.values where session.personID == personID { removeSession(id: session.id) }
-            case .audit:
+            case .audit, .fileSeatRequest, .removeSeatRequest:
                 break
             }
         }

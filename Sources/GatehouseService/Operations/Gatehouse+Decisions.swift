@@ -37,7 +37,7 @@ extension Gatehouse {
                 ?? .newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
             // The request's org and team claims are recorded with the seat, in its transaction.
             let claims = inputs.claimsChanged ? request.claims(identityID: inputs.identity?.id) : nil
-            let result = try await activate(target, claims: claims, actor: actor, reason: "login", at: t)
+            let result = try await activate(target, claims: claims, actor: actor, reason: "login", at: t, requestKind: .login)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
                 return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, subject: request.identity, at: t)
             }
@@ -61,7 +61,7 @@ extension Gatehouse {
             let target: SeatTarget =
                 inputs.identity.map { .person($0.personID) }
                 ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, inputs.linkTo))
-            let result = try await activate(target, claims: nil, actor: actor, reason: "pull request author", at: t)
+            let result = try await activate(target, claims: nil, actor: actor, reason: "pull request author", at: t, requestKind: .upload)
             guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
                 return deny(kind: "upload", refusal(result.outcome, elseDeny), inputs, subject: request.author, at: t)
             }
@@ -167,13 +167,19 @@ extension Gatehouse {
     /// Activates a seat atomically in the database: the only place the seat limit is decided.
     /// When a concurrent request created the same new identity first, the seat is sought for
     /// the person that request created.
-    func activate(_ target: SeatTarget, claims: MembershipClaims?, actor: String, reason: String, at t: Date) async throws
+    /// With a `requestKind` (a login's or an upload's), a full house files a seat request when
+    /// `seats.when_full` is `request`; an administrator's activation never does.
+    func activate(
+        _ target: SeatTarget, claims: MembershipClaims?, actor: String, reason: String, at t: Date, requestKind: SeatRequest.Kind? = nil
+    ) async throws
         -> ActivationResult
     {
         let limit = live.read { $0.policy.seats.limit(licensed: $0.license?.seats ?? 0) }
+        let whenFull: SeatPolicy.WhenFull = requestKind == nil ? .deny : live.read { $0.policy.seats.whenFull }
         do {
             let result = try await store.activateSeat(target, claims: claims, actor: actor, at: t) {
-                try SeatRules.activate(target, limit: limit, actor: actor, reason: reason, at: t, facts: $0)
+                try SeatRules.activate(
+                    target, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t, facts: $0)
             }
             remember(result)
             return result
@@ -184,7 +190,8 @@ extension Gatehouse {
             claims?.identityID = existing.id
             let retry = SeatTarget.person(existing.personID)
             let result = try await store.activateSeat(retry, claims: claims, actor: actor, at: t) {
-                try SeatRules.activate(retry, limit: limit, actor: actor, reason: reason, at: t, facts: $0)
+                try SeatRules.activate(
+                    retry, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t, facts: $0)
             }
             remember(result)
             return result
@@ -213,6 +220,7 @@ extension Gatehouse {
 
     func refusal(_ outcome: ActivationOutcome, _ elseDeny: DecisionReason) -> DecisionReason {
         switch outcome {
+        case .requested: .seatRequested
         case .ineligible(.blocked): .userBlocked
         case .ineligible(.leftDirectory): .notInDirectory
         default: elseDeny

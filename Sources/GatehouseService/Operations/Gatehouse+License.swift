@@ -79,6 +79,11 @@ extension Gatehouse {
             throw GatehouseError(.licenseAlreadyInstalled, "license \(terms.licenseID) is already installed")
         }
         if live.isLoaded { try await refresh() }
+        // More seats: pending seat requests are granted, oldest first, up to the new limit.
+        if let grant = try await policyInEffect().seats.grant(licensed: terms.seats) {
+            let granted = try await store.changePeople(at: t) { try SeatRules.grantPending(grant: grant, actor: actor, facts: $0) }
+            commit(granted)
+        }
         return LicenseInstallReport(status: try await licenseStatus(), proration: proration.map { QuoteReport($0.proration, licenseID: terms.licenseID) })
     }
 

@@ -128,10 +128,12 @@ extension Gatehouse {
         if !blocked, person.status == .leftDirectory {
             throw GatehouseError(.leftDirectory, "\(person.id) has left the directory; the directory sync decides their status")
         }
+        let grant = try await seatGrant()
         commit(
             try await store.changePeople(at: now()) {
                 try SeatRules.setStatus(
-                    personID: person.id, to: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", facts: $0)
+                    personID: person.id, to: blocked ? .blocked : .active, actor: actor, reason: blocked ? "blocked" : "unblocked", grant: grant,
+                    facts: $0)
             })
         return try await self.user(person.id)
     }

@@ -31,6 +31,14 @@ public struct SeatStatusReport: Sendable {
     }
 }
 
+extension SeatRequest {
+    public var json: JSONValue {
+        ["person_id": .string(personID), "identity": .string(identity), "kind": .string(kind.rawValue), "requested_at": .string(UTC.format(requestedAt))]
+    }
+
+    public var line: String { "\(UTC.format(requestedAt))\t\(personID)\t\(identity)\t\(kind.rawValue)" }
+}
+
 /// `seats release --inactive-days N`: whose seats were (or would be) given back.
 public struct InactiveReleaseReport: Sendable {
     public var days: Int64
@@ -135,7 +143,7 @@ extension Gatehouse {
         let result = try await activate(target, claims: nil, actor: actor, reason: "activated by an administrator", at: now())
         switch result.outcome {
         case .activated, .alreadyActive: return try await self.user(result.person!.id)
-        case .noSeatAvailable:
+        case .noSeatAvailable, .requested:
             throw GatehouseError(.noSeatAvailable, "all \(limit) seats are in use")
         case .ineligible(let status):
             throw GatehouseError(
@@ -153,7 +161,41 @@ extension Gatehouse {
 
     /// Gives a person's seat back (the seat rules' release: sessions end too); nothing if none.
     func releaseSeat(_ personID: String, actor: String, reason: String) async throws -> CommittedPeoplePlan {
-        try await store.changePeople(at: now()) { try SeatRules.release(personID: personID, actor: actor, reason: reason, facts: $0) }
+        let grant = try await seatGrant()
+        return try await store.changePeople(at: now()) {
+            try SeatRules.release(personID: personID, actor: actor, reason: reason, grant: grant, facts: $0)
+        }
+    }
+
+    /// How freed seats go to pending requests under the policy in force (`nil`: they do not).
+    func seatGrant() async throws -> SeatGrant? {
+        try await ensureLoaded()
+        return live.read { $0.policy.seats.grant(licensed: $0.license?.seats ?? 0) }
+    }
+
+    /// Pending seat requests, oldest first, with who asked.
+    public func seatRequests() async throws -> [SeatRequest] { try await store.seatRequests() }
+
+    /// Grants a pending request now (a seat must be free); audited with the administrator as actor.
+    public func approveSeatRequest(user: String, actor: String) async throws -> PersonReport {
+        let person = try await resolveUser(user)
+        let limit = live.read { $0.policy.seats.limit(licensed: $0.license?.seats ?? 0) }
+        do {
+            commit(try await store.changePeople(at: now()) { try SeatRules.approve(personID: person.id, limit: limit, actor: actor, facts: $0) })
+        } catch let error as StoreError {
+            throw GatehouseError(error.code == .conflict ? .own(.noSeatAvailable) : .own(.noSeatRequest), error.message)
+        }
+        return try await self.user(person.id)
+    }
+
+    /// Turns a pending request down; audited.
+    public func rejectSeatRequest(user: String, actor: String) async throws {
+        let person = try await resolveUser(user)
+        do {
+            commit(try await store.changePeople(at: now()) { try SeatRules.reject(personID: person.id, actor: actor, facts: $0) })
+        } catch let error as StoreError where error.code == .notFound {
+            throw GatehouseError(.noSeatRequest, error.message)
+        }
     }
 
     public func trueUp() async throws -> TrueUpReport {
@@ -188,7 +230,10 @@ extension Gatehouse {
         // Last-seen times noted in memory count: a person seen a minute ago is not dormant.
         if live.isLoaded { try await flushBookkeeping() }
         let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
-        let rule: @Sendable (any PeopleFacts) throws -> PeoplePlan = { try SeatRules.releaseInactive(days: days, cutoff: cutoff, actor: actor, facts: $0) }
+        let grant = try await seatGrant()
+        let rule: @Sendable (any PeopleFacts) throws -> PeoplePlan = {
+            try SeatRules.releaseInactive(days: days, cutoff: cutoff, actor: actor, grant: grant, facts: $0)
+        }
         let plan: PeoplePlan
         if dryRun {
             plan = try await store.previewPeople(rule)

@@ -132,7 +132,10 @@ public struct PolicyLoader {
         var seats = SeatPolicy()
         let fields = reader.mapping(
             node, "seats",
-            allowed: ["auto_activate", "require_seat_for_login", "count_pr_authors", "overage_percent", "deactivate_inactive_after_days"])
+            allowed: [
+                "auto_activate", "require_seat_for_login", "count_pr_authors", "overage_percent", "deactivate_inactive_after_days", "when_full",
+                "auto_grant",
+            ])
         if let v = reader.bool(fields["auto_activate"], "seats.auto_activate") { seats.autoActivate = v }
         if let v = reader.bool(fields["require_seat_for_login"], "seats.require_seat_for_login") { seats.requireSeatForLogin = v }
         if let v = reader.bool(fields["count_pr_authors"], "seats.count_pr_authors") { seats.countPRAuthors = v }
@@ -140,6 +143,14 @@ public struct PolicyLoader {
         if let v = reader.integer(fields["deactivate_inactive_after_days"], "seats.deactivate_inactive_after_days", in: 0...3650) {
             seats.deactivateInactiveAfterDays = Int64(v)
         }
+        if let v = reader.string(fields["when_full"], "seats.when_full") {
+            if let whenFull = SeatPolicy.WhenFull(rawValue: v) {
+                seats.whenFull = whenFull
+            } else {
+                reader.problem(fields["when_full"], "seats.when_full", "expected deny or request, got \"\(v)\"")
+            }
+        }
+        if let v = reader.bool(fields["auto_grant"], "seats.auto_grant") { seats.autoGrant = v }
         return seats
     }
 
@@ -192,7 +203,8 @@ extension PolicySet {
             "seats": [
                 "auto_activate": .bool(seats.autoActivate), "require_seat_for_login": .bool(seats.requireSeatForLogin),
                 "count_pr_authors": .bool(seats.countPRAuthors), "overage_percent": .int(seats.overagePercent),
-                "deactivate_inactive_after_days": .int(seats.deactivateInactiveAfterDays),
+                "deactivate_inactive_after_days": .int(seats.deactivateInactiveAfterDays), "when_full": .string(seats.whenFull.rawValue),
+                "auto_grant": .bool(seats.autoGrant),
             ],
             "identity": [
                 "link_by": .array(identity.linkBy.map { .string($0.rawValue) }),

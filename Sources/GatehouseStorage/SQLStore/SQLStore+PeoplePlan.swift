@@ -11,6 +11,14 @@ struct SQLPeopleFacts: PeopleFacts {
         try db.value(as: Int.self, "SELECT COUNT(*) FROM identities WHERE person_id = ?", [personID]) ?? 0
     }
     func activeSeats() throws -> Int64 { try SQLStore.activeSeats(db) }
+    func pendingRequests(limit: Int) throws -> [SeatRequest] {
+        try db.rows("SELECT * FROM seat_requests ORDER BY requested_at, person_id LIMIT ?", [limit]).map(SQLStore.seatRequest)
+    }
+
+    func pendingRequest(of personID: String) throws -> SeatRequest? {
+        try db.row("SELECT * FROM seat_requests WHERE person_id = ?", [personID]).map(SQLStore.seatRequest)
+    }
+
     func seatedPeople(notSeenSince time: Date) throws -> [PersonRecord] {
         try db.rows(
             "SELECT * FROM persons WHERE seat = 'active' AND COALESCE(last_seen_at, created_at) < ? ORDER BY COALESCE(last_seen_at, created_at), id",
@@ -54,6 +62,16 @@ struct SQLWebhookFacts: WebhookFacts {
 }
 
 extension SQLStore {
+    static func seatRequest(_ row: SQLRow) throws -> SeatRequest {
+        try SeatRequest(
+            personID: row["person_id"], identity: row["identity"], kind: row.value("kind", as: SeatRequest.Kind.self),
+            requestedAt: row.time("requested_at"))
+    }
+
+    public func seatRequests() async throws -> [SeatRequest] {
+        try await read { db in try db.rows("SELECT * FROM seat_requests ORDER BY requested_at, person_id").map(SQLStore.seatRequest) }
+    }
+
     /// Carries out a plan of the people rules, step by step, in the caller's transaction: no
     /// decision is made here. Returns the identities it created (their ids are the database's).
     @discardableResult
@@ -97,6 +115,12 @@ extension SQLStore {
                         "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
                         [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
                 }
+            case .fileSeatRequest(let request):
+                try db.execute(
+                    "INSERT INTO seat_requests (person_id, identity, kind, requested_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [request.personID, request.identity, request.kind.rawValue, UTC.format(request.requestedAt, milliseconds: true)])
+            case .removeSeatRequest(let personID):
+                try db.execute("DELETE FROM seat_requests WHERE person_id = ?", [personID])
             case .endSessions(let personID, let actor, let reason):
                 try endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
             case .audit(let draft):
@@ -115,7 +139,7 @@ extension SQLStore {
         do {
             plan = try rule(SQLPeopleFacts(db: db))
         } catch let error as PeopleRuleError {
-            throw StoreError(.notFound, error.message)
+            throw StoreError(error.code == .noSeatAvailable ? .conflict : .notFound, error.message)
         }
         return CommittedPeoplePlan(plan: plan, created: try execute(plan, db, at: at), at: at)
     }

@@ -7,7 +7,7 @@ struct SeatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seats", abstract: "Seat usage and pricing.",
         discussion: "A USER is provider:username (e.g. github:alice), a person id (p_…) or an email.",
-        subcommands: [Status.self, Activate.self, Deactivate.self, Release.self, Quote.self, TrueUp.self])
+        subcommands: [Status.self, Activate.self, Deactivate.self, Release.self, Requests.self, Quote.self, TrueUp.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Licensed, active, available and peak seats, with warnings.")
@@ -63,6 +63,51 @@ struct SeatsCommand: AsyncParsableCommand {
         func run() async throws {
             let report = try await global.open().releaseInactiveSeats(days: inactiveDays, dryRun: dryRun, actor: global.actor)
             global.emit(report.json, text: report.text)
+        }
+    }
+
+    struct Requests: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seat requests filed while every seat was taken (seats.when_full: request).",
+            discussion: """
+                With when_full: request in seats.yml, a login or private upload that finds no free seat is refused with \
+                seat_requested and files one request per person. Pending requests are granted oldest first as seats free up \
+                (auto_grant, the default) or here by hand. Every step is audited.
+                """,
+            subcommands: [List.self, Approve.self, Reject.self], defaultSubcommand: List.self)
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Pending requests, oldest first.")
+            @OptionGroup var global: GlobalOptions
+
+            func run() async throws {
+                let requests = try await global.open().seatRequests()
+                global.emit(
+                    .array(requests.map(\.json)),
+                    text: requests.isEmpty ? "no pending seat requests" : requests.map(\.line).joined(separator: "\n"))
+            }
+        }
+
+        struct Approve: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Give the person who asked a seat now (one must be free).")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: ArgumentHelp("The person.", valueName: "user")) var user: String
+
+            func run() async throws {
+                let report = try await global.open().approveSeatRequest(user: user, actor: global.actor)
+                global.emit(report.json, text: "seat given to \(report.person.id) (\(report.identities.map(\.ref.description).joined(separator: ", ")))")
+            }
+        }
+
+        struct Reject: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Turn a request down (the person may ask again at a later login).")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: ArgumentHelp("The person.", valueName: "user")) var user: String
+
+            func run() async throws {
+                try await global.open().rejectSeatRequest(user: user, actor: global.actor)
+                global.emit(["rejected": .string(user)], text: "request of \(user) rejected")
+            }
         }
     }
 
