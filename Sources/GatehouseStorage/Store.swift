@@ -36,8 +36,13 @@ public protocol Store: PeopleStore, DirectoryStore, SessionStore {
     func resetClock(to time: Date, previous: Date?, reason: String?, actor: String) async throws
 
     func licenseInForce() async throws -> StoredLicense?
-    /// Puts `license` in force (replacing any other) and records its proration, if an amendment.
-    func installLicense(_ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date) async throws
+    /// Puts `license` in force (replacing any other) and records its proration, if an amendment;
+    /// then, in the same transaction, carries out what `rule` decides for people (pending seat
+    /// requests granted to seats the license adds).
+    func installLicense(
+        _ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date,
+        then rule: (@Sendable (any PeopleFacts) throws -> PeoplePlan)?
+    ) async throws -> CommittedPeoplePlan
     func prorations() async throws -> [ProrationRecord]
 
     /// People holding a seat now.

@@ -28,7 +28,8 @@ struct SeatRaceTests {
                 for user in requests {
                     group.addTask {
                         try await client.execute(
-                            uri: "/v1/authorize/login", method: .post, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                            uri: "/v1/authorize/login", method: .post,
+                            headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
                             body: ByteBuffer(string: "{\"provider\":\"github\",\"username\":\"\(user)\"}")
                         ) { response in
                             (user, Int(response.status.code), try? JSONValue.parse(Array(response.body.readableBytesView)))
@@ -39,7 +40,9 @@ struct SeatRaceTests {
             }
         }
         #expect(results.count == 300)
-        #expect(results.allSatisfy { $0.1 == 200 }, "statuses: \(Set(results.map(\.1))) \(results.filter { $0.1 != 200 }.prefix(3).map { $0.2?.canonicalText ?? "" })")
+        #expect(
+            results.allSatisfy { $0.1 == 200 },
+            "statuses: \(Set(results.map(\.1))) \(results.filter { $0.1 != 200 }.prefix(3).map { $0.2?.canonicalText ?? "" })")
         let allowedUsers = Set(results.filter { $0.2?["allow"] == true }.map(\.0))
         let deniedReasons = Set(results.filter { $0.2?["allow"] == false }.compactMap { $0.2?["reason"] })
         #expect(allowedUsers.count == 20)
@@ -67,7 +70,8 @@ struct SeatRequestRaceTests {
     @Test(arguments: Engine.allCases) func threeHundredLoginsForTenSeats(engine: Engine) async throws {
         let clock = TestClock(ts("2026-11-02T09:00:00Z"))
         let (_, gatehouse, _) = try await gatehouseWithLicense(
-            engine: engine, seats: 10, policy: ["seats.yml": "seats: {when_full: request, deactivate_inactive_after_days: 0}\n"], clock: clock)
+            engine: engine, seats: 10, policy: ["seats.yml": "seats: {when_full: request, deactivate_inactive_after_days: 0}\n"],
+            clock: clock)
         let results = try await withThrowingTaskGroup(of: DecisionResult.self) { group in
             for i in 0..<300 { group.addTask { try await gatehouse.authorizeLogin(login("github:racer\(i)"), actor: "test") } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -94,13 +98,41 @@ struct SeatRequestRaceTests {
         #expect(try await gatehouse.seatStatus().active == 10)
         for id in oldest { #expect(try await gatehouse.user(id).person.seat == .active, "\(id) was among the 5 oldest") }
         #expect(try await gatehouse.seatRequests().count == 285)
-        #expect(try await gatehouse.auditEntries(AuditQuery(action: "seat.activate")).filter { $0.details.contains("seat request granted") }.count == 5)
+        #expect(
+            try await gatehouse.auditEntries(AuditQuery(action: "seat.activate")).filter { $0.details.contains("seat request granted") }
+                .count == 5)
         #expect(try await gatehouse.store.verifyAudit().ok)
         try await expectMemoryFollowsWrites(gatehouse)
     }
 
+    @Test func moreSeatsGoToTheOldestRequests() async throws {
+        let clock = TestClock(ts("2027-05-01T10:00:00Z"))
+        let price = TestVendor.price(seats: 2)
+        let (_, gatehouse, vendor) = try await gatehouseWithLicense(
+            seats: 2, policy: ["seats.yml": "seats: {when_full: request}\n"], clock: clock)
+        for name in ["a", "b", "c", "d", "e"] {
+            _ = try await gatehouse.authorizeLogin(login("github:\(name)"), actor: "test")
+            clock.set(clock.now.addingTimeInterval(60))
+        }
+        #expect(try await gatehouse.seatRequests().map(\.identity) == ["github:c", "github:d", "github:e"])
+        // An amendment adds one seat: the oldest request gets it, in the install's transaction.
+        let amendment = TestVendor.terms(
+            id: "lic_acme_2026_a1", seats: 3, price: price, starts: "2027-05-01T00:00:00Z", supersedes: "lic_acme_2026")
+        _ = try await gatehouse.installLicense(text: vendor.signUnchecked(amendment), actor: "admin")
+        #expect(try await gatehouse.user("github:c").person.seat == .active)
+        #expect(try await gatehouse.seatRequests().map(\.identity) == ["github:d", "github:e"])
+        let tail = try await gatehouse.auditEntries(AuditQuery()).suffix(2).map(\.action)
+        #expect(tail == ["license.install", "seat.activate"])
+        // A person left without identities gives the seat to the next request.
+        try await gatehouse.unlink(identity: "github:a", actor: "admin")
+        #expect(try await gatehouse.user("github:d").person.seat == .active)
+        #expect(try await gatehouse.seatStatus().active == 3)
+        try await expectMemoryFollowsWrites(gatehouse)
+    }
+
     @Test func approveAndRejectByHand() async throws {
-        let (_, gatehouse, _) = try await gatehouseWithLicense(seats: 1, policy: ["seats.yml": "seats: {when_full: request, auto_grant: false}\n"])
+        let (_, gatehouse, _) = try await gatehouseWithLicense(
+            seats: 1, policy: ["seats.yml": "seats: {when_full: request, auto_grant: false}\n"])
         let first = try await gatehouse.authorizeLogin(login("github:first"), actor: "test")
         let second = try await gatehouse.authorizeLogin(login("github:second"), actor: "test")
         let third = try await gatehouse.authorizeLogin(login("github:third"), actor: "test")
@@ -113,7 +145,9 @@ struct SeatRequestRaceTests {
         #expect(try await gatehouse.approveSeatRequest(user: "github:second", actor: "admin").person.seat == .active)
         try await gatehouse.rejectSeatRequest(user: "github:third", actor: "admin")
         #expect(try await gatehouse.seatRequests().isEmpty)
-        let missing = await #expect(throws: GatehouseError.self) { try await gatehouse.rejectSeatRequest(user: "github:third", actor: "admin") }
+        let missing = await #expect(throws: GatehouseError.self) {
+            try await gatehouse.rejectSeatRequest(user: "github:third", actor: "admin")
+        }
         #expect(missing?.code == "no_seat_request")
         let actions = try await gatehouse.auditEntries(AuditQuery()).map(\.action).filter { $0.hasPrefix("seat.request") }
         #expect(actions == ["seat.request", "seat.request", "seat.request.approve", "seat.request.reject"])

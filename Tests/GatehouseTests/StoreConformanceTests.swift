@@ -90,8 +90,8 @@ struct StoreConformanceTests {
         #expect(try await f.store.licenseInForce() == nil)
         #expect(try await f.store.license(asOf: Self.t0) == nil)
         let first = Self.license()
-        try await f.store.installLicense(
-            first, proration: nil, audit: AuditDraft(actor: "test", action: "license.install", subject: "lic_1"), at: Self.t0)
+        _ = try await f.store.installLicense(
+            first, proration: nil, audit: AuditDraft(actor: "test", action: "license.install", subject: "lic_1"), at: Self.t0, then: nil)
         #expect(try await f.store.licenseInForce() == first)
         var amendment = Self.license("lic_2", seats: 20, supersedes: "lic_1", starts: "2026-11-20T00:00:00Z")
         amendment.installedAt = Self.t0.addingTimeInterval(86_400)
@@ -102,9 +102,9 @@ struct StoreConformanceTests {
                 amountCents: 236_986,
                 currency: "USD"),
             recordedAt: amendment.installedAt)
-        try await f.store.installLicense(
+        _ = try await f.store.installLicense(
             amendment, proration: proration, audit: AuditDraft(actor: "test", action: "license.install", subject: "lic_2"),
-            at: amendment.installedAt)
+            at: amendment.installedAt, then: nil)
         #expect(try await f.store.licenseInForce()?.licenseID == "lic_2")
         #expect(try await f.store.prorations() == [proration])
         #expect(try await f.store.license(asOf: Self.t0.addingTimeInterval(60))?.licenseID == "lic_1")

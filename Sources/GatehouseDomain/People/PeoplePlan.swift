@@ -174,7 +174,10 @@ public enum SeatRules {
                     .audit(
                         AuditDraft(
                             actor: actor, action: "seat.request", subject: personID,
-                            details: ["identity": .string(identity), "kind": .string(requestKind.rawValue), "active": .int(active), "limit": .int(limit)])),
+                            details: [
+                                "identity": .string(identity), "kind": .string(requestKind.rawValue), "active": .int(active),
+                                "limit": .int(limit),
+                            ])),
                 ]
             }
             plan.activation = .requested
@@ -231,7 +234,8 @@ public enum SeatRules {
             .endSessions(personID: personID, actor: actor, reason: reason),
             .audit(
                 AuditDraft(
-                    actor: actor, action: "seat.deactivate", subject: personID, details: ["reason": .string(reason), "active_after": .int(after)])),
+                    actor: actor, action: "seat.deactivate", subject: personID,
+                    details: ["reason": .string(reason), "active_after": .int(after)])),
         ])
         if let grant { plan += try grants(active: after, grant: grant, excluding: [personID], actor: actor, facts: facts) }
         return plan
@@ -274,7 +278,9 @@ public enum SeatRules {
 
     /// An administrator grants a pending request (a seat must be free).
     public static func approve(personID: String, limit: Int64, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
-        guard let request = try facts.pendingRequest(of: personID) else { throw PeopleRuleError(.noRequest, "\(personID) has no pending seat request") }
+        guard let request = try facts.pendingRequest(of: personID) else {
+            throw PeopleRuleError(.noRequest, "\(personID) has no pending seat request")
+        }
         let active = try facts.activeSeats()
         guard active < limit else { throw PeopleRuleError(.noSeatAvailable, "all \(limit) seats are in use: free one first, or add seats") }
         guard let person = try facts.person(personID), person.status == .active else {
@@ -282,7 +288,9 @@ public enum SeatRules {
         }
         var plan = PeoplePlan(steps: [
             .removeSeatRequest(personID: personID),
-            .audit(AuditDraft(actor: actor, action: "seat.request.approve", subject: personID, details: ["identity": .string(request.identity)])),
+            .audit(
+                AuditDraft(
+                    actor: actor, action: "seat.request.approve", subject: personID, details: ["identity": .string(request.identity)])),
         ])
         if person.seat != .active {
             plan += [
@@ -298,10 +306,14 @@ public enum SeatRules {
 
     /// An administrator turns a pending request down.
     public static func reject(personID: String, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
-        guard let request = try facts.pendingRequest(of: personID) else { throw PeopleRuleError(.noRequest, "\(personID) has no pending seat request") }
+        guard let request = try facts.pendingRequest(of: personID) else {
+            throw PeopleRuleError(.noRequest, "\(personID) has no pending seat request")
+        }
         return PeoplePlan(steps: [
             .removeSeatRequest(personID: personID),
-            .audit(AuditDraft(actor: actor, action: "seat.request.reject", subject: personID, details: ["identity": .string(request.identity)])),
+            .audit(
+                AuditDraft(actor: actor, action: "seat.request.reject", subject: personID, details: ["identity": .string(request.identity)])
+            ),
         ])
     }
 
@@ -370,7 +382,9 @@ public enum SeatRules {
 
     /// Moves an identity to a person (creating it if new). The person it leaves, if left
     /// without identities, gives its seat back: one person, one seat.
-    public static func link(_ ref: IdentityRef, to personID: String, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+    public static func link(_ ref: IdentityRef, to personID: String, actor: String, grant: SeatGrant? = nil, facts: some PeopleFacts) throws
+        -> PeoplePlan
+    {
         guard try facts.person(personID) != nil else { throw PeopleRuleError(.personNotFound, "no person \(personID)") }
         guard let existing = try facts.identity(ref) else {
             return PeoplePlan(
@@ -385,7 +399,7 @@ public enum SeatRules {
                     actor: actor, action: "identity.link", subject: ref.description,
                     details: ["person": .string(personID), "from_person": .string(existing.personID)])),
         ])
-        plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, facts: facts).steps
+        plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, grant: grant, facts: facts).steps
         return plan
     }
 
@@ -424,7 +438,7 @@ public enum SeatRules {
     }
 
     /// Removes an identity from its person; a person left without identities gives its seat back.
-    public static func unlink(_ ref: IdentityRef, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+    public static func unlink(_ ref: IdentityRef, actor: String, grant: SeatGrant? = nil, facts: some PeopleFacts) throws -> PeoplePlan {
         guard let existing = try facts.identity(ref) else { throw PeopleRuleError(.identityNotFound, "no identity \(ref)") }
         var plan = PeoplePlan(steps: [
             .deleteIdentity(id: existing.id),
@@ -432,13 +446,15 @@ public enum SeatRules {
                 AuditDraft(
                     actor: actor, action: "identity.unlink", subject: ref.description, details: ["person": .string(existing.personID)])),
         ])
-        plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, facts: facts).steps
+        plan += try releaseIfOrphaned(existing.personID, losing: 1, actor: actor, grant: grant, facts: facts).steps
         return plan
     }
 
     /// The seat of a person about to lose `losing` identities, if that leaves none.
-    static func releaseIfOrphaned(_ personID: String, losing: Int, actor: String, facts: some PeopleFacts) throws -> PeoplePlan {
+    static func releaseIfOrphaned(_ personID: String, losing: Int, actor: String, grant: SeatGrant?, facts: some PeopleFacts) throws
+        -> PeoplePlan
+    {
         guard try facts.identityCount(of: personID) - losing <= 0 else { return PeoplePlan() }
-        return try release(personID: personID, actor: actor, reason: "no identities left", facts: facts)
+        return try release(personID: personID, actor: actor, reason: "no identities left", grant: grant, facts: facts)
     }
 }

@@ -71,19 +71,23 @@ extension Gatehouse {
             "supersedes": .optional(terms.supersedes), "replaced": .optional(current?.licenseID),
         ]
         if let proration { details["proration"] = QuoteReport(proration.proration, licenseID: terms.licenseID).json }
+        // More seats: pending seat requests are granted, oldest first, up to the new limit, in
+        // the transaction that installs the license.
+        let grant = try await policyInEffect().seats.grant(licensed: terms.seats)
+        var granting: (@Sendable (any PeopleFacts) throws -> PeoplePlan)?
+        if let grant {
+            granting = { (facts: any PeopleFacts) in try SeatRules.grantPending(grant: grant, actor: actor, facts: facts) }
+        }
         do {
-            try await store.installLicense(
+            _ = try await store.installLicense(
                 record, proration: proration,
-                audit: AuditDraft(actor: actor, action: "license.install", subject: terms.licenseID, details: .object(details)), at: t)
+                audit: AuditDraft(actor: actor, action: "license.install", subject: terms.licenseID, details: .object(details)), at: t,
+                then: granting)
         } catch let error as StoreError where error.code == .conflict {
             throw GatehouseError(.licenseAlreadyInstalled, "license \(terms.licenseID) is already installed")
         }
+        // The license changes what memory holds: reload it (seats granted with it included).
         if live.isLoaded { try await refresh() }
-        // More seats: pending seat requests are granted, oldest first, up to the new limit.
-        if let grant = try await policyInEffect().seats.grant(licensed: terms.seats) {
-            let granted = try await store.changePeople(at: t) { try SeatRules.grantPending(grant: grant, actor: actor, facts: $0) }
-            commit(granted)
-        }
         return LicenseInstallReport(status: try await licenseStatus(), proration: proration.map { QuoteReport($0.proration, licenseID: terms.licenseID) })
     }
 

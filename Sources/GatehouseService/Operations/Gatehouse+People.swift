@@ -107,7 +107,8 @@ extension Gatehouse {
             throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
         let person = try await resolveUser(user)
-        commit(try await store.changePeople(at: now()) { try SeatRules.link(ref, to: person.id, actor: actor, facts: $0) })
+        let grant = try await seatGrant()
+        commit(try await store.changePeople(at: now()) { try SeatRules.link(ref, to: person.id, actor: actor, grant: grant, facts: $0) })
         return try await self.user(person.id)
     }
 
@@ -115,7 +116,8 @@ extension Gatehouse {
         guard let ref = IdentityRef.parse(text) else {
             throw GatehouseError(.invalidIdentity, "\"\(text)\" is not provider:username (providers: \(Provider.names))")
         }
-        do { commit(try await store.changePeople(at: now()) { try SeatRules.unlink(ref, actor: actor, facts: $0) }) } catch let error as StoreError
+        let grant = try await seatGrant()
+        do { commit(try await store.changePeople(at: now()) { try SeatRules.unlink(ref, actor: actor, grant: grant, facts: $0) }) } catch let error as StoreError
             where error.code == .notFound
         {
             throw GatehouseError(.identityNotFound, "no identity \(ref)")

@@ -6,7 +6,10 @@ extension SQLStore {
         try await read { db in try db.row("SELECT * FROM licenses WHERE in_force = 1").map(SQLStore.license) }
     }
 
-    public func installLicense(_ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date) async throws {
+    public func installLicense(
+        _ license: StoredLicense, proration: ProrationRecord?, audit: AuditDraft, at: Date,
+        then rule: (@Sendable (any PeopleFacts) throws -> PeoplePlan)?
+    ) async throws -> CommittedPeoplePlan {
         try await write { db in
             if try db.value(as: Bool.self, "SELECT 1 FROM licenses WHERE license_id = ?", [license.licenseID]) == true {
                 throw StoreError(.conflict, "license \(license.licenseID) is already installed")
@@ -37,6 +40,8 @@ extension SQLStore {
                     ])
             }
             try SQLStore.appendAudit(db, audit, at: at)
+            guard let rule else { return CommittedPeoplePlan(at: at) }
+            return try SQLStore.apply(db, at: at) { try rule($0) }
         }
     }
 
