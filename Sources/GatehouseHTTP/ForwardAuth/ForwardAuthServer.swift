@@ -8,20 +8,10 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// Where the forward-auth listener listens, and how it treats connections.
-public struct ForwardAuthSettings: Sendable {
-    public var host: String
-    public var port: Int
-    /// Deadlines as the API port's; beyond `maxConnections` a new connection is answered 503
-    /// and closed (a proxy retries another replica).
-    public var limits: ConnectionLimits
-
-    public init(host: String, port: Int, limits: ConnectionLimits = ConnectionLimits()) {
-        self.host = host
-        self.port = port
-        self.limits = limits
-    }
-}
+/// Where the forward-auth listener listens, and how it treats connections: as the API port
+/// (beyond `limits.maxConnections` a new connection is answered 503 and closed, so a proxy
+/// retries another replica).
+public typealias ForwardAuthSettings = HTTPSettings
 
 /// The gate's forward auth on a listener of its own (`listen.gate_port`): the same question as
 /// the API port's `/gate/auth`, answered on the event loop from memory, on a bare SwiftNIO

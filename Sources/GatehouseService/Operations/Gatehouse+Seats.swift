@@ -7,9 +7,10 @@ public struct SeatStatusReport: Sendable {
     public var licensed: Int64
     public var limit: Int64
     public var active: Int64
-    public var peak: Int64
     /// The term's historical maximum and overage, with their dates (for the true-up).
     public var term: TermSeatFigures
+    /// The most seats in use at once this term (`term.historicalMax`).
+    public var peak: Int64 { term.historicalMax }
     public var warnings: [String]
 
     public var json: JSONValue {
@@ -99,14 +100,15 @@ extension Gatehouse {
             )
         }
         let licensed = license?.seats ?? 0
+        // The term's history gives its peak (the historical maximum) and overage in one read.
         let termStart = license?.termStartsAt ?? .distantPast
-        let usage = try await store.seatUsage(since: termStart)
         let history = try await store.seatEvents(since: termStart)
         let term = SeatUsage.figures(startActive: history.startActive, termStart: termStart, events: history.events, licensed: licensed)
-        var warnings = SeatUsage.warnings(active: usage.active, licensed: licensed)
+        let active = try await store.activeSeatCount()
+        var warnings = SeatUsage.warnings(active: active, licensed: licensed)
         if license == nil { warnings.append("no license is installed") }
         if license != nil, evaluation.state != .valid { warnings += evaluation.warnings }
-        return SeatStatusReport(licensed: licensed, limit: limit, active: usage.active, peak: usage.peak, term: term, warnings: warnings)
+        return SeatStatusReport(licensed: licensed, limit: limit, active: active, term: term, warnings: warnings)
     }
 
     /// Gives a seat to a user (creating `provider:username` if new), within the limit.

@@ -162,9 +162,7 @@ extension SQLStore {
     }
 
     public func previewPeople(_ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> PeoplePlan {
-        try await read { db in
-            do { return try rule(SQLPeopleFacts(db: db)) } catch let error as PeopleRuleError { throw StoreError(.notFound, error.message) }
-        }
+        try await read { db in try SQLStore.decide(db) { try rule($0) } }
     }
 
 

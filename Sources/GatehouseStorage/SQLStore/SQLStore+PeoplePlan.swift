@@ -135,12 +135,16 @@ extension SQLStore {
     static func apply(
         _ db: any SQLSession, at: Date, _ rule: (SQLPeopleFacts) throws -> PeoplePlan
     ) throws -> CommittedPeoplePlan {
-        let plan: PeoplePlan
+        let plan = try decide(db, rule)
+        return CommittedPeoplePlan(plan: plan, created: try execute(plan, db, at: at), at: at)
+    }
+
+    /// Runs a people rule on the facts of this transaction; a refusal is a `StoreError`.
+    static func decide(_ db: any SQLSession, _ rule: (SQLPeopleFacts) throws -> PeoplePlan) throws -> PeoplePlan {
         do {
-            plan = try rule(SQLPeopleFacts(db: db))
+            return try rule(SQLPeopleFacts(db: db))
         } catch let error as PeopleRuleError {
             throw StoreError(error.code == .noSeatAvailable ? .conflict : .notFound, error.message)
         }
-        return CommittedPeoplePlan(plan: plan, created: try execute(plan, db, at: at), at: at)
     }
 }
