@@ -134,6 +134,14 @@ public struct PeopleIndex: Sendable {
         // Stored times have millisecond precision; memory holds what a reload would read.
         let at = UTC.parseTimestamp(UTC.format(committed.at, milliseconds: true)) ?? committed.at
         var created = committed.created.makeIterator()
+        // Whose sessions end: gathered, then one pass over the sessions (a dormant sweep ends
+        // the sessions of many people at once).
+        var signedOut = Set<String>()
+        defer {
+            if !signedOut.isEmpty {
+                for session in sessions.values where signedOut.contains(session.personID) { removeSession(id: session.id) }
+            }
+        }
         for step in committed.plan.steps {
             switch step {
             case .createPerson(let id, let name, let email):
@@ -162,7 +170,7 @@ public struct PeopleIndex: Sendable {
             case .replaceMemberships(let identityID, let source, let set):
                 setMemberships(identityID, source: source, set)
             case .endSessions(let personID, _, _):
-                for session in sessions.values where session.personID == personID { removeSession(id: session.id) }
+                signedOut.insert(personID)
             case .audit, .fileSeatRequest, .removeSeatRequest:
                 break
             }
