@@ -7,6 +7,7 @@
 //   GatehouseStorage  the Store protocol, one SQL implementation over SQLite or PostgreSQL; embedded migrations.
 //   GatehouseDirectory  the company directory (LDAP) client, over the CLDAP system library.
 //   GatehouseSignIn   the sign-in providers (GitHub, GitLab, OpenID Connect): OAuth code flow, JWKS, memberships.
+//   GatehouseNotify   notification delivery: webhooks over AsyncHTTPClient, e-mail over a small SMTP client.
 //   GatehouseService  the operations both the CLI and the HTTP API call.
 //   GatehouseEgressProxy  the egress proxy (SwiftNIO): CONNECT and absolute-URI HTTP, policy-checked.
 //   GatehouseHTTP     the Hummingbird application (routes, auth, errors, metrics, OpenAPI).
@@ -107,11 +108,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Notification delivery: webhooks (Slack, generic) over AsyncHTTPClient, e-mail over a
+        // small SMTP client (STARTTLS, AUTH) on SwiftNIO.
+        .target(
+            name: "GatehouseNotify",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "GatehouseService",
             dependencies: [
                 "GatehouseDomain",
                 "GatehouseStorage",
+                "GatehouseNotify",
                 "GatehouseDirectory",
                 "GatehouseSignIn",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -189,6 +204,7 @@ let package = Package(
                 "GatehouseDirectory",
                 "GatehouseHTTP",
                 "GatehouseEgressProxy",
+                "GatehouseNotify",
                 "gatehouse",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -69,6 +69,34 @@ extension Gatehouse {
                     if !ended.isEmpty { logger.info("ended expired sessions", metadata: ["count": "\(ended.count)"]) }
                 })
         }
+        if !notificationChannels.isEmpty {
+            // Occurrences are looked for on one replica at a time (the outbox would refuse a
+            // second copy anyway); any replica delivers what is due, row by row, so that a
+            // replica that dies mid-delivery leaves its claims to the others.
+            services.append(
+                exclusively("notification events", every: .seconds(10), logger: logger) {
+                    let queued = try await self.raiseNotifications()
+                    for draft in queued {
+                        logger.info("notification queued", metadata: ["channel": "\(draft.channel)", "event": "\(draft.occurrence.event.rawValue)"])
+                    }
+                })
+            services.append(
+                PeriodicService(name: "notification delivery", interval: .seconds(5), logger: logger) {
+                    let round = try await self.deliverNotifications()
+                    for n in round.sent { logger.info("notification sent", metadata: ["channel": "\(n.channel)", "event": "\(n.event)"]) }
+                    for (n, outcome) in round.failed {
+                        switch outcome {
+                        case .retry(let error, let next):
+                            logger.warning(
+                                "notification failed; will retry",
+                                metadata: ["channel": "\(n.channel)", "event": "\(n.event)", "error": "\(error)", "next_attempt_at": "\(UTC.format(next))"])
+                        case .gaveUp(let error):
+                            logger.error("notification given up", metadata: ["channel": "\(n.channel)", "event": "\(n.event)", "error": "\(error)"])
+                        case .sent: break
+                        }
+                    }
+                })
+        }
         if let settings = directorySettings {
             // The directory is read every `sync_interval`; a failed read changes nothing
             // (decisions go on from the last good sync) and is logged and shown by readyz.

@@ -27,6 +27,10 @@ public final class Gatehouse: Sendable {
     /// The gate in front of Codecov (`gate:`), when configured, and its sign-in providers by name.
     public let gate: GateConfiguration?
     let signInProviders: [String: any SignInProvider]
+    /// Where notifications go (`notifications:`).
+    public let notificationChannels: [NotificationChannel]
+    /// The last look at the audit chain for `audit.broken` (a whole-chain check, hourly).
+    let auditCheck = Mutex<(at: Date, broken: (seq: Int64, problem: String)?)?>(nil)
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
     /// Where this server's clock observations started (see `observeClock()`); nil until the first.
@@ -44,9 +48,10 @@ public final class Gatehouse: Sendable {
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),
         directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(), gate: GateConfiguration? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        notifications: [NotificationChannel] = [], now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.notificationChannels = notifications
         self.gate = gate
         self.signInProviders = Dictionary(uniqueKeysWithValues: (gate?.signIn ?? []).map { ($0.name, $0.makeProvider()) })
         self.resolver = resolver
@@ -66,7 +71,7 @@ public final class Gatehouse: Sendable {
         let store = try DatabaseLocation(config.database).open(create: create)
         let gatehouse = Gatehouse(
             store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, webhooks: config.webhooks,
-            directory: config.directory, gate: config.gate, now: now)
+            directory: config.directory, gate: config.gate, notifications: config.notifications, now: now)
         if !create { try await gatehouse.requireCurrentSchema() }
         return gatehouse
     }

@@ -85,6 +85,7 @@ public struct GatehouseError: Error, Sendable, Equatable, CustomStringConvertibl
             case noSeatAvailable = "no_seat_available"
             case noSeatRequest = "no_seat_request"
             case noSigninProvider = "no_signin_provider"
+            case notificationFailed = "notification_failed"
             case sessionNotFound = "session_not_found"
             case signinCancelled = "signin_cancelled"
             case signinExpired = "signin_expired"
@@ -93,6 +94,7 @@ public struct GatehouseError: Error, Sendable, Equatable, CustomStringConvertibl
             case termsRefused = "terms_refused"
             case tokenExists = "token_exists"
             case tokenNotFound = "token_not_found"
+            case unknownNotificationChannel = "unknown_notification_channel"
             case unknownRole = "unknown_role"
             case unknownSigninProvider = "unknown_signin_provider"
             case unsupportedDatabase = "unsupported_database"
@@ -176,7 +178,7 @@ extension GatehouseError.Code.Name {
             .badRequest
         case .unsupportedMediaType: .unsupportedMediaType
         case .signinCancelled: .forbidden
-        case .gateNotConfigured, .identityNotFound, .licenseMissing, .sessionNotFound, .tokenNotFound, .unknownRole, .unknownSigninProvider,
+        case .gateNotConfigured, .identityNotFound, .licenseMissing, .sessionNotFound, .tokenNotFound, .unknownNotificationChannel, .unknownRole, .unknownSigninProvider,
             .userNotFound, .webhookNotConfigured:
             .notFound
         case .directoryRemovalRefused, .fileExists, .leftDirectory, .licenseAlreadyInstalled, .licenseGrace, .noSeatAvailable, .noSeatRequest,
@@ -185,7 +187,7 @@ extension GatehouseError.Code.Name {
         case .invalidPayload, .invalidPolicy, .invalidRequest, .invalidTerms, .licenseClockTampered, .licenseExpired, .licenseInvalid,
             .licenseNotYetValid, .termsRefused:
             .unprocessable
-        case .devSetupFailed, .directoryFailed, .egressListenFailed, .gateListenFailed, .noSigninProvider: .unavailable
+        case .devSetupFailed, .directoryFailed, .egressListenFailed, .gateListenFailed, .noSigninProvider, .notificationFailed: .unavailable
         }
     }
 }

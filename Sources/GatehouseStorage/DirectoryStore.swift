@@ -13,7 +13,8 @@ public protocol DirectoryStore: Sendable {
     func applyDirectorySync(
         prefetched: StoredDirectory?, actor: String, at: Date, _ decide: @escaping @Sendable ([StoredDirectoryPerson]) throws -> DirectoryPlan
     ) async throws -> DirectoryPlan
-    /// Records a failed attempt (bookkeeping, not a change of state: nothing else moves).
-    func recordDirectoryFailure(_ message: String, at: Date) async throws
+    /// Records a failed attempt (bookkeeping, not a change of state: nothing else moves);
+    /// `refused`: the removal guard refused the sync (kept apart, for its notification).
+    func recordDirectoryFailure(_ message: String, refused: Bool, at: Date) async throws
     func directorySyncState() async throws -> DirectorySyncState?
 }

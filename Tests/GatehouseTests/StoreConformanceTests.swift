@@ -409,9 +409,55 @@ struct StoreConformanceTests {
         #expect(refused.refusal != nil)
         #expect(try await f.store.auditHeadSeq() == head)
         #expect(try await f.store.directoryPeople().people.count == 2)
-        try await f.store.recordDirectoryFailure("the server went away", at: Self.t0.addingTimeInterval(60))
+        try await f.store.recordDirectoryFailure("2 of 2 people would leave", refused: true, at: Self.t0.addingTimeInterval(30))
+        try await f.store.recordDirectoryFailure("the server went away", refused: false, at: Self.t0.addingTimeInterval(60))
         let state = try await f.store.directorySyncState()
         #expect(state?.lastError == "the server went away" && state?.lastSuccessAt == Self.t0)
+        // The refusal is kept apart from later failures of other kinds.
+        #expect(state?.lastRefusal == "2 of 2 people would leave" && state?.lastRefusedAt == Self.t0.addingTimeInterval(30))
+        #expect(try await f.chainIsIntact())
+    }
+
+    @Test(
+        "Notifications: queued once per channel and key, claimed by one holder, outcomes recorded by it alone", arguments: Engine.allCases)
+    func notifications(engine: Engine) async throws {
+        let f = try await Fixture(engine)
+        let occurrence = NotificationOccurrence(
+            event: .seatsThreshold, key: "seats.threshold/lic_1/90", subject: "9 of 10", text: "t", details: ["a": 1])
+        let drafts = [
+            NotificationDraft(channel: "slack", occurrence: occurrence), NotificationDraft(channel: "mail", occurrence: occurrence),
+        ]
+        #expect(try await f.store.queueNotifications(drafts, actor: "system", at: Self.t0).count == 2)
+        #expect(try await f.store.queueNotifications(drafts, actor: "system", at: Self.t0.addingTimeInterval(5)).isEmpty)
+        let until = Self.t0.addingTimeInterval(120)
+        let first = try await f.store.claimDueNotifications(holder: "a", until: until, at: Self.t0, limit: 10)
+        #expect(first.map(\.channel).sorted() == ["mail", "slack"] && first.allSatisfy { $0.details == ["a": 1] && $0.state == .pending })
+        #expect(try await f.store.claimDueNotifications(holder: "b", until: until, at: Self.t0, limit: 10).isEmpty)
+        let slack = try #require(first.first { $0.channel == "slack" })
+        let mail = try #require(first.first { $0.channel == "mail" })
+        // Only the holder records an outcome.
+        #expect(try await f.store.recordNotificationOutcome(slack, .sent, holder: "b", actor: "system", at: Self.t0) == false)
+        #expect(try await f.store.recordNotificationOutcome(slack, .sent, holder: "a", actor: "system", at: Self.t0))
+        let next = Self.t0.addingTimeInterval(30)
+        #expect(
+            try await f.store.recordNotificationOutcome(mail, .retry(error: "down", next: next), holder: "a", actor: "system", at: Self.t0))
+        #expect(try await f.store.claimDueNotifications(holder: "b", until: until, at: Self.t0.addingTimeInterval(10), limit: 10).isEmpty)
+        let retried = try await f.store.claimDueNotifications(holder: "b", until: until, at: next, limit: 10)
+        #expect(retried.map(\.channel) == ["mail"] && retried.first?.attempts == 1 && retried.first?.lastError == "down")
+        // A claim left to lapse passes to another holder.
+        #expect(try await f.store.claimDueNotifications(holder: "c", until: until, at: until, limit: 10).map(\.channel) == ["mail"])
+        #expect(
+            try await f.store.recordNotificationOutcome(retried[0], .gaveUp(error: "down"), holder: "b", actor: "system", at: until)
+                == false)
+        let counts = try await f.store.notificationCounts()
+        #expect(counts.contains(NotificationCount(channel: "slack", state: .sent, count: 1)))
+        #expect(counts.contains(NotificationCount(channel: "mail", state: .pending, count: 1)))
+        #expect(try await f.store.notifications(limit: 1).count == 1)
+        try await f.store.appendAudit(AuditDraft(actor: "test", action: "notification.test", subject: "slack"), at: until)
+        #expect(
+            try await f.actions().filter { $0.hasPrefix("notification.") } == [
+                "notification.queue", "notification.queue", "notification.sent", "notification.retry", "notification.test",
+            ])
         #expect(try await f.chainIsIntact())
     }
 

@@ -18,8 +18,16 @@ public struct DirectorySyncState: Sendable, Equatable {
     public var lastError: String?
     public var people: Int64
     public var groups: Int64
+    /// The removal guard's latest refusal (not replaced by later failures of other kinds).
+    public var lastRefusedAt: Date?
+    public var lastRefusal: String?
 
-    public init(lastAttemptAt: Date, lastSuccessAt: Date?, lastError: String?, people: Int64, groups: Int64) {
+    public init(
+        lastAttemptAt: Date, lastSuccessAt: Date?, lastError: String?, people: Int64, groups: Int64, lastRefusedAt: Date? = nil,
+        lastRefusal: String? = nil
+    ) {
+        self.lastRefusedAt = lastRefusedAt
+        self.lastRefusal = lastRefusal
         self.lastAttemptAt = lastAttemptAt
         self.lastSuccessAt = lastSuccessAt
         self.lastError = lastError

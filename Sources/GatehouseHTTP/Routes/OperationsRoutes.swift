@@ -45,5 +45,15 @@ struct OperationsRoutes {
         metrics.gauge("license_seats", help: "Seats licensed.").set(status.license?.seats ?? 0)
         metrics.gauge("seats_active", help: "People holding a seat.").set(status.seatsActive)
         metrics.gauge("license_days_left", help: "Whole days until the license expires.").set(status.daysLeft ?? 0)
+        // Delivery outcomes across every replica, from the outbox.
+        guard !gatehouse.notificationChannels.isEmpty, let counts = try? await gatehouse.notificationCounts() else { return }
+        for channel in gatehouse.notificationChannels {
+            for state in StoredNotification.State.allCases {
+                metrics.gauge(
+                    "notifications", help: "Notifications by channel and delivery state (pending, sent, failed: given up).",
+                    labels: [("channel", channel.name), ("state", state.rawValue)]
+                ).set(counts.first { $0.channel == channel.name && $0.state == state }?.count ?? 0)
+            }
+        }
     }
 }

@@ -29,6 +29,8 @@ public struct GatehouseConfiguration: Sendable {
     public var directory: DirectoryConfiguration?
     /// The gate in front of Codecov, when configured (`gate:`).
     public var gate: GateConfiguration?
+    /// Where notifications go (`notifications:`).
+    public var notifications: [NotificationChannel] = []
     /// Where this configuration came from, for messages.
     public var source: String?
 
@@ -80,7 +82,7 @@ extension GatehouseConfiguration {
     }
 
     static let topLevelKeys: Set<String> = [
-        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate", "http",
+        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate", "http", "notifications",
     ]
 
     /// Applies a YAML document; returns the problems found.
@@ -134,6 +136,7 @@ extension GatehouseConfiguration {
         applyEgressProxy(top["egress_proxy"], reader: &reader)
         applyGate(top["gate"], reader: &reader, file: file, environment: environment)
         applyHTTP(top["http"], reader: &reader)
+        applyNotifications(top["notifications"], reader: &reader, file: file)
         return reader.problems
     }
 

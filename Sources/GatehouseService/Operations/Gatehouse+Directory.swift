@@ -130,7 +130,7 @@ extension Gatehouse {
         } catch {
             _ = try? await prefetch
             let failure = Self.directoryFailure(error)
-            if !dryRun { try? await store.recordDirectoryFailure(failure.message, at: now()) }
+            if !dryRun { try? await store.recordDirectoryFailure(failure.message, refused: false, at: now()) }
             throw failure
         }
         let readTime = clock.now - started
@@ -151,7 +151,7 @@ extension Gatehouse {
         } else {
             plan = try await store.applyDirectorySync(prefetched: prefetched, actor: actor, at: t, decide)
             if let refusal = plan.refusal {
-                try? await store.recordDirectoryFailure(refusal, at: t)
+                try? await store.recordDirectoryFailure(refusal, refused: true, at: t)
                 throw GatehouseError(.directoryRemovalRefused, refusal)
             }
             if !plan.isEmpty, live.isLoaded { try await refresh() }

@@ -20,7 +20,7 @@ extension SQLStore {
         ("memberships", "identity_id, kind, name, source", false), ("seat_events", "id", true), ("policy_sets", "id", true),
         ("webhook_deliveries", "provider, delivery_id", false), ("denial_counts", "day, kind, reason", false),
         ("recent_denials", "id", true), ("directory_sync", "id", false), ("egress_denials", "day, destination, reason", false),
-        ("sessions", "id", false), ("seat_requests", "requested_at, person_id", false),
+        ("sessions", "id", false), ("seat_requests", "requested_at, person_id", false), ("notifications", "id", true),
     ]
     static let notCopied: Set<String> = ["schema_migrations", "seat_counter", "job_leases", "signin_attempts"]
 

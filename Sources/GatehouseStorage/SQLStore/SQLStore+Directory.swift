@@ -24,8 +24,14 @@ extension SQLStore {
         }
     }
 
-    public func recordDirectoryFailure(_ message: String, at: Date) async throws {
-        try await write { db in try SQLStore.recordDirectoryState(db, at: at, success: false, error: message, people: nil, groups: nil) }
+    public func recordDirectoryFailure(_ message: String, refused: Bool, at: Date) async throws {
+        try await write { db in
+            try SQLStore.recordDirectoryState(db, at: at, success: false, error: message, people: nil, groups: nil)
+            if refused {
+                _ = try db.execute(
+                    "UPDATE directory_sync SET last_refused_at = ?, last_refusal = ? WHERE id = 1", [UTC.format(at, milliseconds: true), message])
+            }
+        }
     }
 
     public func directorySyncState() async throws -> DirectorySyncState? {
@@ -34,7 +40,8 @@ extension SQLStore {
                 try DirectorySyncState(
                     lastAttemptAt: row.time("last_attempt_at"),
                     lastSuccessAt: row.optionalTime("last_success_at"), lastError: row["last_error"],
-                    people: row["people"], groups: row["groups_count"])
+                    people: row["people"], groups: row["groups_count"], lastRefusedAt: row.optionalTime("last_refused_at"),
+                    lastRefusal: row["last_refusal"])
             }
         }
     }

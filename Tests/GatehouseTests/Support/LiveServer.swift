@@ -12,12 +12,13 @@ final class LiveServer: Sendable {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    static func start(_ router: Router<BasicRequestContext>) async throws -> LiveServer {
+    /// - Parameter port: a fixed port (a receiver that comes back where it was), or 0 for any.
+    static func start(_ router: Router<BasicRequestContext>, port: Int = 0) async throws -> LiveServer {
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "stand-in")
         logger.logLevel = .error
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
         let task = Task { try await app.run() }
         var iterator = stream.makeAsyncIterator()

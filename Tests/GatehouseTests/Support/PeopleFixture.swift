@@ -8,11 +8,12 @@ import Testing
 /// A service with a license of `seats` seats in force and `policy` applied.
 func gatehouseWithLicense(
     engine: Engine = .sqlite, seats: Int64 = 200, policy: [String: String] = [:], clock: TestClock = TestClock(ts("2026-11-10T00:00:00Z")),
-    directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver()
+    directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(), notifications: [NotificationChannel] = []
 ) async throws -> (TempDir, Gatehouse, TestVendor) {
     let dir = try TempDir()
     let vendor = TestVendor()
-    let gatehouse = try await vendor.gatehouse(in: dir, engine: engine, clock: clock, directory: directory, resolver: resolver)
+    let gatehouse = try await vendor.gatehouse(
+        in: dir, engine: engine, clock: clock, directory: directory, resolver: resolver, notifications: notifications)
     _ = try await gatehouse.installLicense(
         text: vendor.signUnchecked(TestVendor.terms(seats: seats, price: TestVendor.price(seats: seats))), actor: "test")
     if !policy.isEmpty {
@@ -27,10 +28,12 @@ func gatehouseWithLicense(
 
 /// Another process on `gatehouse`'s database (a CLI command, a second replica), with its own
 /// store and memory; the location names the database without a password.
-func anotherProcess(beside gatehouse: Gatehouse, trusting vendor: TestVendor, directory: DirectoryConfiguration? = nil) throws -> Gatehouse {
+func anotherProcess(
+    beside gatehouse: Gatehouse, trusting vendor: TestVendor, directory: DirectoryConfiguration? = nil, notifications: [NotificationChannel] = []
+) throws -> Gatehouse {
     Gatehouse(
         store: try DatabaseLocation(gatehouse.store.location).open(create: false), trustedKeys: vendor.trusted,
-        instanceHost: "codecov.acme.internal", directory: directory, now: gatehouse.now)
+        instanceHost: "codecov.acme.internal", directory: directory, notifications: notifications, now: gatehouse.now)
 }
 
 func login(_ identity: String, externalID: String? = nil, email: String? = nil, orgs: Set<String> = [], teams: Set<String> = [])
