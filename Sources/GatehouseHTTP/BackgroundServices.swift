@@ -71,30 +71,20 @@ extension Gatehouse {
         }
         if !notificationChannels.isEmpty {
             // Occurrences are looked for on one replica at a time (the outbox would refuse a
-            // second copy anyway); any replica delivers what is due, row by row, so that a
-            // replica that dies mid-delivery leaves its claims to the others.
+            // second copy anyway) and what they queue is sent at once; any replica delivers
+            // what is due, row by row, so that retries go on when a replica dies.
             services.append(
                 exclusively("notification events", every: .seconds(10), logger: logger) {
                     let queued = try await self.raiseNotifications()
                     for draft in queued {
-                        logger.info("notification queued", metadata: ["channel": "\(draft.channel)", "event": "\(draft.occurrence.event.rawValue)"])
+                        logger.info(
+                            "notification queued", metadata: ["channel": "\(draft.channel)", "event": "\(draft.occurrence.event.rawValue)"])
                     }
+                    if !queued.isEmpty { try await self.deliverNotifications(logger: logger) }
                 })
             services.append(
                 PeriodicService(name: "notification delivery", interval: .seconds(5), logger: logger) {
-                    let round = try await self.deliverNotifications()
-                    for n in round.sent { logger.info("notification sent", metadata: ["channel": "\(n.channel)", "event": "\(n.event)"]) }
-                    for (n, outcome) in round.failed {
-                        switch outcome {
-                        case .retry(let error, let next):
-                            logger.warning(
-                                "notification failed; will retry",
-                                metadata: ["channel": "\(n.channel)", "event": "\(n.event)", "error": "\(error)", "next_attempt_at": "\(UTC.format(next))"])
-                        case .gaveUp(let error):
-                            logger.error("notification given up", metadata: ["channel": "\(n.channel)", "event": "\(n.event)", "error": "\(error)"])
-                        case .sent: break
-                        }
-                    }
+                    try await self.deliverNotifications(logger: logger)
                 })
         }
         if let settings = directorySettings {
@@ -115,5 +105,26 @@ extension Gatehouse {
                 })
         }
         return services
+    }
+}
+
+extension Gatehouse {
+    /// One round of delivery, each outcome logged (never a URL or a secret: errors name hosts).
+    func deliverNotifications(logger: Logger) async throws {
+        let round = try await deliverNotifications()
+        for n in round.sent { logger.info("notification sent", metadata: ["channel": "\(n.channel)", "event": "\(n.event)"]) }
+        for (n, outcome) in round.failed {
+            switch outcome {
+            case .retry(let error, let next):
+                logger.warning(
+                    "notification failed; will retry",
+                    metadata: [
+                        "channel": "\(n.channel)", "event": "\(n.event)", "error": "\(error)", "next_attempt_at": "\(UTC.format(next))",
+                    ])
+            case .gaveUp(let error):
+                logger.error("notification given up", metadata: ["channel": "\(n.channel)", "event": "\(n.event)", "error": "\(error)"])
+            case .sent: break
+            }
+        }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import GatehouseDirectory
 import GatehouseDomain
 import GatehouseNotify
 import GatehouseStorage
@@ -188,7 +190,7 @@ struct NotificationTests {
             _ = try await gatehouse.testNotification(channel: "siem", actor: "test")
         } catch let error as GatehouseError {
             #expect(error.code == "notification_failed")
-            #expect(error.message.contains("resolves to 127.0.0.1") || error.message.contains("127.0.0.1"))
+            #expect(error.message.contains("127.0.0.1 is a loopback address"))
             #expect(error.message.contains("allow_cidrs"))
         }
         #expect(receiver.deliveries.isEmpty)
@@ -238,6 +240,39 @@ struct NotificationTests {
             ])
         try await gatehouse.deliverNotifications()
         #expect(receiver.deliveries.compactMap { $0.json?["event"]?.string }.count == 7)
+    }
+
+    @Test("A refused directory sync, a stale directory and an edited audit log are each told once")
+    func directoryAndAudit() async throws {
+        let receiver = try HookReceiver()
+        try await receiver.start()
+        let clock = TestClock(ts("2026-11-10T00:00:00Z"))
+        // A directory that is never reached: only its recorded state matters here.
+        var directory = DirectoryConfiguration(url: "ldap://127.0.0.1:\(try freeLoopbackPort())", userBase: "ou=people,dc=acme,dc=com")
+        directory.syncInterval = 900
+        let (dir, gatehouse, _) = try await gatehouseWithLicense(
+            policy: ["egress.yml": loopbackAllowedPolicy], clock: clock, directory: directory, notifications: [Self.webhook(receiver)])
+        #expect(try await gatehouse.raiseNotifications().isEmpty)
+        try await gatehouse.store.recordDirectoryFailure("31 of 100 people would leave", refused: true, at: clock.now)
+        try await gatehouse.store.recordDirectoryFailure("the server went away", refused: false, at: clock.now.addingTimeInterval(900))
+        let keys = try await gatehouse.raiseNotifications().map(\.occurrence.key)
+        #expect(keys == ["directory.stale/never", "directory.sync_refused/never"])
+        try await gatehouse.store.recordDirectoryFailure(
+            "31 of 100 people would leave", refused: true, at: clock.now.addingTimeInterval(1800))
+        #expect(try await gatehouse.raiseNotifications().isEmpty, "the same episode: no new message")
+
+        // Someone edits the audit log by hand; the hourly whole-chain check finds it.
+        let queue = try DatabaseQueue(path: dir.file("gatehouse.db"))
+        try await queue.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 2") }
+        clock.set(clock.now.addingTimeInterval(3601))
+        let broken = try await gatehouse.raiseNotifications()
+        #expect(broken.map(\.occurrence.key) == ["audit.broken/2"])
+        #expect(broken.first?.occurrence.subject == "The audit log's chain is broken at entry 2")
+        try await gatehouse.deliverNotifications()
+        #expect(
+            Set(receiver.deliveries.compactMap { $0.json?["event"]?.string }) == [
+                "directory.stale", "directory.sync_refused", "audit.broken",
+            ])
     }
 
     @Test("E-mail through a real SMTP server: STARTTLS, AUTH, the message as sent; failures say why without the password")

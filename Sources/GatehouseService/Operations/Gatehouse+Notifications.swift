@@ -265,8 +265,14 @@ extension Gatehouse {
         case .name(let name): addresses = await resolver.addresses(of: name)
         }
         if let refusal = EgressDecider.check(addresses: addresses, for: "\(target.host)", policy: policy) {
-            let hint = refusal.reason == .resolvesToPrivateAddress ? "; list its network in egress.allow_cidrs to allow it" : ""
-            throw NotifyError("refused by the egress rules: \(refusal.detail)\(hint)")
+            guard refusal.reason == .resolvesToPrivateAddress else { throw NotifyError("refused by the egress rules: \(refusal.detail)") }
+            let what: String
+            if case .ip(let address) = target.host {
+                what = "\(address) is a \(address.classification.rawValue) address"
+            } else {
+                what = refusal.detail
+            }
+            throw NotifyError("refused by the egress rules: \(what); list its network in egress.allow_cidrs to allow it")
         }
         return addresses[0].description
     }
