@@ -36,6 +36,7 @@ public func buildRouter(
     DirectoryRoutes(gatehouse: gatehouse).register(api)
     GateRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     SessionRoutes(gatehouse: gatehouse).register(api)
+    ConsoleRoutes(gatehouse: gatehouse).register(api)
     return router
 }
 

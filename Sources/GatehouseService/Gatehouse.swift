@@ -29,6 +29,8 @@ public final class Gatehouse: Sendable {
     let signInProviders: [String: any SignInProvider]
     /// Where notifications go (`notifications:`).
     public let notificationChannels: [NotificationChannel]
+    /// Who may use the console besides the admins of login.yml (`console:`).
+    public let console: ConsoleSettings
     /// The last look at the audit chain for `audit.broken` (a whole-chain check, hourly).
     let auditCheck = Mutex<(at: Date, broken: (seq: Int64, problem: String)?)?>(nil)
     /// What decisions are answered from (loaded on first use, refreshed on change).
@@ -48,9 +50,11 @@ public final class Gatehouse: Sendable {
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),
         directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(), gate: GateConfiguration? = nil,
-        notifications: [NotificationChannel] = [], now: @escaping @Sendable () -> Date = { Date() }
+        notifications: [NotificationChannel] = [], console: ConsoleSettings = ConsoleSettings(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.console = console
         self.notificationChannels = notifications
         self.gate = gate
         self.signInProviders = Dictionary(uniqueKeysWithValues: (gate?.signIn ?? []).map { ($0.name, $0.makeProvider()) })
@@ -71,7 +75,8 @@ public final class Gatehouse: Sendable {
         let store = try DatabaseLocation(config.database).open(create: create)
         let gatehouse = Gatehouse(
             store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, webhooks: config.webhooks,
-            directory: config.directory, gate: config.gate, notifications: config.notifications, now: now)
+            directory: config.directory, gate: config.gate, notifications: config.notifications, console: config.console,
+            now: now)
         if !create { try await gatehouse.requireCurrentSchema() }
         return gatehouse
     }

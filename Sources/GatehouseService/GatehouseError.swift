@@ -85,6 +85,7 @@ public struct GatehouseError: Error, Sendable, Equatable, CustomStringConvertibl
             case noSeatAvailable = "no_seat_available"
             case noSeatRequest = "no_seat_request"
             case noSigninProvider = "no_signin_provider"
+            case notConsoleAdmin = "not_console_admin"
             case notificationFailed = "notification_failed"
             case sessionNotFound = "session_not_found"
             case signinCancelled = "signin_cancelled"
@@ -178,7 +179,7 @@ extension GatehouseError.Code.Name {
             .badRequest
         case .unsupportedMediaType: .unsupportedMediaType
         case .signinCancelled: .forbidden
-        case .gateNotConfigured, .identityNotFound, .licenseMissing, .sessionNotFound, .tokenNotFound, .unknownNotificationChannel, .unknownRole, .unknownSigninProvider,
+        case .gateNotConfigured, .identityNotFound, .licenseMissing, .notConsoleAdmin, .sessionNotFound, .tokenNotFound, .unknownNotificationChannel, .unknownRole, .unknownSigninProvider,
             .userNotFound, .webhookNotConfigured:
             .notFound
         case .directoryRemovalRefused, .fileExists, .leftDirectory, .licenseAlreadyInstalled, .licenseGrace, .noSeatAvailable, .noSeatRequest,

@@ -19,4 +19,9 @@ public protocol SessionStore: Sendable {
     /// Takes (deletes) the sign-in with this state hash; `nil` if there is none or it expired.
     /// A state works once: a second callback with it finds nothing.
     func takeSignInAttempt(stateHash: String, at: Date) async throws -> SignInAttempt?
+    /// Stores a console sign-in link's hash for `identity` until `expiresAt`, audited
+    /// `console.link` (the identity, never the link) in the same transaction.
+    func createConsoleLink(tokenHash: String, identity: IdentityRef, expiresAt: Date, actor: String, at: Date) async throws
+    /// Takes (deletes) the link with this hash; its identity if it had not expired. Once only.
+    func takeConsoleLink(tokenHash: String, at: Date) async throws -> IdentityRef?
 }

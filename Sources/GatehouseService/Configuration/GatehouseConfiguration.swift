@@ -31,6 +31,8 @@ public struct GatehouseConfiguration: Sendable {
     public var gate: GateConfiguration?
     /// Where notifications go (`notifications:`).
     public var notifications: [NotificationChannel] = []
+    /// Who may use the console besides the admins of login.yml (`console:`).
+    public var console = ConsoleSettings()
     /// Where this configuration came from, for messages.
     public var source: String?
 
@@ -82,7 +84,7 @@ extension GatehouseConfiguration {
     }
 
     static let topLevelKeys: Set<String> = [
-        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate", "http", "notifications",
+        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate", "http", "notifications", "console",
     ]
 
     /// Applies a YAML document; returns the problems found.
@@ -137,6 +139,11 @@ extension GatehouseConfiguration {
         applyGate(top["gate"], reader: &reader, file: file, environment: environment)
         applyHTTP(top["http"], reader: &reader)
         applyNotifications(top["notifications"], reader: &reader, file: file)
+        let console = reader.mapping(top["console"], "console", allowed: ["admin_groups", "read_groups"])
+        for (key, path) in [("admin_groups", \ConsoleSettings.adminGroups), ("read_groups", \ConsoleSettings.readGroups)] {
+            let names = reader.sequence(console[key], "console.\(key)").compactMap { reader.string($0, "console.\(key)") }
+            self.console[keyPath: path] = Set(names.map { $0.lowercased() })
+        }
         return reader.problems
     }
 

@@ -66,6 +66,7 @@ public struct PeopleIndex: Sendable {
     }
 
     public func person(_ id: String) -> PersonRecord? { persons[id] }
+    public var allPersons: Dictionary<String, PersonRecord>.Values { persons.values }
     public func identity(_ ref: IdentityRef) -> IdentityRecord? { identityByKey[ref.key] }
     public func identity(provider: Provider, externalID: String) -> IdentityRecord? {
         identityByExternal[provider]?[externalID].flatMap { identityByKey[$0] }

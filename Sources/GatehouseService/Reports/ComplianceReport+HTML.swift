@@ -69,7 +69,10 @@ extension ComplianceReport {
     /// Seats in use (daily peak) against seats licensed. The axis spans the whole term (first
     /// day to last), so how far into the term the report is shows at a glance; the latest day
     /// is marked by a dot, which is all there is to draw on a term's first day.
-    public var chart: String {
+    public var chart: String { Self.seatChart(license: license, daily: daily, peak: peak, asOf: asOf) }
+
+    /// The chart for any term's daily usage (the report's, the console's overview).
+    public static func seatChart(license: StoredLicense?, daily: [DailyUsage], peak: Int64, asOf: Date) -> String {
         let width = 800.0, height = 260.0, left = 50.0, bottom = 30.0, top = 10.0
         let plotWidth = width - left - 10
         let licensed = Double(license?.seats ?? 0)

@@ -15,6 +15,10 @@ public struct DevEnvironment: Sendable {
     public var licensePath: String
     public var authorizeToken: String
     public var adminToken: String
+    /// A one-time console sign-in link for the dev administrator (ten minutes).
+    public var consoleLink: String?
+    /// The administrator the link signs in (the policies' first, or a dev one).
+    public var consoleAdmin: String?
 
     /// Creates the environment in a new temporary directory, applying the policies of
     /// `policies` (e.g. the shipped `policies/`) when that directory exists.
@@ -64,8 +68,28 @@ public struct DevEnvironment: Sendable {
         if FileManager.default.fileExists(atPath: policies, isDirectory: &isDirectory), isDirectory.boolValue {
             _ = try await gatehouse.applyPolicies(directory: policies, actor: actor)
         }
+        // The console is one click away: its first administrator, by a one-time link. When the
+        // policies name no administrator, a copy of them names a dev one.
+        var admins = try await gatehouse.policyInEffect().login.admins.map(\.description).sorted()
+        if admins.isEmpty {
+            let copy = dir + "/policies"
+            try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: policies)) ?? [] where file.hasSuffix(".yml") && file != "login.yml" {
+                try FileManager.default.copyItem(atPath: policies + "/" + file, toPath: copy + "/" + file)
+            }
+            try FileOutput.write(
+                "# The dev server's copy: an administrator for the console.\nlogin:\n  admins: [\"github:dev-admin\"]\n", to: copy + "/login.yml",
+                overwrite: true, mode: 0o644)
+            _ = try await gatehouse.applyPolicies(directory: copy, actor: actor)
+            admins = ["github:dev-admin"]
+        }
+        var link: String?
+        if config.gate != nil, let first = admins.first {
+            link = try await gatehouse.consoleSignInLink(user: first, actor: actor).url
+        }
         return DevEnvironment(
-            directory: dir, configuration: config, licensePath: licensePath, authorizeToken: authorize.secret, adminToken: admin.secret)
+            directory: dir, configuration: config, licensePath: licensePath, authorizeToken: authorize.secret, adminToken: admin.secret,
+            consoleLink: link, consoleAdmin: admins.first)
     }
 
     /// Deletes the throwaway directory.

@@ -22,7 +22,7 @@ extension SQLStore {
         ("recent_denials", "id", true), ("directory_sync", "id", false), ("egress_denials", "day, destination, reason", false),
         ("sessions", "id", false), ("seat_requests", "requested_at, person_id", false), ("notifications", "id", true),
     ]
-    static let notCopied: Set<String> = ["schema_migrations", "seat_counter", "job_leases", "signin_attempts"]
+    static let notCopied: Set<String> = ["schema_migrations", "seat_counter", "job_leases", "signin_attempts", "console_links"]
 
     /// Copies everything in this database into `target`, which must be empty (no schema): the
     /// target's schema is created, every row is copied in one write transaction (nothing is

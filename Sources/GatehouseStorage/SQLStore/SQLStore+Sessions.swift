@@ -103,6 +103,31 @@ extension SQLStore {
         }
     }
 
+    public func createConsoleLink(tokenHash: String, identity: IdentityRef, expiresAt: Date, actor: String, at: Date) async throws {
+        try await write { db in
+            try db.execute("DELETE FROM console_links WHERE expires_at <= ?", [UTC.format(at, milliseconds: true)])
+            try db.execute(
+                "INSERT INTO console_links (token_hash, identity, expires_at) VALUES (?, ?, ?)",
+                [tokenHash, identity.description, UTC.format(expiresAt, milliseconds: true)])
+            try SQLStore.appendAudit(
+                db,
+                AuditDraft(
+                    actor: actor, action: "console.link", subject: identity.description,
+                    details: ["expires_at": .string(UTC.format(expiresAt))]), at: at)
+        }
+    }
+
+    public func takeConsoleLink(tokenHash: String, at: Date) async throws -> IdentityRef? {
+        try await write { db in
+            guard let row = try db.row("SELECT * FROM console_links WHERE token_hash = ?", [tokenHash]) else { return nil }
+            try db.execute("DELETE FROM console_links WHERE token_hash = ?", [tokenHash])
+            guard try row.time("expires_at") > at else { return nil }
+            let text: String = try row["identity"]
+            guard let identity = IdentityRef.parse(text) else { throw StoreError(.corrupt, "a console link names no identity") }
+            return identity
+        }
+    }
+
     static func session(_ row: SQLRow) throws -> GateSession {
         let identityText: String = try row["identity"]
         guard let identity = IdentityRef.parse(identityText) else {

@@ -187,6 +187,7 @@ struct ServeCommand: AsyncParsableCommand {
           Tokens (shown once):
             authorize  \(env.authorizeToken)
             admin      \(env.adminToken)
+          Console:  \(env.consoleLink.map { "\($0)\n            (signs \(env.consoleAdmin ?? "the admin") in; one use, ten minutes; more with `gatehouse console sign-in-link`)" } ?? "needs gate: in gatehouse.yml")
         \(gateLines(gate, base: base, gateAddress: gateAddress))
 
         Try, in another shell:

@@ -18,8 +18,10 @@ struct GateFixture {
     let vendor = TestVendor()
     static let proxy = IPAddress.parse("127.0.0.1")
 
-    init(engine: Engine = .sqlite, publicAccess: Bool = true, idle: TimeInterval = 7200, signIn: [SignInSettingsForTests] = []) async throws
-    {
+    init(
+        engine: Engine = .sqlite, publicAccess: Bool = true, idle: TimeInterval = 7200, signIn: [SignInSettingsForTests] = [],
+        console: ConsoleSettings = ConsoleSettings(), licensee: String = "Acme Corp"
+    ) async throws {
         dir = try TempDir()
         clock = TestClock(Date())
         // The gate as gatehouse.yml says it, secrets in files.
@@ -36,12 +38,13 @@ struct GateFixture {
         database = try engine.newDatabase(in: dir)
         gatehouse = Gatehouse(
             store: try DatabaseLocation(database).open(create: true), trustedKeys: vendor.trusted, instanceHost: "codecov.acme.internal",
-            gate: gate,
+            gate: gate, console: console,
             now: { [clock] in clock.now })
         _ = try await gatehouse.migrate(actor: "test")
         let now = clock.now
-        let terms = TestVendor.terms(
+        var terms = TestVendor.terms(
             starts: UTC.format(now.addingTimeInterval(-86_400)), expires: UTC.format(now.addingTimeInterval(364 * 86_400)))
+        terms.licensee = licensee
         _ = try await gatehouse.installLicense(text: vendor.signUnchecked(terms), actor: "test")
         try await expectMemoryFollowsWrites(gatehouse)
     }

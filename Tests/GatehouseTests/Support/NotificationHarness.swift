@@ -164,7 +164,8 @@ final class SMTPSink: Sendable {
             python, [script, String(port), outbox, tls.certFile, tls.keyFile, Self.user, Self.password, starttls ? "yes" : "no"],
             log: work + "/log", environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
         let process = process
-        guard try await eventually(20, { process.output.contains("ready") }) else {
+        // Python imports and a TLS context take a few seconds on a loaded machine.
+        guard try await eventually(60, { process.output.contains("ready") }) else {
             throw MissingProgram(message: "aiosmtpd did not start: \(process.output)")
         }
     }

@@ -1,0 +1,351 @@
+import Foundation
+import GatehouseDomain
+import GatehouseService
+import HTTPTypes
+import Hummingbird
+
+/// The admin console (SPEC section 11): server-rendered pages on the API port, signed in
+/// through the gate's sessions. Every change is a form POST that carries the session's CSRF
+/// token, is refused from another site (`Sec-Fetch-Site`) or by a read-only admin, asks for
+/// confirmation when it takes access away, and calls the same service operation as the CLI
+/// and the API, audited with the admin (`console:<provider:username>`) as actor.
+struct ConsoleRoutes {
+    let gatehouse: Gatehouse
+    let pages = Pages.shared
+
+    func register(_ api: Registrar) {
+        api.add(.get, "/") { request, _ in
+            guard request.wantsHTML else { throw GatehouseError(.invalidPath, "no such route: see /openapi.json") }
+            return Response(status: .found, headers: [.location: "/console", .cacheControl: "no-store"])
+        }
+        api.add(.get, "/console/static/console.css") { _, _ in
+            .text(Self.stylesheet, contentType: "text/css; charset=utf-8", headers: [.cacheControl: "public, max-age=3600"])
+        }
+        api.add(.get, "/console/link") { request, _ in
+            let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+            // A GET only shows the button: link previewers and prefetchers must not use the link up.
+            return pages.render("console-link", ["token": token], headers: [HTTPField.Name("X-Robots-Tag")!: "noindex"])
+        }
+        api.add(.post, "/console/link") { request, context in try await redeem(request, context) }
+        api.add(.get, "/console") { request, _ in try await page(request) { viewer in try await overview(viewer) } }
+        api.add(.get, "/console/people") { request, _ in try await page(request) { viewer in try await people(request, viewer) } }
+        api.add(.get, "/console/people/{user}") { request, context in
+            let user = try context.parameter("user")
+            return try await page(request) { viewer in
+                try await person(user, viewer, notice: request.uri.queryParameters["done"].map(String.init))
+            }
+        }
+        api.add(.post, "/console/people/{user}/seat") { request, context in
+            let user = try context.parameter("user")
+            return try await change(request, context, back: "/console/people/\(Self.pathSafe(user))") { viewer, form in
+                switch form["do"] {
+                case "activate":
+                    _ = try await gatehouse.activateSeat(user: user, actor: viewer.actor)
+                    return .done("seat-given")
+                case "deactivate":
+                    guard form["confirm"] == "yes" else {
+                        return .confirm(
+                            heading: "Take the seat away?", message: "\(user) loses their Codecov seat now; their sessions end.",
+                            label: "Take the seat away", value: "deactivate")
+                    }
+                    _ = try await gatehouse.deactivateSeat(user: user, actor: viewer.actor)
+                    return .done("seat-taken")
+                default: throw GatehouseError(.invalidRequest, "choose activate or deactivate")
+                }
+            }
+        }
+        api.add(.post, "/console/people/{user}/block") { request, context in
+            let user = try context.parameter("user")
+            return try await change(request, context, back: "/console/people/\(Self.pathSafe(user))") { viewer, form in
+                switch form["do"] {
+                case "block":
+                    guard form["confirm"] == "yes" else {
+                        return .confirm(
+                            heading: "Block this person?",
+                            message: "\(user) cannot sign in any more; their seat is released and their sessions end.",
+                            label: "Block", value: "block")
+                    }
+                    _ = try await gatehouse.setBlocked(user, blocked: true, actor: viewer.actor)
+                    return .done("blocked")
+                case "unblock":
+                    _ = try await gatehouse.setBlocked(user, blocked: false, actor: viewer.actor)
+                    return .done("unblocked")
+                default: throw GatehouseError(.invalidRequest, "choose block or unblock")
+                }
+            }
+        }
+        api.add(.get, "/console/seat-requests") { request, _ in try await page(request) { viewer in try await requests(viewer) } }
+        for verb in ["approve", "reject"] {
+            api.add(.post, "/console/seat-requests/{user}/\(verb)") { request, context in
+                let user = try context.parameter("user")
+                return try await change(request, context, back: "/console/seat-requests") { viewer, _ in
+                    if verb == "approve" {
+                        _ = try await gatehouse.approveSeatRequest(user: user, actor: viewer.actor)
+                        return .done("approved")
+                    }
+                    try await gatehouse.rejectSeatRequest(user: user, actor: viewer.actor)
+                    return .done("rejected")
+                }
+            }
+        }
+    }
+
+    static let stylesheet = embeddedTemplates["console.css"] ?? ""
+
+    /// Fixed notices after a change, by code (a query parameter chooses one; it prints nothing
+    /// of its own).
+    static let notices: [String: String] = [
+        "seat-given": "The seat was given.", "seat-taken": "The seat was taken away.", "blocked": "Blocked: the seat is released.",
+        "unblocked": "Unblocked.", "approved": "The request was approved: a seat was given.", "rejected": "The request was rejected.",
+    ]
+
+    // MARK: reading pages
+
+    /// A page for someone signed in with console access; everyone else is sent to sign in or told no.
+    func page(_ request: Request, _ body: (ConsoleViewer) async throws -> Response) async throws -> Response {
+        guard gatehouse.gate != nil else {
+            return pages.message(
+                "The console needs sign-in", "Configure gate: in gatehouse.yml (SPEC section 10) to sign in to the console.",
+                status: .notFound)
+        }
+        guard let viewer = try await gatehouse.consoleViewer(cookieHeader: request.headers[.cookie] ?? "") else {
+            let target =
+                "/gate/sign-in?rd="
+                + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["/", "-"])) ?? "/console")
+            return Response(status: .found, headers: [.location: target, .cacheControl: "no-store"])
+        }
+        guard viewer.access != .none else {
+            return pages.message(
+                "Not an administrator",
+                "\(viewer.identity) is signed in but is not a Gatehouse administrator. Ask \(await gatehouse.gateHelp()) to add you to login.admins or a console group.",
+                status: .forbidden)
+        }
+        do {
+            return try await body(viewer)
+        } catch {
+            return failure(error, viewer: viewer, back: "/console")
+        }
+    }
+
+    func common(_ viewer: ConsoleViewer, nav: String) -> [String: Any] {
+        ["viewer": viewer.identity, "readOnly": viewer.access == .readOnly, nav: true]
+    }
+
+    func overview(_ viewer: ConsoleViewer) async throws -> Response {
+        let status = try await gatehouse.licenseStatus()
+        let seats = try await gatehouse.seatStatus()
+        var values = common(viewer, nav: "navOverview")
+        if let license = status.license {
+            values["license"] = [
+                "state": status.state.rawValue, "stateText": status.state.rawValue.replacingOccurrences(of: "_", with: " ").capitalized,
+                "licensee": license.licensee, "id": license.licenseID,
+                "term": "\(UTC.formatDay(license.termStartsAt)) to \(UTC.formatDay(license.expiresAt)) · \(license.seats) seats",
+                "daysLeft": status.daysLeft.map { $0 >= 0 ? "\($0) day\($0 == 1 ? "" : "s") left" : "expired \(-$0) days ago" } ?? "",
+            ]
+            let usage = try? await gatehouse.usageReport(instanceURL: nil)
+            values["chart"] = ComplianceReport.seatChart(
+                license: license, daily: usage?.daily ?? [], peak: usage?.peak ?? seats.active, asOf: gatehouse.now()
+            ).replacingOccurrences(of: "<svg ", with: "<svg class=\"chart\" ")
+        }
+        values["active"] = seats.active
+        values["licensed"] = seats.licensed
+        values["available"] = max(0, seats.licensed - seats.active)
+        values["peak"] = seats.peak
+        let pending = try await gatehouse.seatRequests().count
+        if pending > 0 { values["pending"] = pending }
+        let warnings = Array(Set(status.warnings + seats.warnings)).sorted()
+        values["warnings"] = warnings
+        values["hasWarnings"] = !warnings.isEmpty
+        values["directory"] = try await gatehouse.directoryStatus().line
+        let head = try await gatehouse.auditEntries(AuditQuery(limit: 1)).last
+        values["audit"] =
+            head.map { "\($0.seq) entries; last change \($0.at) (\($0.action)). Verify with gatehouse audit verify." } ?? "empty"
+        let channels = gatehouse.notificationChannels
+        values["notifications"] =
+            channels.isEmpty ? "none configured" : channels.map { "\($0.name) (\($0.kind.name))" }.joined(separator: ", ")
+        return pages.render("console-overview", values)
+    }
+
+    func people(_ request: Request, _ viewer: ConsoleViewer) async throws -> Response {
+        let query = request.uri.queryParameters
+        let q = query["q"].map { String($0.prefix(200)) } ?? ""
+        let seat = query["seat"].flatMap { SeatState(rawValue: String($0)) }
+        let pageNumber = query["page"].flatMap { Int($0) } ?? 1
+        let result = try await gatehouse.peoplePage(search: q, seat: seat, page: pageNumber)
+        var values = common(viewer, nav: "navPeople")
+        values["q"] = q
+        values["seatAny"] = seat == nil
+        values["seatActive"] = seat == .active
+        values["seatNone"] = seat == SeatState.none
+        values["total"] = result.total
+        values["totalNoun"] = result.total == 1 ? "person" : "people"
+        values["page"] = result.page
+        values["pages"] = result.pages
+        values["hasPages"] = result.pages > 1
+        values["people"] = result.people.map { entry -> [String: Any] in
+            var row: [String: Any] = [
+                "id": entry.person.id, "name": entry.person.name, "identities": entry.identities.joined(separator: ", "),
+                "seat": entry.person.seat.rawValue, "status": entry.person.status.rawValue.replacingOccurrences(of: "_", with: " "),
+                "lastSeen": entry.person.lastSeenAt.map { UTC.format($0) } ?? "never",
+            ]
+            // Mustache reads an empty string as a value: leave absent what is absent.
+            if let email = entry.person.email, !email.isEmpty { row["email"] = email }
+            return row
+        }
+        func link(_ page: Int) -> String {
+            var items = [URLQueryItem(name: "page", value: String(page))]
+            if !q.isEmpty { items.append(URLQueryItem(name: "q", value: q)) }
+            if let seat { items.append(URLQueryItem(name: "seat", value: seat.rawValue)) }
+            var components = URLComponents()
+            components.path = "/console/people"
+            components.queryItems = items
+            return components.string ?? "/console/people"
+        }
+        if result.page > 1 { values["previous"] = link(result.page - 1) }
+        if result.page < result.pages { values["next"] = link(result.page + 1) }
+        return pages.render("console-people", values)
+    }
+
+    func person(_ user: String, _ viewer: ConsoleViewer, notice: String?) async throws -> Response {
+        let report = try await gatehouse.user(user)
+        let p = report.person
+        var values = common(viewer, nav: "navPeople")
+        if let text = notice.flatMap({ Self.notices[$0] }) { values["notice"] = text }
+        values["id"] = p.id
+        values["name"] = p.name
+        values["email"] = p.email ?? "none"
+        values["seat"] = p.seat.rawValue
+        values["status"] = p.status.rawValue.replacingOccurrences(of: "_", with: " ")
+        values["role"] = p.role.rawValue
+        values["lastSeen"] = p.lastSeenAt.map { UTC.format($0) } ?? "never"
+        values["identities"] = report.identities.map(\.ref.description)
+        values["memberships"] = report.memberships.map { ["kind": $0.kind.rawValue, "name": $0.name, "source": $0.source.rawValue] }
+        values["mayChange"] = viewer.mayChange
+        let base = "/console/people/\(Self.pathSafe(p.id))"
+        var forms: [[String: Any]] = []
+        if p.seat == .active {
+            forms.append(["action": base + "/seat", "value": "deactivate", "label": "Take the seat away", "danger": true])
+        } else if p.status == .active {
+            forms.append(["action": base + "/seat", "value": "activate", "label": "Give a seat", "danger": false])
+        }
+        if p.status == .blocked {
+            forms.append(["action": base + "/block", "value": "unblock", "label": "Unblock", "danger": false])
+        } else {
+            forms.append(["action": base + "/block", "value": "block", "label": "Block", "danger": true])
+        }
+        values["forms"] = forms.map { $0.merging(["csrf": viewer.csrfToken]) { a, _ in a } }
+        return pages.render("console-person", values)
+    }
+
+    func requests(_ viewer: ConsoleViewer) async throws -> Response {
+        let pending = try await gatehouse.seatRequests()
+        var values = common(viewer, nav: "navRequests")
+        values["summary"] =
+            pending.isEmpty
+            ? "Nobody is waiting for a seat." : "\(pending.count) waiting, oldest first. Approving gives a seat now, if one is free."
+        values["hasRequests"] = !pending.isEmpty
+        values["mayChange"] = viewer.mayChange
+        values["requests"] = pending.map {
+            [
+                "requestedAt": UTC.format($0.requestedAt), "personID": $0.personID, "identity": $0.identity, "kind": $0.kind.rawValue,
+                "csrf": viewer.csrfToken,
+            ]
+        }
+        return pages.render("console-requests", values)
+    }
+
+    // MARK: changes
+
+    enum Outcome {
+        case done(String)
+        case confirm(heading: String, message: String, label: String, value: String)
+    }
+
+    /// A form POST: same-origin, a live admin session, the session's CSRF token; then the change.
+    func change(
+        _ request: Request, _ context: GatehouseContext, back: String,
+        _ body: (ConsoleViewer, [String: String]) async throws -> Outcome
+    ) async throws -> Response {
+        // Browsers say where a request comes from; another site's form is refused before anything
+        // is read (a browser too old to say is held to the token alone).
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
+            return pages.message("Refused", "This form was sent from another site; nothing was changed.", status: .forbidden)
+        }
+        guard let viewer = try await gatehouse.consoleViewer(cookieHeader: request.headers[.cookie] ?? "") else {
+            return pages.message("Signed out", "Your session has ended; sign in again. Nothing was changed.", status: .unauthorized)
+        }
+        guard viewer.mayChange else {
+            return pages.message(
+                "Read-only", "\(viewer.identity) may look but not change anything here; nothing was changed.", status: .forbidden)
+        }
+        let form = try await Self.form(request, context)
+        guard let token = form["csrf"], APIToken.constantTimeEquals(token, viewer.csrfToken) else {
+            return pages.message(
+                "Refused", "This form is out of date or was not sent from this console; nothing was changed.", status: .forbidden)
+        }
+        do {
+            switch try await body(viewer, form) {
+            case .done(let code):
+                let separator = back.contains("?") ? "&" : "?"
+                return Response(status: .seeOther, headers: [.location: back + separator + "done=" + code, .cacheControl: "no-store"])
+            case .confirm(let heading, let message, let label, let value):
+                var values = common(viewer, nav: "navPeople")
+                values.merge([
+                    "heading": heading, "message": message, "label": label, "value": value, "csrf": viewer.csrfToken,
+                    "action": request.uri.path, "back": back,
+                ]) { _, new in new }
+                return pages.render("console-confirm", values)
+            }
+        } catch {
+            return failure(error, viewer: viewer, back: back)
+        }
+    }
+
+    func failure(_ error: any Error, viewer: ConsoleViewer, back: String) -> Response {
+        guard let known = GatehouseError.from(error) else {
+            return pages.message("Something went wrong", "The server log says what; nothing was changed.", status: .internalServerError)
+        }
+        return pages.message(
+            "Not done", known.message, link: (href: back, text: "Back"), status: known.kind.status)
+    }
+
+    /// `application/x-www-form-urlencoded`, at most 64 KiB; the first value of each name.
+    static func form(_ request: Request, _ context: GatehouseContext) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: 64 << 10)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            guard let name = parts.first, !name.isEmpty, fields[name] == nil else { continue }
+            fields[name] = parts.count > 1 ? parts[1] : ""
+        }
+        return fields
+    }
+
+    /// A user as one path segment.
+    static func pathSafe(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "_", ".", ":", "@"])) ?? ""
+    }
+
+    // MARK: the sign-in link
+
+    func redeem(_ request: Request, _ context: GatehouseContext) async throws -> Response {
+        let form = try await Self.form(request, context)
+        do {
+            let (cookie, _) = try await gatehouse.redeemConsoleLink(
+                token: form["token"] ?? "", userAgent: request.headers[.userAgent] ?? "", address: context.remoteAddress?.ipAddress ?? "")
+            return Response(status: .seeOther, headers: [.location: "/console", .setCookie: cookie, .cacheControl: "no-store"])
+        } catch {
+            let known = GatehouseError.from(error)
+            return pages.message(
+                "Sign-in link refused", known?.message ?? "Something went wrong; the server log says what.",
+                status: known?.kind.status ?? .internalServerError)
+        }
+    }
+}
+
+extension ConsoleViewer {
+    /// The audit actor of a change made in the console.
+    var actor: String { "console:\(identity)" }
+}

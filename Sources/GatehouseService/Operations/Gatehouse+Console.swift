@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import GatehouseDomain
+import GatehouseStorage
+
+/// Who may use the console (`console:` in gatehouse.yml, SPEC section 11): besides the admins
+/// of `login.yml`, members of these groups (any provider's group, team or org name, and the
+/// directory's groups), lowercased.
+public struct ConsoleSettings: Sendable, Equatable {
+    public var adminGroups: Set<String> = []
+    public var readGroups: Set<String> = []
+    public init(adminGroups: Set<String> = [], readGroups: Set<String> = []) {
+        self.adminGroups = adminGroups
+        self.readGroups = readGroups
+    }
+}
+
+/// Someone signed in to the console, and what they may do there.
+public struct ConsoleViewer: Sendable {
+    public enum Access: String, Sendable { case admin, readOnly = "read_only", none }
+    public var holder: SessionHolder
+    public var access: Access
+    /// The token forms carry: derived from the session's own secret (which only this browser
+    /// holds, in its cookie), so it is per session and needs no storage.
+    public var csrfToken: String
+
+    public var identity: String { holder.session.identity.description }
+    public var mayChange: Bool { access == .admin }
+}
+
+extension Gatehouse {
+    /// A console sign-in link is good for this long.
+    public static let consoleLinkLifetime: TimeInterval = 600
+
+    /// The person behind the session a `Cookie` header carries, with their console access.
+    public func consoleViewer(cookieHeader: String) async throws -> ConsoleViewer? {
+        guard let gate, let token = GateCookies.value(of: gate.cookies.session, in: cookieHeader),
+            let holder = try await sessionHolder(cookieHeader: cookieHeader)
+        else { return nil }
+        let access: ConsoleViewer.Access = live.read { s in
+            if holder.role == .admin { return .admin }
+            let groups = Set(
+                s.index.identities(of: holder.session.personID).flatMap { identity in
+                    s.index.memberships(of: identity.id).filter(\.present).map(\.name)
+                })
+            if !groups.isDisjoint(with: console.adminGroups) { return .admin }
+            if !groups.isDisjoint(with: console.readGroups) { return .readOnly }
+            return .none
+        }
+        return ConsoleViewer(holder: holder, access: access, csrfToken: Self.csrfToken(sessionToken: token))
+    }
+
+    static func csrfToken(sessionToken: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Array("gatehouse console form".utf8), using: SymmetricKey(data: Array(sessionToken.utf8)))
+        return Base64.urlEncode(Array(mac))
+    }
+
+    /// `gatehouse console sign-in-link --user USER`: a one-time link (ten minutes) that signs an
+    /// administrator of `login.yml` in to the console, for the first sign-in before any
+    /// provider is set up. Only the link's hash is stored; its creation is audited.
+    public func consoleSignInLink(user: String, actor: String) async throws -> (url: String, expiresAt: Date) {
+        let gate = try requireGate()
+        guard let identity = IdentityRef.parse(user) else {
+            throw GatehouseError(.invalidUser, "\"\(user.prefix(100))\" is not provider:username (e.g. github:alice)")
+        }
+        try await ensureLoaded()
+        let admins = live.read { $0.policy.login.admins }
+        guard admins.contains(identity) else {
+            throw GatehouseError(
+                .notConsoleAdmin,
+                "\(identity) is not an administrator: add it to login.admins in policies/login.yml and apply the policies first")
+        }
+        var rng = SystemRandomNumberGenerator()
+        let token = SignInSecrets.random(using: &rng)
+        let t = now()
+        let expires = t.addingTimeInterval(Self.consoleLinkLifetime)
+        try await store.createConsoleLink(tokenHash: SignInSecrets.hash(token), identity: identity, expiresAt: expires, actor: actor, at: t)
+        return ("\(gate.origin)/console/link?token=" + token, expires)
+    }
+
+    /// Takes a console link and starts a session for its administrator (the login decision
+    /// runs as for any sign-in: a blocked or departed admin gets none). Returns the cookie.
+    public func redeemConsoleLink(token: String, userAgent: String, address: String) async throws -> (
+        setCookie: String, session: GateSession
+    ) {
+        let gate = try requireGate()
+        guard token.utf8.count == 43,
+            let identity = try await store.takeConsoleLink(tokenHash: SignInSecrets.hash(token), at: now())
+        else {
+            throw GatehouseError(
+                .signinExpired, "this sign-in link has expired or was already used: ask for a new one (gatehouse console sign-in-link)")
+        }
+        try await syncIfChanged()
+        let decision = try await authorizeLogin(LoginRequest(identity: identity, verified: true), actor: "console-link")
+        guard decision.allow, let personID = decision.personID else {
+            throw GatehouseError(.decision(decision.reason), "\(identity) may not sign in: \(Self.explanation(decision.reason))")
+        }
+        var rng = SystemRandomNumberGenerator()
+        let secret = SignInSecrets.random(using: &rng)
+        let started = now()
+        let session = GateSession(
+            id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(secret), personID: personID, identity: identity,
+            signIn: "console-link", createdAt: started, expiresAt: started.addingTimeInterval(gate.session.maxAge), lastSeenAt: started,
+            userAgent: String(userAgent.prefix(200)), address: String(address.prefix(64)))
+        try await store.startSession(session, actor: "console-link:\(identity)", at: started)
+        live.update { $0.index.insert(session) }
+        return (gate.cookies.setCookie(gate.cookies.session, secret, maxAge: Int(gate.session.maxAge)), session)
+    }
+
+    /// One page of people for the console, searched and filtered in memory (no database read):
+    /// by name, e-mail, person id or any identity, case-insensitively.
+    public func peoplePage(search: String?, seat: SeatState?, page: Int, perPage: Int = 50) async throws -> PeoplePage {
+        try await ensureLoaded()
+        let needle = search?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return live.read { s in
+            var matches: [PersonRecord] = []
+            for person in s.index.allPersons where seat == nil || person.seat == seat {
+                if needle.isEmpty || person.name.lowercased().contains(needle) || person.id.lowercased() == needle
+                    || (person.email?.lowercased().contains(needle) ?? false)
+                    || s.index.identities(of: person.id).contains(where: { $0.ref.description.lowercased().contains(needle) })
+                {
+                    matches.append(person)
+                }
+            }
+            matches.sort { ($0.name.lowercased(), $0.id) < ($1.name.lowercased(), $1.id) }
+            let pages = max(1, (matches.count + perPage - 1) / perPage)
+            let current = min(max(1, page), pages)
+            let slice = matches.dropFirst((current - 1) * perPage).prefix(perPage)
+            return PeoplePage(
+                people: slice.map { ($0, s.index.identities(of: $0.id).map(\.ref.description).sorted()) }, total: matches.count,
+                page: current,
+                pages: pages)
+        }
+    }
+}
+
+/// A page of the console's people list.
+public struct PeoplePage: Sendable {
+    public var people: [(person: PersonRecord, identities: [String])]
+    public var total: Int
+    public var page: Int
+    public var pages: Int
+}
