@@ -45,7 +45,8 @@ struct ConsoleRoutes {
                 case "deactivate":
                     guard form["confirm"] == "yes" else {
                         return .confirm(
-                            heading: "Take the seat away?", message: "\(user) loses their Codecov seat now; their sessions end.",
+                            heading: "Take the seat away?",
+                            message: "\(try await who(user)) loses their Codecov seat now; their sessions end.",
                             label: "Take the seat away", value: "deactivate")
                     }
                     _ = try await gatehouse.deactivateSeat(user: user, actor: viewer.actor)
@@ -62,7 +63,7 @@ struct ConsoleRoutes {
                     guard form["confirm"] == "yes" else {
                         return .confirm(
                             heading: "Block this person?",
-                            message: "\(user) cannot sign in any more; their seat is released and their sessions end.",
+                            message: "\(try await who(user)) cannot sign in any more; their seat is released and their sessions end.",
                             label: "Block", value: "block")
                     }
                     _ = try await gatehouse.setBlocked(user, blocked: true, actor: viewer.actor)
@@ -75,6 +76,25 @@ struct ConsoleRoutes {
             }
         }
         api.add(.get, "/console/seat-requests") { request, _ in try await page(request) { viewer in try await requests(viewer) } }
+        api.add(.get, "/console/license") { request, _ in
+            try await page(request) { viewer in
+                try await license(viewer, notice: request.uri.queryParameters["done"].map(String.init))
+            }
+        }
+        api.add(.post, "/console/license") { request, context in
+            try await change(request, context, back: "/console/license") { viewer, form in
+                let text = form["license"] ?? ""
+                // Every reason at once, before anything is tried; then the same install as the CLI's.
+                let problems = try await gatehouse.licenseProblems(text: text)
+                if !problems.isEmpty {
+                    return .page(try await license(viewer, problems: problems, pasted: text), status: .unprocessableContent)
+                }
+                _ = try await gatehouse.installLicense(text: text, actor: viewer.actor)
+                return .done("license-installed")
+            }
+        }
+        api.add(.get, "/console/audit") { request, _ in try await page(request) { viewer in try await audit(request, viewer) } }
+        api.add(.get, "/console/audit/export") { request, _ in try await page(request) { _ in try await auditExport(request) } }
         for verb in ["approve", "reject"] {
             api.add(.post, "/console/seat-requests/{user}/\(verb)") { request, context in
                 let user = try context.parameter("user")
@@ -97,6 +117,7 @@ struct ConsoleRoutes {
     static let notices: [String: String] = [
         "seat-given": "The seat was given.", "seat-taken": "The seat was taken away.", "blocked": "Blocked: the seat is released.",
         "unblocked": "Unblocked.", "approved": "The request was approved: a seat was given.", "rejected": "The request was rejected.",
+        "license-installed": "The license was installed and is in force.",
     ]
 
     // MARK: reading pages
@@ -254,10 +275,112 @@ struct ConsoleRoutes {
         return pages.render("console-requests", values)
     }
 
+    func license(_ viewer: ConsoleViewer, notice: String? = nil, problems: [String] = [], pasted: String? = nil) async throws -> Response {
+        let status = try await gatehouse.licenseStatus()
+        var values = common(viewer, nav: "navLicense")
+        if let text = notice.flatMap({ Self.notices[$0] }) { values["notice"] = text }
+        if let l = status.license {
+            values["license"] = [
+                "state": status.state.rawValue, "stateText": status.state.rawValue.replacingOccurrences(of: "_", with: " ").capitalized,
+                "id": l.licenseID, "licensee": l.licensee, "seats": l.seats, "active": status.seatsActive,
+                "term": "\(UTC.formatDay(l.termStartsAt)) to \(UTC.formatDay(l.expiresAt)) (this file from \(UTC.formatDay(l.startsAt)))",
+                "installed": "\(UTC.format(l.installedAt)) by \(l.installedBy)",
+                "daysLeft": status.daysLeft.map { $0 >= 0 ? "\($0) day\($0 == 1 ? "" : "s") left" : "expired \(-$0) days ago" } ?? "",
+            ]
+        }
+        values["warnings"] = status.warnings
+        values["hasWarnings"] = !status.warnings.isEmpty
+        let ledger = try await gatehouse.prorationLedger()
+        values["hasLedger"] = !ledger.isEmpty
+        values["ledger"] = ledger.map { r -> [String: Any] in
+            let p = r.proration
+            return [
+                "recorded": UTC.format(r.recordedAt), "license": r.licenseID, "supersedes": r.supersedes, "added": p.addedSeats,
+                "effective": UTC.formatDay(p.effectiveDate), "amount": Money.format(cents: p.amountCents, currency: p.currency),
+                "working":
+                    "\(p.addedSeats) × \(Money.format(cents: p.seatPriceCents, currency: p.currency)) × \(p.remainingDays)/\(p.termDays) days",
+            ]
+        }
+        values["mayChange"] = viewer.mayChange
+        values["csrf"] = viewer.csrfToken
+        values["hasProblems"] = !problems.isEmpty
+        values["problems"] = problems
+        values["problemCount"] = problems.count == 1 ? "one reason" : "\(problems.count) reasons"
+        if let pasted { values["pasted"] = pasted }
+        return pages.render("console-license", values)
+    }
+
+    func auditFilter(_ request: Request) throws -> (AuditQuery, action: String, since: String) {
+        let query = request.uri.queryParameters
+        let action = query["action"].map { String($0.prefix(100)).trimmingCharacters(in: .whitespaces) } ?? ""
+        let since = query["since"].map(String.init) ?? ""
+        var filter = AuditQuery()
+        if !action.isEmpty { filter.action = action }
+        if !since.isEmpty {
+            guard let day = UTC.parseDay(since) else { throw GatehouseError(.invalidQuery, "since must be a day, YYYY-MM-DD") }
+            filter.since = day
+        }
+        return (filter, action, since)
+    }
+
+    func audit(_ request: Request, _ viewer: ConsoleViewer) async throws -> Response {
+        var (filter, action, since) = try auditFilter(request)
+        var values = common(viewer, nav: "navAudit")
+        if request.uri.queryParameters["verify"] == "1" {
+            let report = try await gatehouse.verifyAudit()
+            values["verified"] =
+                report.ok
+                ? "The chain is intact: \(report.entries) entries verified."
+                : "The chain is broken at entry \(report.firstBroken.map(String.init) ?? "?"): \(report.problem ?? "it does not verify"). The log was changed outside Gatehouse."
+            values["verdictClass"] = report.ok ? "ok" : "broken"
+        }
+        filter.limit = 200
+        let entries = try await gatehouse.auditEntries(filter).reversed()
+        values["action"] = action
+        values["since"] = since
+        var exportQuery = ""
+        if !action.isEmpty {
+            exportQuery += "&action=" + (action.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union([".", "_", "-"])) ?? "")
+        }
+        if !since.isEmpty, UTC.parseDay(since) != nil { exportQuery += "&since=" + since }
+        if !exportQuery.isEmpty { values["exportQuery"] = exportQuery }
+        values["summary"] =
+            entries.count == 200
+            ? "The latest 200 entries, newest first; narrow them with the filter." : "\(entries.count) entries, newest first."
+        values["entries"] = entries.map { e -> [String: Any] in
+            ["seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "details": e.details]
+        }
+        return pages.render("console-audit", values)
+    }
+
+    func auditExport(_ request: Request) async throws -> Response {
+        let (filter, _, _) = try auditFilter(request)
+        let entries = try await gatehouse.auditEntries(filter)
+        let csv = request.uri.queryParameters["format"] != "json"
+        let text =
+            csv
+            ? ([AuditEntry.csvHeader] + entries.map(\.csvRow)).joined(separator: "\r\n") + "\r\n"
+            : JSONValue.array(entries.map(\.json)).canonicalText + "\n"
+        return .text(
+            text, contentType: csv ? "text/csv; charset=utf-8" : "application/json",
+            headers: [
+                .contentDisposition: "attachment; filename=\"gatehouse-audit.\(csv ? "csv" : "json")\"", .cacheControl: "no-store",
+            ])
+    }
+
     // MARK: changes
+
+    /// A person as a confirmation names them: name and identities.
+    func who(_ user: String) async throws -> String {
+        let report = try await gatehouse.user(user)
+        let identities = report.identities.map(\.ref.description).sorted().joined(separator: ", ")
+        return identities.isEmpty ? report.person.name : "\(report.person.name) (\(identities))"
+    }
 
     enum Outcome {
         case done(String)
+        /// A page instead (a refusal shown in full).
+        case page(Response, status: HTTPResponse.Status)
         case confirm(heading: String, message: String, label: String, value: String)
     }
 
@@ -288,6 +411,9 @@ struct ConsoleRoutes {
             case .done(let code):
                 let separator = back.contains("?") ? "&" : "?"
                 return Response(status: .seeOther, headers: [.location: back + separator + "done=" + code, .cacheControl: "no-store"])
+            case .page(var response, let status):
+                response.status = status
+                return response
             case .confirm(let heading, let message, let label, let value):
                 var values = common(viewer, nav: "navPeople")
                 values.merge([

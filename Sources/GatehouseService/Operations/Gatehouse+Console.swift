@@ -142,3 +142,20 @@ public struct PeoplePage: Sendable {
     public var page: Int
     public var pages: Int
 }
+
+extension Gatehouse {
+    /// Every reason a license file would be refused here, all at once (the console lists them
+    /// before trying to install): its signature, the vendor's rules, this instance, its dates.
+    public func licenseProblems(text: String) async throws -> [String] {
+        let verification = LicenseVerifier.verify(text, trusted: trustedKeys, instanceHost: instanceHost)
+        var problems = verification.problems.map(\.message)
+        if verification.isValid {
+            let evaluation = LicenseEvaluator.evaluate(verification, now: now(), latestSeen: try await latestSeenInEffect())
+            if evaluation.state == .expired || evaluation.state == .clockTampered { problems += evaluation.warnings }
+        }
+        return problems
+    }
+
+    /// Amendments in force over time, with their prorated charges, oldest first.
+    public func prorationLedger() async throws -> [ProrationRecord] { try await store.prorations() }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import GatehouseDomain
 import GatehouseHTTP
 import GatehouseService
@@ -196,6 +197,80 @@ struct ConsoleTests {
             #expect(search.status == .ok && !search.body.contains("<script>") && search.body.contains("&quot;&gt;&lt;script&gt;"))
             let overview = try await Self.get(client, "/console", cookie: cookie)
             #expect(overview.body.contains("Acme &quot;Evil&quot; &lt;b&gt;Corp&lt;/b&gt;") && !overview.body.contains("<b>Corp"))
+        }
+    }
+
+    /// Terms that break three of the vendor's rules at once: a term under a year, a value under
+    /// 50,000 USD, a currency other than USD.
+    static func badTerms(now: Date) -> LicenseTerms {
+        var terms = TestVendor.terms(
+            id: "lic_bad", seats: 10, price: 10_000, starts: UTC.format(now.addingTimeInterval(-86_400)),
+            expires: UTC.format(now.addingTimeInterval(100 * 86_400)))
+        terms.currency = "EUR"
+        return terms
+    }
+
+    @Test("License: a refused file shows every reason and changes nothing; a good one is installed as the admin")
+    func license() async throws {
+        let f = try await Self.fixture()
+        let root = try await f.signIn("oidc:root")
+        let cookie = "\(f.gate.cookies.session)=\(root)"
+        let bad = f.vendor.signUnchecked(Self.badTerms(now: f.clock.now))
+        var good = TestVendor.terms(
+            id: "lic_acme_2027", seats: 300, price: TestVendor.price(seats: 300), starts: UTC.format(f.clock.now.addingTimeInterval(-3600)),
+            expires: UTC.format(f.clock.now.addingTimeInterval(400 * 86_400)))
+        good.licensee = "Acme Corp"
+        let goodText = f.vendor.signUnchecked(good)
+        @Sendable func encoded(_ text: String) -> String {
+            text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        }
+        try await Self.app(f).test(.router) { client in
+            let csrf = try #require(try await Self.get(client, "/console/license", cookie: cookie).csrf)
+            let head = try await f.gatehouse.auditEntries(AuditQuery(limit: 1)).last?.seq
+            // A browser's textarea sends CRLF line ends.
+            let refused = try await Self.post(
+                client, "/console/license", cookie: cookie,
+                form: "csrf=\(csrf)&license=" + encoded(bad.replacingOccurrences(of: "\n", with: "\r\n")))
+            #expect(refused.status == .unprocessableContent)
+            let reasons = refused.body.firstMatch(of: /<ul><li>(.*?)<\/ul>/)?.1.components(separatedBy: "<li>") ?? []
+            #expect(reasons.count >= 3, "\(refused.body)")
+            #expect(refused.body.contains("365") && refused.body.contains("50,000") && refused.body.contains("USD"))
+            #expect(try await f.gatehouse.auditEntries(AuditQuery(limit: 1)).last?.seq == head)
+            #expect(try await f.gatehouse.licenseStatus().license?.licenseID == "lic_acme_2026")
+            let installed = try await Self.post(
+                client, "/console/license", cookie: cookie,
+                form: "csrf=\(csrf)&license=" + encoded(goodText.replacingOccurrences(of: "\n", with: "\r\n")))
+            #expect(installed.status == .seeOther && installed.location == "/console/license?done=license-installed")
+            let page = try await Self.get(client, installed.location ?? "", cookie: cookie)
+            #expect(page.body.contains("The license was installed") && page.body.contains("lic_acme_2027"))
+        }
+        #expect(try await f.gatehouse.licenseStatus().license?.licenseID == "lic_acme_2027")
+        #expect(try await f.gatehouse.auditEntries(AuditQuery(action: "license.install")).last?.actor == "console:oidc:root")
+    }
+
+    @Test("Audit: filtered, exported, and a row edited by hand shows the chain broken at that entry")
+    func audit() async throws {
+        let f = try await Self.fixture()
+        let root = try await f.signIn("oidc:root")
+        let cookie = "\(f.gate.cookies.session)=\(root)"
+        try await Self.app(f).test(.router) { client in
+            let intact = try await Self.get(client, "/console/audit?verify=1", cookie: cookie)
+            #expect(intact.body.contains("The chain is intact"))
+            let filtered = try await Self.get(client, "/console/audit?action=policy.apply", cookie: cookie)
+            #expect(filtered.body.contains("1 entries") && filtered.body.contains("format=csv&amp;action=policy.apply"))
+            let csv = try await client.execute(
+                uri: "/console/audit/export?format=csv&action=policy.apply", method: .get, headers: [.cookie: cookie, .accept: "text/html"]
+            ) { $0 }
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(String(buffer: csv.body).hasPrefix(AuditEntry.csvHeader + "\r\n"))
+            #expect(String(buffer: csv.body).split(separator: "\r\n").count == 2)
+            let bad = try await Self.get(client, "/console/audit?since=yesterday", cookie: cookie)
+            #expect(bad.status == .badRequest && bad.body.contains("YYYY-MM-DD"))
+
+            let queue = try DatabaseQueue(path: f.dir.file("gatehouse.db"))
+            try await queue.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 2") }
+            let broken = try await Self.get(client, "/console/audit?verify=1", cookie: cookie)
+            #expect(broken.body.contains("The chain is broken at entry 2"))
         }
     }
 

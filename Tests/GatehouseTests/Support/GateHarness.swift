@@ -229,6 +229,15 @@ final class Browser: Sendable {
 
     func click(_ css: String) async throws { try await Self.call(.POST, base + "/element/\(try await element(css))/click") }
 
+    /// Saves what the browser shows as a PNG (a test artifact to look at).
+    func screenshot(to path: String) async throws {
+        let encoded = (try await Self.call(.GET, base + "/screenshot")).string
+        guard let data = Data(base64Encoded: encoded) else { throw MissingProgram(message: "WebDriver sent no screenshot") }
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
     /// Waits until the page text contains `fragment`.
     func waitForText(_ fragment: String, seconds: Double = 10) async throws -> Bool {
         try await eventually(seconds) { (try? await text)?.contains(fragment) ?? false }
