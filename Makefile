@@ -20,9 +20,10 @@ BUILD_PACKAGES := libsqlite3-dev libssl-dev libldap2-dev pkg-config
 # browser tests) and python3-venv (the test virtualenv below).
 TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium chromium-driver slapd ldap-utils util-linux postgresql \
 	postgresql-client nginx haproxy caddy python3-venv faketime
-# From PyPI, into .venv-test: a real OpenID Connect provider for the sign-in tests, and a real
-# SMTP server (STARTTLS, AUTH) for the e-mail notification tests.
-TEST_PYPI := oidc-provider-mock==0.3.4 aiosmtpd==1.4.6
+# From PyPI, into .venv-test: a real OpenID Connect provider for the sign-in tests, a real
+# SMTP server (STARTTLS, AUTH) for the e-mail notification tests, and axe-core (bundled by
+# axe-selenium-python) for the console's accessibility check in the browser.
+TEST_PYPI := oidc-provider-mock==0.3.4 aiosmtpd==1.4.6 axe-selenium-python==2.1.6
 
 .PHONY: run test build release deps test-deps fuzz clean help
 
@@ -47,7 +48,7 @@ deps:
 
 test-deps:
 	$(call apt_install,$(TEST_PACKAGES))
-	@if ! .venv-test/bin/python -c 'import oidc_provider_mock, aiosmtpd' 2>/dev/null; then \
+	@if ! .venv-test/bin/python -c 'import oidc_provider_mock, aiosmtpd, axe_selenium_python' 2>/dev/null; then \
 		echo "installing into .venv-test: $(TEST_PYPI)"; \
 		python3 -m venv .venv-test && .venv-test/bin/pip install -q --disable-pip-version-check $(TEST_PYPI); \
 	fi

@@ -94,6 +94,62 @@ struct ConsoleRoutes {
             }
         }
         api.add(.get, "/console/audit") { request, _ in try await page(request) { viewer in try await audit(request, viewer) } }
+        api.add(.get, "/console/policies") { request, _ in
+            try await page(request) { viewer in
+                try await policies(viewer, notice: request.uri.queryParameters["done"].map(String.init))
+            }
+        }
+        api.add(.post, "/console/policies") { request, context in
+            try await change(request, context, back: "/console/policies") { viewer, form in
+                // Textareas send CRLF; the set's files (and hash) are what the same files on disk would give.
+                var files: [String: String] = [:]
+                for name in Self.policyFiles {
+                    let text = (form[name] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
+                    if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { files[name] = text }
+                }
+                let checked = PolicyLoader.parse(files: files)
+                if form["do"] == "apply", checked.problems.isEmpty {
+                    _ = try await gatehouse.applyPolicies(files: files, actor: viewer.actor)
+                    return .done("policy-applied")
+                }
+                return .page(
+                    try await policies(viewer, submitted: files, problems: checked.problems),
+                    status: checked.problems.isEmpty ? .ok : .unprocessableContent)
+            }
+        }
+        api.add(.get, "/console/reports") { request, _ in
+            try await page(request) { viewer in
+                var values = common(viewer, nav: "navReports")
+                values["today"] = UTC.formatDay(gatehouse.now())
+                return pages.render("console-reports", values)
+            }
+        }
+        api.add(.get, "/console/reports/compliance") { request, _ in try await page(request) { _ in try await compliance(request) } }
+        api.add(.get, "/console/reports/usage") { request, _ in
+            try await page(request) { _ in
+                let report = try await gatehouse.usageReport(instanceURL: nil)
+                return .text(
+                    report.json.canonicalText + "\n", contentType: "application/json",
+                    headers: [.contentDisposition: "attachment; filename=\"usage.json\"", .cacheControl: "no-store"])
+            }
+        }
+        api.add(.get, "/console/egress") { request, _ in try await page(request) { viewer in try await egress(viewer) } }
+        api.add(.post, "/console/egress") { request, context in
+            // A check changes nothing but the refusal counters: read-only administrators may ask too.
+            try await change(request, context, back: "/console/egress", readOnlyMay: true) { viewer, form in
+                let url = String((form["url"] ?? "").prefix(2000))
+                let check = try await gatehouse.checkEgress(url: url)
+                return .page(try await egress(viewer, url: url, check: check), status: .ok)
+            }
+        }
+        api.add(.get, "/console/directory") { request, _ in try await page(request) { viewer in try await directory(viewer) } }
+        api.add(.post, "/console/directory") { request, context in
+            try await change(request, context, back: "/console/directory") { viewer, form in
+                let dryRun = form["do"] != "sync"
+                let outcome = try await gatehouse.syncDirectory(dryRun: dryRun, actor: viewer.actor)
+                return .page(try await directory(viewer, outcome: outcome), status: .ok)
+            }
+        }
         api.add(.get, "/console/audit/export") { request, _ in try await page(request) { _ in try await auditExport(request) } }
         for verb in ["approve", "reject"] {
             api.add(.post, "/console/seat-requests/{user}/\(verb)") { request, context in
@@ -118,6 +174,7 @@ struct ConsoleRoutes {
         "seat-given": "The seat was given.", "seat-taken": "The seat was taken away.", "blocked": "Blocked: the seat is released.",
         "unblocked": "Unblocked.", "approved": "The request was approved: a seat was given.", "rejected": "The request was rejected.",
         "license-installed": "The license was installed and is in force.",
+        "policy-applied": "The policy set was applied; every replica follows within a second.",
     ]
 
     // MARK: reading pages
@@ -310,6 +367,129 @@ struct ConsoleRoutes {
         return pages.render("console-license", values)
     }
 
+    static let policyFiles = ["login.yml", "seats.yml", "identity.yml", "egress.yml", "gate.yml"]
+
+    func policies(_ viewer: ConsoleViewer, notice: String? = nil, submitted: [String: String]? = nil, problems: [String] = [])
+        async throws -> Response
+    {
+        let inForce = try await gatehouse.policySetInForce()
+        var values = common(viewer, nav: "navPolicies")
+        if let text = notice.flatMap({ Self.notices[$0] }) { values["notice"] = text }
+        if let inForce {
+            values["inForce"] = [
+                "hash": String(inForce.sha256.prefix(12)), "appliedAt": UTC.format(inForce.appliedAt), "appliedBy": inForce.appliedBy,
+                "files": inForce.files.keys.sorted().joined(separator: ", "),
+            ]
+        }
+        let current = inForce?.files ?? [:]
+        let shown = submitted ?? current
+        let names = (Self.policyFiles + shown.keys.sorted()).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        values["editors"] = names.map { name -> [String: Any] in
+            let text = shown[name] ?? ""
+            return ["name": name, "text": text, "rows": min(30, max(4, text.split(separator: "\n").count + 2))]
+        }
+        values["mayChange"] = viewer.mayChange
+        values["csrf"] = viewer.csrfToken
+        values["hasProblems"] = !problems.isEmpty
+        values["problems"] = problems
+        values["problemCount"] = problems.count == 1 ? "a problem" : "\(problems.count) problems"
+        if let submitted {
+            if problems.isEmpty {
+                values["checked"] = true
+                values["unchanged"] = PolicyLoader.hash(submitted) == inForce?.sha256
+            }
+            let diff = names.compactMap { name -> [String: Any]? in
+                let old = current[name] ?? "", new = submitted[name] ?? ""
+                guard old != new else { return nil }
+                let lines = LineDiff.lines(from: old, to: new).map { mark, text -> [String: Any] in
+                    [
+                        "mark": mark == .added ? "added" : mark == .removed ? "removed" : "kept", "sign": mark.rawValue,
+                        "text": text,
+                    ]
+                }
+                return ["file": name, "lines": lines]
+            }
+            values["hasDiff"] = !diff.isEmpty
+            values["diff"] = diff
+        }
+        return pages.render("console-policies", values)
+    }
+
+    func compliance(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let format = query["format"].map(String.init) ?? "html"
+        guard ["json", "csv", "html"].contains(format) else { throw GatehouseError(.invalidQuery, "format must be html, csv or json") }
+        var asOf: Date?
+        if let text = query["as_of"], !text.isEmpty {
+            guard let day = UTC.parseDay(String(text)) else { throw GatehouseError(.invalidQuery, "as_of must be a day, YYYY-MM-DD") }
+            asOf = day
+        }
+        let report = try await gatehouse.complianceReport(asOf: asOf)
+        switch format {
+        case "csv":
+            return .text(
+                report.csv, contentType: "text/csv; charset=utf-8",
+                headers: [.contentDisposition: "attachment; filename=\"compliance.csv\"", .cacheControl: "no-store"])
+        case "json":
+            return .text(
+                report.json.canonicalText + "\n", contentType: "application/json",
+                headers: [.contentDisposition: "attachment; filename=\"compliance.json\"", .cacheControl: "no-store"])
+        default:
+            // The report is one self-contained page with its own style element: no script, no framing.
+            return .text(
+                report.html, contentType: "text/html; charset=utf-8",
+                headers: [
+                    .contentSecurityPolicy:
+                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
+                    .cacheControl: "no-store", HTTPField.Name("Referrer-Policy")!: "same-origin",
+                ])
+        }
+    }
+
+    func egress(_ viewer: ConsoleViewer, url: String = "", check: EgressCheck? = nil) async throws -> Response {
+        let policy = try await gatehouse.egressPolicyInForce()
+        var values = common(viewer, nav: "navEgress")
+        values["mode"] = policy.mode.rawValue
+        values["privateNetworks"] =
+            policy.denyPrivateNetworks
+            ? "refused unless in allow_cidrs (\(policy.allowCIDRs.isEmpty ? "none" : policy.allowCIDRs.map(\.description).joined(separator: ", ")))"
+            : "allowed"
+        values["csrf"] = viewer.csrfToken
+        values["url"] = url
+        if let check {
+            let destination = check.target?.description ?? "the URL"
+            var verdict =
+                check.allow
+                ? "Allowed: \(destination)\(check.verdict.rule.map { " by rule \($0)" } ?? "")"
+                : "Refused: \(destination) (\(check.verdict.reason.rawValue))"
+            if !check.verdict.detail.isEmpty { verdict += ": \(check.verdict.detail)" }
+            if check.allow, !check.verdict.allow { verdict += " — \(check.mode.rawValue) mode lets it through; enforce would refuse it" }
+            if !check.addresses.isEmpty { verdict += ". Addresses: \(check.addresses.map(\.description).joined(separator: ", "))" }
+            values["verdict"] = verdict
+            values["verdictClass"] = check.allow ? "ok" : "broken"
+        }
+        let refusals = try await gatehouse.egressRefusals(days: 30)
+        values["hasDenials"] = !refusals.isEmpty
+        values["denials"] = refusals.prefix(200).map { ["destination": $0.destination, "reason": $0.reason, "count": $0.count] }
+        return pages.render("console-egress", values)
+    }
+
+    func directory(_ viewer: ConsoleViewer, outcome: DirectorySyncOutcome? = nil) async throws -> Response {
+        let status = try await gatehouse.directoryStatus()
+        var values = common(viewer, nav: "navDirectory")
+        values["status"] =
+            status.state == .notConfigured ? "No directory is configured: add an ldap: section to gatehouse.yml." : status.line
+        values["configured"] = status.state != .notConfigured
+        values["mayChange"] = viewer.mayChange
+        values["csrf"] = viewer.csrfToken
+        if let outcome {
+            values["hasPlan"] = true
+            values["planHeading"] = outcome.dryRun ? "The plan (dry run: nothing changed)" : "Synced"
+            values["plan"] = outcome.lines
+        }
+        return pages.render("console-directory", values)
+    }
+
     func auditFilter(_ request: Request) throws -> (AuditQuery, action: String, since: String) {
         let query = request.uri.queryParameters
         let action = query["action"].map { String($0.prefix(100)).trimmingCharacters(in: .whitespaces) } ?? ""
@@ -387,7 +567,7 @@ struct ConsoleRoutes {
     /// A form POST: same-origin, a live admin session, the session's CSRF token; then the change.
     func change(
         _ request: Request, _ context: GatehouseContext, back: String,
-        _ body: (ConsoleViewer, [String: String]) async throws -> Outcome
+        readOnlyMay: Bool = false, _ body: (ConsoleViewer, [String: String]) async throws -> Outcome
     ) async throws -> Response {
         // Browsers say where a request comes from; another site's form is refused before anything
         // is read (a browser too old to say is held to the token alone).
@@ -397,7 +577,7 @@ struct ConsoleRoutes {
         guard let viewer = try await gatehouse.consoleViewer(cookieHeader: request.headers[.cookie] ?? "") else {
             return pages.message("Signed out", "Your session has ended; sign in again. Nothing was changed.", status: .unauthorized)
         }
-        guard viewer.mayChange else {
+        guard viewer.mayChange || (readOnlyMay && viewer.access == .readOnly) else {
             return pages.message(
                 "Read-only", "\(viewer.identity) may look but not change anything here; nothing was changed.", status: .forbidden)
         }

@@ -159,3 +159,21 @@ extension Gatehouse {
     /// Amendments in force over time, with their prorated charges, oldest first.
     public func prorationLedger() async throws -> [ProrationRecord] { try await store.prorations() }
 }
+
+extension Gatehouse {
+    /// Egress refusals by destination and reason since `days` days ago, most refused first
+    /// (what this process counted and has not written yet included).
+    public func egressRefusals(days: Int) async throws -> [(destination: String, reason: String, count: Int64)] {
+        try await flushBookkeeping()
+        let since = UTC.formatDay(now().addingTimeInterval(-Double(days) * 86_400))
+        var totals: [String: [String: Int64]] = [:]
+        for (key, count) in try await store.egressDenialCounts(since: since) {
+            totals[key.destination, default: [:]][key.reason, default: 0] += count
+        }
+        return totals.flatMap { destination, reasons in reasons.map { (destination: destination, reason: $0.key, count: $0.value) } }
+            .sorted { ($0.count, $1.destination, $1.reason) > ($1.count, $0.destination, $0.reason) }
+    }
+
+    /// The egress policy in force (mode and the private-network rule), for the console.
+    public func egressPolicyInForce() async throws -> EgressPolicy { try await policyInEffect().egress }
+}

@@ -17,8 +17,19 @@ extension ProcessHeavySuites {
     struct ConsoleBrowserTests {
         static let artifacts = repositoryRoot + "/.build/test-artifacts/console"
 
-        @Test("Sign in with the link, walk the pages, take a seat away with confirmation")
-        func walk() async throws {
+        /// A console on a free loopback port (the gate's public URL is its own address), with a
+        /// license, an admin (github:root) and four seat holders.
+        struct Console {
+            let dir: TempDir
+            let port: Int
+            let gatehouse: Gatehouse
+            let vendor: TestVendor
+            let clock: TestClock
+            let server: Task<Void, any Error>
+            var base: String { "http://127.0.0.1:\(port)" }
+        }
+
+        static func console() async throws -> Console {
             let dir = try TempDir()
             let port = try freeLoopbackPort()
             let config = try GatehouseConfiguration.load(
@@ -44,9 +55,77 @@ extension ProcessHeavySuites {
                 router: buildRouter(gatehouse: gatehouse, metrics: GatehouseMetrics()),
                 configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
             let server = Task { try await app.run() }
-            defer { server.cancel() }
             try waitForPort(port)
+            return Console(dir: dir, port: port, gatehouse: gatehouse, vendor: vendor, clock: clock, server: server)
+        }
 
+        /// axe-core, as axe-selenium-python (PyPI, in .venv-test) bundles it.
+        static func axeSource() throws -> String {
+            let lib = repositoryRoot + "/.venv-test/lib"
+            for python in (try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? [] {
+                let path = "\(lib)/\(python)/site-packages/axe_selenium_python/node_modules/axe-core/axe.min.js"
+                if let text = try? String(contentsOfFile: path, encoding: .utf8) { return text }
+            }
+            throw MissingProgram(
+                message: "axe-core is missing: run `make test-deps` (installs axe-selenium-python from PyPI into .venv-test)")
+        }
+
+        /// The serious and critical accessibility violations axe-core finds on the page shown.
+        static func violations(_ browser: Browser, axe: String) async throws -> [String] {
+            let script =
+                axe + """
+                    ;var done = arguments[arguments.length - 1];
+                    axe.run(document).then(function (r) {
+                      done(r.violations.filter(function (v) { return v.impact === "serious" || v.impact === "critical"; })
+                        .map(function (v) { return v.id + " (" + v.impact + "): " + v.help + " — " + v.nodes.map(function (n) { return n.html; }).join(" | "); }));
+                    }, function (e) { done(["axe failed: " + e]); });
+                    """
+            let answer = try await Browser.call(.POST, browser.base + "/execute/async", ["script": .string(script), "args": []])
+            guard case .array(let items) = answer else { return ["axe gave no answer: \(answer)"] }
+            return items.map(\.string)
+        }
+
+        @Test("Accessibility: no serious or critical axe-core violation on any page; the forms work from the keyboard")
+        func accessibility() async throws {
+            let axe = try Self.axeSource()
+            let c = try await Self.console()
+            defer { c.server.cancel() }
+            let browser = try await Browser(in: c.dir)
+            defer { Task { await browser.quit() } }
+            let (link, _) = try await c.gatehouse.consoleSignInLink(user: "github:root", actor: "test")
+            try await browser.go(link)
+            #expect(try await Self.violations(browser, axe: axe) == [], "the link page")
+            // Keyboard: the focused button is pressed with Enter.
+            try await Browser.call(
+                .POST, browser.base + "/element/\(try await browser.element("button[type=submit]"))/value", ["text": "\u{E007}"])
+            #expect(try await browser.waitForText("Overview"))
+            let alice = try await c.gatehouse.user("github:alice").person.id
+            for path in [
+                "/console", "/console/people", "/console/people/\(alice)", "/console/seat-requests", "/console/license",
+                "/console/policies",
+                "/console/audit", "/console/reports", "/console/egress", "/console/directory",
+            ] {
+                try await browser.go(c.base + path)
+                #expect(try await Self.violations(browser, axe: axe) == [], "\(path)")
+            }
+            // Search by typing and Enter; then Tab from the search field reaches the next control.
+            try await browser.go(c.base + "/console/people")
+            try await browser.type("#q", "bob\u{E007}")
+            #expect(try await browser.waitForText("1 person"))
+            try await browser.type("#q", "\u{E004}")
+            let active = try await Browser.call(.GET, browser.base + "/element/active")
+            guard case .object(let fields) = active, let id = fields.values.first?.string else {
+                Issue.record("no focused element")
+                return
+            }
+            #expect((try await Browser.call(.GET, browser.base + "/element/\(id)/name")).string == "select")
+        }
+
+        @Test("Sign in with the link, walk the pages, take a seat away with confirmation")
+        func walk() async throws {
+            let c = try await Self.console()
+            defer { c.server.cancel() }
+            let (dir, port, gatehouse, vendor, clock) = (c.dir, c.port, c.gatehouse, c.vendor, c.clock)
             let browser = try await Browser(in: dir)
             defer { Task { await browser.quit() } }
             let (link, _) = try await gatehouse.consoleSignInLink(user: "github:root", actor: "test")
@@ -101,6 +180,27 @@ extension ProcessHeavySuites {
             try await browser.click("a[href='/console/audit?verify=1']")
             #expect(try await browser.waitForText("The chain is broken at entry 3"))
             try await browser.screenshot(to: Self.artifacts + "/10-audit-broken.png")
+
+            // A policy set with a mistake: the file and the line.
+            try await browser.go("http://127.0.0.1:\(port)/console/policies")
+            try await Browser.call(.POST, browser.base + "/element/\(try await browser.element("#file-seats\\.yml"))/clear")
+            try await browser.type("#file-seats\\.yml", "seats:\n  auto_activate: maybe\n")
+            try await browser.click("button[value=apply]")
+            #expect(try await browser.waitForText("seats.yml: line 2"))
+            try await browser.screenshot(to: Self.artifacts + "/11-policies-problem.png")
+            #expect(try await gatehouse.policySetInForce()?.files["seats.yml"] == nil)
+
+            for (name, path, text) in [
+                ("12-reports", "/console/reports", "Compliance"), ("13-egress", "/console/egress", "Check a URL"),
+                ("14-directory", "/console/directory", "No directory is configured"),
+            ] {
+                try await browser.go("http://127.0.0.1:\(port)\(path)")
+                #expect(try await browser.waitForText(text))
+                try await browser.screenshot(to: Self.artifacts + "/\(name).png")
+            }
+            try await browser.go("http://127.0.0.1:\(port)/console/reports/compliance?format=html")
+            #expect(try await browser.waitForText("Acme Corp"))
+            try await browser.screenshot(to: Self.artifacts + "/15-compliance.png")
         }
     }
 }

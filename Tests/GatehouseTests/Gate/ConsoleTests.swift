@@ -274,6 +274,84 @@ struct ConsoleTests {
         }
     }
 
+    @Test("Policies: a set with a mistake shows file and line and applies nothing; a good one shows its changes and applies")
+    func policies() async throws {
+        let f = try await Self.fixture()
+        let root = try await f.signIn("oidc:root")
+        let cookie = "\(f.gate.cookies.session)=\(root)"
+        @Sendable func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+        try await Self.app(f).test(.router) { client in
+            let page = try await Self.get(client, "/console/policies", cookie: cookie)
+            #expect(page.body.contains("admins: [&quot;oidc:root&quot;]"))
+            let csrf = try #require(page.csrf)
+            let before = try await f.gatehouse.policySetInForce()?.sha256
+            let login = "login:\r\n  admins: [\"oidc:root\"]\r\n  deny: [\"oidc:mallory\"]\r\n"
+            let broken = try await Self.post(
+                client, "/console/policies", cookie: cookie,
+                form: "csrf=\(csrf)&do=apply&login.yml=\(encoded(login))&seats.yml=\(encoded("seats:\n  overage_percent: lots\n"))")
+            #expect(broken.status == .unprocessableContent)
+            #expect(broken.body.contains("seats.yml: line 2: seats.overage_percent"), "\(broken.body)")
+            #expect(try await f.gatehouse.policySetInForce()?.sha256 == before)
+            let checked = try await Self.post(
+                client, "/console/policies", cookie: cookie, form: "csrf=\(csrf)&do=check&login.yml=\(encoded(login))")
+            #expect(checked.status == .ok && checked.body.contains("The set is valid"))
+            #expect(checked.body.contains("<span class=\"added\">+   deny: [&quot;oidc:mallory&quot;]</span>"))
+            #expect(try await f.gatehouse.policySetInForce()?.sha256 == before)
+            let applied = try await Self.post(
+                client, "/console/policies", cookie: cookie, form: "csrf=\(csrf)&do=apply&login.yml=\(encoded(login))")
+            #expect(applied.status == .seeOther && applied.location == "/console/policies?done=policy-applied")
+        }
+        let inForce = try await f.gatehouse.policySetInForce()
+        #expect(inForce?.files["login.yml"]?.contains("\r") == false && inForce?.appliedBy == "console:oidc:root")
+        let refused = try await f.gatehouse.authorizeLogin(LoginRequest(identity: IdentityRef.parse("oidc:mallory")!), actor: "test")
+        #expect(!refused.allow)
+    }
+
+    @Test("Reports, egress and directory pages: the compliance report in three formats, a URL checked, a directory that is not there")
+    func reportsEgressDirectory() async throws {
+        let f = try await Self.fixture()
+        let root = try await f.signIn("oidc:root")
+        let carol = try await f.signIn("oidc:carol")
+        _ = try await f.gatehouse.authorizeLogin(
+            LoginRequest(identity: IdentityRef.parse("oidc:carol")!, groups: ["auditors"], verified: true), actor: "test")
+        let cookie = "\(f.gate.cookies.session)=\(root)"
+        try await Self.app(f).test(.router) { client in
+            let html = try await client.execute(
+                uri: "/console/reports/compliance?format=html", method: .get, headers: [.cookie: cookie, .accept: "text/html"]
+            ) { $0 }
+            #expect(html.status == .ok && html.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(html.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+            #expect(String(buffer: html.body).contains("<svg"))
+            let csv = try await client.execute(
+                uri: "/console/reports/compliance?format=csv", method: .get, headers: [.cookie: cookie, .accept: "text/html"]
+            ) { $0 }
+            #expect(csv.status == .ok && csv.headers[.contentType] == "text/csv; charset=utf-8")
+            let bad = try await Self.get(client, "/console/reports/compliance?as_of=soon", cookie: cookie)
+            #expect(bad.status == .badRequest)
+            let usage = try await client.execute(
+                uri: "/console/reports/usage", method: .get, headers: [.cookie: cookie, .accept: "text/html"]
+            ) { $0 }
+            #expect(usage.status == .ok && String(buffer: usage.body).contains("gatehouse-usage/1"))
+
+            let egress = try await Self.get(client, "/console/egress", cookie: "\(f.gate.cookies.session)=\(carol)")
+            let token = try #require(egress.csrf)
+            let checked = try await Self.post(
+                client, "/console/egress", cookie: "\(f.gate.cookies.session)=\(carol)",
+                form: "csrf=\(token)&url=https%3A%2F%2Flocalhost%2F")
+            #expect(
+                checked.status == .ok && checked.body.contains("Refused: localhost:443 (destination_not_allowed): no rule allows localhost")
+            )
+            let listed = try await Self.get(client, "/console/egress", cookie: cookie)
+            #expect(listed.body.contains("localhost:443"))
+
+            let directory = try await Self.get(client, "/console/directory", cookie: cookie)
+            #expect(directory.body.contains("No directory is configured"))
+            let rootToken = try #require(listed.csrf)
+            let sync = try await Self.post(client, "/console/directory", cookie: cookie, form: "csrf=\(rootToken)&do=sync")
+            #expect(sync.status == .conflict && sync.body.contains("no directory is configured"))
+        }
+    }
+
     @Test("People: searched and paged on the server")
     func peoplePages() async throws {
         let f = try await Self.fixture()
