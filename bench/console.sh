@@ -60,6 +60,12 @@ LINK=$("$G" console sign-in-link --user github:u0 --json | python3 -c 'import js
 COOKIE=$(curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$PORT/console/link" --data-urlencode "token=${LINK##*token=}" \
   | awk -F'[ ;]' 'tolower($1) == "set-cookie:" {print $2}')
 [ -n "$COOKIE" ] || { echo "no console session" >&2; exit 1; }
+# A session started while the server reloads its 100,000 people (the CLI's link is a change it
+# catches up with) is known to it once that reload is done: wait for it.
+for _ in $(seq 1 200); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/console")" = 200 ] && break
+  sleep 0.1
+done
 "$NOOP" "$NOOP_PORT" > /dev/null 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$NOOP_PORT/healthz"

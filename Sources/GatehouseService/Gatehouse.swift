@@ -31,6 +31,10 @@ public final class Gatehouse: Sendable {
     public let notificationChannels: [NotificationChannel]
     /// Who may use the console besides the admins of login.yml (`console:`).
     public let console: ConsoleSettings
+    /// The term's seat history, derived once per change (see `termHistory`), and the console's
+    /// people in name order, once per change of people (see `peoplePage`).
+    let termHistoryCache = Mutex<TermHistory?>(nil)
+    let peopleOrderCache = Mutex<PeopleOrder?>(nil)
     /// The last look at the audit chain for `audit.broken` (a whole-chain check, hourly).
     let auditCheck = Mutex<(at: Date, broken: (seq: Int64, problem: String)?)?>(nil)
     /// What decisions are answered from (loaded on first use, refreshed on change).

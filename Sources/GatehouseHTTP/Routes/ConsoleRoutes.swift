@@ -75,6 +75,46 @@ struct ConsoleRoutes {
                 }
             }
         }
+        api.add(.post, "/console/people/{user}/identities") { request, context in
+            let user = try context.parameter("user")
+            return try await change(request, context, back: "/console/people/\(Self.pathSafe(user))") { viewer, form in
+                let identity = String((form["identity"] ?? "").prefix(300)).trimmingCharacters(in: .whitespaces)
+                switch form["do"] {
+                case "link":
+                    _ = try await gatehouse.link(user: user, identity: identity, actor: viewer.actor)
+                    return .done("linked")
+                case "unlink":
+                    guard form["confirm"] == "yes" else {
+                        return .confirm(
+                            heading: "Unlink \(identity)?",
+                            message: "\(identity) stops being \(try await who(user)); it signs in as a person of its own.",
+                            label: "Unlink", value: "unlink", extra: ["identity": identity])
+                    }
+                    try await gatehouse.unlink(identity: identity, actor: viewer.actor)
+                    return .done("unlinked")
+                default: throw GatehouseError(.invalidRequest, "choose link or unlink")
+                }
+            }
+        }
+        api.add(.post, "/console/people/{user}/sessions") { request, context in
+            let user = try context.parameter("user")
+            return try await change(request, context, back: "/console/people/\(Self.pathSafe(user))") { viewer, form in
+                let session = form["session"] ?? ""
+                guard form["confirm"] == "yes" else {
+                    return .confirm(
+                        heading: "End this session?",
+                        message: "\(try await who(user)) is signed out of session \(session) at once, on every replica.",
+                        label: "End the session", value: "end", extra: ["session": session])
+                }
+                // Only this person's session: an id from another person's page ends nothing here.
+                let person = try await gatehouse.user(user).person.id
+                guard try await gatehouse.listSessions(user: person).contains(where: { $0.id == session }) else {
+                    throw GatehouseError(.sessionNotFound, "no live session \(session.prefix(40)) of this person")
+                }
+                _ = try await gatehouse.revokeSessions(id: session, user: nil, actor: viewer.actor)
+                return .done("session-ended")
+            }
+        }
         api.add(.get, "/console/seat-requests") { request, _ in try await page(request) { viewer in try await requests(viewer) } }
         api.add(.get, "/console/license") { request, _ in
             try await page(request) { viewer in
@@ -175,6 +215,7 @@ struct ConsoleRoutes {
         "unblocked": "Unblocked.", "approved": "The request was approved: a seat was given.", "rejected": "The request was rejected.",
         "license-installed": "The license was installed and is in force.",
         "policy-applied": "The policy set was applied; every replica follows within a second.",
+        "linked": "The account was linked.", "unlinked": "The account was unlinked.", "session-ended": "The session was ended.",
     ]
 
     // MARK: reading pages
@@ -220,9 +261,9 @@ struct ConsoleRoutes {
                 "term": "\(UTC.formatDay(license.termStartsAt)) to \(UTC.formatDay(license.expiresAt)) · \(license.seats) seats",
                 "daysLeft": status.daysLeft.map { $0 >= 0 ? "\($0) day\($0 == 1 ? "" : "s") left" : "expired \(-$0) days ago" } ?? "",
             ]
-            let usage = try? await gatehouse.usageReport(instanceURL: nil)
+            let daily = try await gatehouse.termDailyUsage()
             values["chart"] = ComplianceReport.seatChart(
-                license: license, daily: usage?.daily ?? [], peak: usage?.peak ?? seats.active, asOf: gatehouse.now()
+                license: license, daily: daily, peak: daily.map(\.peak).max() ?? seats.active, asOf: gatehouse.now()
             ).replacingOccurrences(of: "<svg ", with: "<svg class=\"chart\" ")
         }
         values["active"] = seats.active
@@ -312,6 +353,17 @@ struct ConsoleRoutes {
             forms.append(["action": base + "/block", "value": "block", "label": "Block", "danger": true])
         }
         values["forms"] = forms.map { $0.merging(["csrf": viewer.csrfToken]) { a, _ in a } }
+        values["csrf"] = viewer.csrfToken
+        values["base"] = base
+        values["hasManyIdentities"] = report.identities.count > 1
+        let sessions = try await gatehouse.listSessions(user: p.id)
+        values["hasSessions"] = !sessions.isEmpty
+        values["sessions"] = sessions.map {
+            [
+                "id": $0.id, "created": UTC.format($0.createdAt), "signin": $0.signIn, "seen": UTC.format($0.lastSeenAt),
+                "address": $0.address.isEmpty ? "—" : $0.address, "csrf": viewer.csrfToken, "base": base,
+            ]
+        }
         return pages.render("console-person", values)
     }
 
@@ -561,7 +613,7 @@ struct ConsoleRoutes {
         case done(String)
         /// A page instead (a refusal shown in full).
         case page(Response, status: HTTPResponse.Status)
-        case confirm(heading: String, message: String, label: String, value: String)
+        case confirm(heading: String, message: String, label: String, value: String, extra: [String: String] = [:])
     }
 
     /// A form POST: same-origin, a live admin session, the session's CSRF token; then the change.
@@ -594,11 +646,12 @@ struct ConsoleRoutes {
             case .page(var response, let status):
                 response.status = status
                 return response
-            case .confirm(let heading, let message, let label, let value):
+            case .confirm(let heading, let message, let label, let value, let extra):
                 var values = common(viewer, nav: "navPeople")
                 values.merge([
                     "heading": heading, "message": message, "label": label, "value": value, "csrf": viewer.csrfToken,
                     "action": request.uri.path, "back": back,
+                    "extra": extra.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] },
                 ]) { _, new in new }
                 return pages.render("console-confirm", values)
             }

@@ -17,6 +17,10 @@ public struct PeopleIndex: Sendable {
     private(set) var sessions: [String: GateSession] = [:]
     private(set) var sessionHashByID: [String: String] = [:]
     public private(set) var auditSeq: Int64 = 0
+    /// Counts changes to people, identities and memberships (not last-seen times or sessions):
+    /// what is derived from them (the console's name order) is remade when it moves.
+    /// Starts at random, so that an index rebuilt from the database never repeats an old one's.
+    public private(set) var peopleVersion = UInt64.random(in: 0...UInt64.max)
 
     public init() {}
 
@@ -31,6 +35,7 @@ public struct PeopleIndex: Sendable {
     /// Takes the stored state of some people (from `peopleChanges`): each person, all their
     /// identities and all those identities' memberships replace what memory held for them.
     public mutating func apply(_ changes: PeopleSnapshot) {
+        peopleVersion &+= 1
         for person in changes.persons { upsert(person) }
         var byIdentity: [Int64: Set<MembershipRecord>] = [:]
         for m in changes.memberships { byIdentity[m.identityID, default: []].insert(m) }
@@ -132,6 +137,7 @@ public struct PeopleIndex: Sendable {
     /// Follows a committed plan of the people rules, step by step, as storage carried it out:
     /// the one way a seat, status or identity change of this process reaches memory.
     public mutating func apply(_ committed: CommittedPeoplePlan) {
+        peopleVersion &+= 1
         // Stored times have millisecond precision; memory holds what a reload would read.
         let at = UTC.parseTimestamp(UTC.format(committed.at, milliseconds: true)) ?? committed.at
         var created = committed.created.makeIterator()
@@ -146,7 +152,9 @@ public struct PeopleIndex: Sendable {
         for step in committed.plan.steps {
             switch step {
             case .createPerson(let id, let name, let email):
-                upsert(PersonRecord(id: id, name: name, email: email, role: .user, status: .active, seat: .none, lastSeenAt: nil, createdAt: at))
+                upsert(
+                    PersonRecord(
+                        id: id, name: name, email: email, role: .user, status: .active, seat: .none, lastSeenAt: nil, createdAt: at))
             case .createIdentity:
                 if let identity = created.next() { upsert(identity) }
             case .moveIdentity(let id, let personID):
@@ -158,7 +166,8 @@ public struct PeopleIndex: Sendable {
                 if let key = identityKeyByID[id], let old = identityByKey[key] {
                     upsert(
                         IdentityRecord(
-                            id: id, ref: IdentityRef(provider: old.ref.provider, username: username), externalID: externalID, email: old.email,
+                            id: id, ref: IdentityRef(provider: old.ref.provider, username: username), externalID: externalID,
+                            email: old.email,
                             personID: old.personID))
                 }
             case .deleteIdentity(let id):
@@ -179,12 +188,14 @@ public struct PeopleIndex: Sendable {
     }
 
     public mutating func upsert(_ person: PersonRecord) {
+        peopleVersion &+= 1
         if let old = persons[person.id]?.email?.lowercased(), personByEmail[old] == person.id { personByEmail[old] = nil }
         persons[person.id] = person
         if let email = person.email?.lowercased(), !email.isEmpty { personByEmail[email] = person.id }
     }
 
     public mutating func upsert(_ identity: IdentityRecord) {
+        peopleVersion &+= 1
         remove(identityID: identity.id)
         identityByKey[identity.ref.key] = identity
         identityKeyByID[identity.id] = identity.ref.key
@@ -196,6 +207,7 @@ public struct PeopleIndex: Sendable {
     }
 
     public mutating func remove(identityID: Int64) {
+        peopleVersion &+= 1
         guard let key = identityKeyByID.removeValue(forKey: identityID), let old = identityByKey[key] else { return }
         identityByKey[old.ref.key] = nil
         identityKeysByPerson[old.personID]?.remove(old.ref.key)
@@ -204,12 +216,14 @@ public struct PeopleIndex: Sendable {
 
     /// Records one membership, replacing the one from the same source.
     public mutating func setMembership(_ m: MembershipRecord) {
+        peopleVersion &+= 1
         var set = (memberships[m.identityID] ?? []).filter { !($0.kind == m.kind && $0.name == m.name && $0.source == m.source) }
         set.insert(m)
         memberships[m.identityID] = set
     }
 
     public mutating func setMemberships(_ identityID: Int64, source: MembershipSource, _ set: Set<MembershipRecord>) {
+        peopleVersion &+= 1
         memberships[identityID] = (memberships[identityID] ?? []).filter { $0.source != source }.union(set)
     }
 
@@ -221,8 +235,12 @@ public struct PeopleIndex: Sendable {
         persons[personID]?.lastSeenAt = time
     }
 
-    public mutating func setSeat(_ personID: String, _ seat: SeatState) { persons[personID]?.seat = seat }
+    public mutating func setSeat(_ personID: String, _ seat: SeatState) {
+        peopleVersion &+= 1
+        persons[personID]?.seat = seat
+    }
     public mutating func setStatus(_ personID: String, _ status: PersonStatus) {
+        peopleVersion &+= 1
         persons[personID]?.status = status
         if status != .active { persons[personID]?.seat = .none }
     }

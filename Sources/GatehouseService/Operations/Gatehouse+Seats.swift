@@ -100,10 +100,8 @@ extension Gatehouse {
             )
         }
         let licensed = license?.seats ?? 0
-        // The term's history gives its peak (the historical maximum) and overage in one read.
-        let termStart = license?.termStartsAt ?? .distantPast
-        let history = try await store.seatEvents(since: termStart)
-        let term = SeatUsage.figures(startActive: history.startActive, termStart: termStart, events: history.events, licensed: licensed)
+        // The term's history gives its peak (the historical maximum) and overage.
+        let term = try await termHistory(termStart: license?.termStartsAt ?? .distantPast, licensed: licensed, end: license?.expiresAt).figures
         let active = try await store.activeSeatCount()
         var warnings = SeatUsage.warnings(active: active, licensed: licensed)
         if license == nil { warnings.append("no license is installed") }

@@ -352,6 +352,46 @@ struct ConsoleTests {
         }
     }
 
+    @Test("A person's accounts and sessions: link, unlink and end a session, each confirmed when it takes access away")
+    func identitiesAndSessions() async throws {
+        let f = try await Self.fixture()
+        let root = try await f.signIn("oidc:root")
+        let alice = try await f.signIn("oidc:alice")
+        let cookie = "\(f.gate.cookies.session)=\(root)"
+        try await Self.app(f).test(.router) { client in
+            let page = try await Self.get(client, "/console/people/oidc:alice", cookie: cookie)
+            let csrf = try #require(page.csrf)
+            let session = try #require(page.body.firstMatch(of: /name="session" value="(s_[a-z0-9]+)"/)).1
+            let path = "/console/people/oidc:alice"
+            let linked = try await Self.post(
+                client, path + "/identities", cookie: cookie, form: "csrf=\(csrf)&do=link&identity=github%3Aalice")
+            #expect(linked.status == .seeOther)
+            #expect(try await f.gatehouse.user("github:alice").person.id == f.gatehouse.user("oidc:alice").person.id)
+            let bad = try await Self.post(
+                client, path + "/identities", cookie: cookie, form: "csrf=\(csrf)&do=link&identity=not-an-account")
+            #expect(bad.status == .badRequest && bad.body.contains("is not provider:username"))
+            let ask = try await Self.post(
+                client, path + "/identities", cookie: cookie, form: "csrf=\(csrf)&do=unlink&identity=github%3Aalice")
+            #expect(ask.status == .ok && ask.body.contains("name=\"identity\" value=\"github:alice\""))
+            let unlinked = try await Self.post(
+                client, path + "/identities", cookie: cookie, form: "csrf=\(csrf)&do=unlink&identity=github%3Aalice&confirm=yes")
+            #expect(unlinked.status == .seeOther)
+            // The account is no longer alice's; its next sign-in makes a person of its own.
+            await #expect(throws: GatehouseError.self) { try await f.gatehouse.user("github:alice") }
+            #expect(try await f.gatehouse.user("oidc:alice").identities.map(\.ref.description) == ["oidc:alice"])
+            // Another person's page cannot end alice's session.
+            let elsewhere = try await Self.post(
+                client, "/console/people/oidc:root/sessions", cookie: cookie, form: "csrf=\(csrf)&session=\(session)&confirm=yes")
+            #expect(elsewhere.status == .notFound)
+            let ended = try await Self.post(client, path + "/sessions", cookie: cookie, form: "csrf=\(csrf)&session=\(session)&confirm=yes")
+            #expect(ended.status == .seeOther)
+        }
+        #expect(try await f.gatehouse.sessionHolder(cookieHeader: "\(f.gate.cookies.session)=\(alice)") == nil)
+        let ends = try await f.gatehouse.auditEntries(AuditQuery(action: "session.end"))
+        #expect(ends.last?.actor == "console:oidc:root")
+        try await expectMemoryFollowsWrites(f.gatehouse)
+    }
+
     @Test("People: searched and paged on the server")
     func peoplePages() async throws {
         let f = try await Self.fixture()
@@ -362,6 +402,10 @@ struct ConsoleTests {
         #expect(last.people.count == 20 && last.people.last?.identities == ["github:user119"])
         #expect(try await f.gatehouse.peoplePage(search: "USER07", seat: nil, page: 1).total == 10)
         #expect(try await f.gatehouse.peoplePage(search: "github:user100", seat: nil, page: 9).page == 1)
+        // A change shows at once (the cached name order is remade).
+        _ = try await f.gatehouse.deactivateSeat(user: "github:user007", actor: "test")
+        #expect(try await f.gatehouse.peoplePage(search: nil, seat: .active, page: 1).total == 119)
+        #expect(try await f.gatehouse.peoplePage(search: "user007", seat: SeatState.none, page: 1).total == 1)
         let root = try await f.signIn("oidc:root")
         try await Self.app(f).test(.router) { client in
             let page = try await Self.get(client, "/console/people?seat=active&page=2", cookie: "\(f.gate.cookies.session)=\(root)")
