@@ -115,6 +115,7 @@ struct ConsoleRoutes {
                 return .done("session-ended")
             }
         }
+        api.add(.get, "/console/seats") { request, _ in try await page(request) { viewer in try await seats(request, viewer) } }
         api.add(.get, "/console/seat-requests") { request, _ in try await page(request) { viewer in try await requests(viewer) } }
         api.add(.get, "/console/license") { request, _ in
             try await page(request) { viewer in
@@ -365,6 +366,52 @@ struct ConsoleRoutes {
             ]
         }
         return pages.render("console-person", values)
+    }
+
+    func seats(_ request: Request, _ viewer: ConsoleViewer) async throws -> Response {
+        let status = try await gatehouse.seatStatus()
+        var values = common(viewer, nav: "navSeats")
+        values["licensed"] = status.licensed
+        if status.limit != status.licensed { values["limit"] = status.limit }
+        values["active"] = status.active
+        values["available"] = max(0, status.licensed - status.active)
+        values["peak"] = status.term.historicalMax
+        if let at = status.term.historicalMaxAt { values["peakAt"] = UTC.formatDay(at) }
+        values["overage"] = status.term.overage
+        if let since = status.term.overageSince { values["overageSince"] = UTC.formatDay(since) }
+        values["warnings"] = status.warnings
+        values["hasWarnings"] = !status.warnings.isEmpty
+        let license = try await gatehouse.licenseStatus().license
+        if let license {
+            let daily = try await gatehouse.termDailyUsage()
+            values["chart"] = ComplianceReport.seatChart(
+                license: license, daily: daily, peak: daily.map(\.peak).max() ?? status.active, asOf: gatehouse.now()
+            ).replacingOccurrences(of: "<svg ", with: "<svg class=\"chart\" ")
+            values["trueUp"] = try await gatehouse.trueUp().text.replacingOccurrences(of: "\n", with: " ")
+        } else {
+            values["trueUp"] = "No license is installed."
+        }
+        let query = request.uri.queryParameters
+        let add = query["add"].map(String.init) ?? ""
+        let on = query["on"].map(String.init) ?? ""
+        values["add"] = add.isEmpty ? "10" : add
+        values["on"] = on.isEmpty ? UTC.formatDay(gatehouse.now()) : on
+        if !add.isEmpty {
+            do {
+                guard let seats = Int64(add), seats >= 1, seats <= 1_000_000 else {
+                    throw GatehouseError(.invalidQuery, "seats to add must be a whole number from 1 to 1,000,000")
+                }
+                var day: Date?
+                if !on.isEmpty {
+                    guard let parsed = UTC.parseDay(on) else { throw GatehouseError(.invalidQuery, "the day must be YYYY-MM-DD") }
+                    day = parsed
+                }
+                values["quote"] = try await gatehouse.quote(add: seats, on: day).text
+            } catch {
+                values["quoteProblem"] = GatehouseError.from(error)?.message ?? "the quote could not be made"
+            }
+        }
+        return pages.render("console-seats", values)
     }
 
     func requests(_ viewer: ConsoleViewer) async throws -> Response {

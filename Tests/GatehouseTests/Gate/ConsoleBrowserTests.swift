@@ -101,8 +101,8 @@ extension ProcessHeavySuites {
             #expect(try await browser.waitForText("Overview"))
             let alice = try await c.gatehouse.user("github:alice").person.id
             for path in [
-                "/console", "/console/people", "/console/people/\(alice)", "/console/seat-requests", "/console/license",
-                "/console/policies",
+                "/console", "/console/people", "/console/people/\(alice)", "/console/seats", "/console/seats?add=10",
+                "/console/seat-requests", "/console/license", "/console/policies",
                 "/console/audit", "/console/reports", "/console/egress", "/console/directory",
             ] {
                 try await browser.go(c.base + path)
@@ -155,6 +155,18 @@ extension ProcessHeavySuites {
             #expect(try await browser.waitForText("The seat was taken away."))
             try await browser.screenshot(to: Self.artifacts + "/6-done.png")
             #expect(try await gatehouse.user("github:alice").person.seat == SeatState.none)
+            // Give it back, then block her (asked first).
+            try await browser.click("form[action$='/seat'] button")
+            #expect(try await browser.waitForText("The seat was given."))
+            #expect(try await gatehouse.user("github:alice").person.seat == .active)
+            try await browser.click("form[action$='/block'] button")
+            #expect(try await browser.waitForText("Block this person?"))
+            try await browser.click("button.danger")
+            #expect(try await browser.waitForText("Blocked: the seat is released."))
+            #expect(try await gatehouse.user("github:alice").person.status == .blocked)
+            try await browser.go("http://127.0.0.1:\(port)/console/seats?add=10")
+            #expect(try await browser.waitForText("10 seats added on"))
+            try await browser.screenshot(to: Self.artifacts + "/6b-seats.png")
             let taken = try await gatehouse.auditEntries(AuditQuery(action: "seat.deactivate"))
             #expect(taken.last?.actor == "console:github:root")
 

@@ -392,6 +392,21 @@ struct ConsoleTests {
         try await expectMemoryFollowsWrites(f.gatehouse)
     }
 
+    @Test("Seats: figures, the true-up and a quote for more seats; a bad quote says why")
+    func seats() async throws {
+        let f = try await Self.fixture()
+        let root = try await f.signIn("oidc:root")
+        let cookie = "\(f.gate.cookies.session)=\(root)"
+        try await Self.app(f).test(.router) { client in
+            let page = try await Self.get(client, "/console/seats", cookie: cookie)
+            #expect(page.status == .ok && page.body.contains("no true-up needed") && page.body.contains("<svg class=\"chart\""))
+            let quote = try await Self.get(client, "/console/seats?add=10", cookie: cookie)
+            #expect(quote.body.contains("10 seats added on") && quote.body.contains("rounded half to even"))
+            let bad = try await Self.get(client, "/console/seats?add=lots", cookie: cookie)
+            #expect(bad.status == .ok && bad.body.contains("a whole number from 1 to 1,000,000"))
+        }
+    }
+
     @Test("People: searched and paged on the server")
     func peoplePages() async throws {
         let f = try await Self.fixture()
