@@ -59,6 +59,8 @@ public protocol PeopleStore: Sendable {
 
     /// Seat events `(time, active after)` in order, from `since`, with the count just before it.
     func seatEvents(since: Date) async throws -> (startActive: Int64, events: [(at: Date, activeAfter: Int64)])
+    /// One person's seat given and taken, newest first (at most `limit`).
+    func seatHistory(personID: String, limit: Int) async throws -> [SeatHistoryEntry]
     /// The latest audit entry's sequence number and hash (the chain head).
     func auditChainHead() async throws -> (seq: Int64, hash: String)?
 

@@ -219,6 +219,10 @@ struct StoreConformanceTests {
         #expect(usage.active == 1 && usage.peak == 2)
         let events = try await f.store.seatEvents(since: Self.t0.addingTimeInterval(-60))
         #expect(events.startActive == 0 && events.events.map(\.activeAfter) == [1, 2, 1])
+        // One person's history, newest first.
+        let history = try await f.store.seatHistory(personID: person.id, limit: 10)
+        #expect(history.map(\.activated) == [false, true] && history.first?.reason == "released" && history.first?.at == later)
+        #expect(try await f.store.seatHistory(personID: person.id, limit: 1).count == 1)
 
         _ = try await f.store.setStatus(personID: person.id, status: .blocked, actor: "test", reason: "left", at: later)
         #expect(try await f.store.person(id: person.id)?.status == .blocked)

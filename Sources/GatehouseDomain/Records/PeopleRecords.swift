@@ -319,3 +319,18 @@ public struct SeatUsageRecord: Sendable, Equatable {
         self.peak = peak
     }
 }
+
+/// A seat given to or taken from one person (the console's person page).
+public struct SeatHistoryEntry: Sendable, Equatable {
+    public var activated: Bool
+    public var at: Date
+    public var actor: String
+    public var reason: String
+
+    public init(activated: Bool, at: Date, actor: String, reason: String) {
+        self.activated = activated
+        self.at = at
+        self.actor = actor
+        self.reason = reason
+    }
+}

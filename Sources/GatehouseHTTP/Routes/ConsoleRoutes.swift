@@ -357,6 +357,11 @@ struct ConsoleRoutes {
         values["csrf"] = viewer.csrfToken
         values["base"] = base
         values["hasManyIdentities"] = report.identities.count > 1
+        let history = try await gatehouse.seatHistory(user: p.id)
+        values["hasHistory"] = !history.isEmpty
+        values["history"] = history.map {
+            ["at": UTC.format($0.at), "what": $0.activated ? "seat given" : "seat taken", "actor": $0.actor, "reason": $0.reason]
+        }
         let sessions = try await gatehouse.listSessions(user: p.id)
         values["hasSessions"] = !sessions.isEmpty
         values["sessions"] = sessions.map {

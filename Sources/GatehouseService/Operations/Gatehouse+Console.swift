@@ -245,6 +245,11 @@ extension Gatehouse {
         return problems
     }
 
+    /// A person's seat given and taken, newest first.
+    public func seatHistory(user: String, limit: Int = 50) async throws -> [SeatHistoryEntry] {
+        try await store.seatHistory(personID: try await resolveUser(user).id, limit: limit)
+    }
+
     /// Amendments in force over time, with their prorated charges, oldest first.
     public func prorationLedger() async throws -> [ProrationRecord] { try await store.prorations() }
 }

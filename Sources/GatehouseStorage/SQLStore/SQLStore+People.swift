@@ -281,6 +281,17 @@ extension SQLStore {
         }
     }
 
+    public func seatHistory(personID: String, limit: Int) async throws -> [SeatHistoryEntry] {
+        try await read { db in
+            try db.rows(
+                "SELECT event, at, actor, reason FROM seat_events WHERE person_id = ? ORDER BY id DESC LIMIT ?", [personID, limit]
+            ).map { row in
+                try SeatHistoryEntry(
+                    activated: (row["event"] as String) == "activate", at: row.time("at"), actor: row["actor"], reason: row["reason"])
+            }
+        }
+    }
+
     public func auditChainHead() async throws -> (seq: Int64, hash: String)? {
         try await read { db in
             try SQLStore.storedAuditHead(db)

@@ -85,6 +85,12 @@ extension ProcessHeavySuites {
             return items.map(\.string)
         }
 
+        /// Runs a script in the page; its string result.
+        @discardableResult
+        static func script(_ browser: Browser, _ source: String) async throws -> String {
+            (try await Browser.call(.POST, browser.base + "/execute/sync", ["script": .string(source), "args": []])).string
+        }
+
         @Test("Accessibility: no serious or critical axe-core violation on any page; the forms work from the keyboard")
         func accessibility() async throws {
             let axe = try Self.axeSource()
@@ -108,6 +114,48 @@ extension ProcessHeavySuites {
                 try await browser.go(c.base + path)
                 #expect(try await Self.violations(browser, axe: axe) == [], "\(path)")
             }
+            // Every control of every page is reached with Tab, in order, and nothing is narrower
+            // than a phone (390 px): no sideways scrolling.
+            let controls = "a[href], button, input:not([type=hidden]), select, textarea"
+            for path in [
+                "/console", "/console/people", "/console/people/\(alice)", "/console/seats", "/console/license", "/console/policies",
+                "/console/audit", "/console/egress", "/console/directory",
+            ] {
+                try await browser.go(c.base + path)
+                let count = Int(try await Self.script(browser, "return String(document.querySelectorAll('\(controls)').length);")) ?? 0
+                #expect(count > 0, "\(path)")
+                var focused = Set<String>()
+                try await Self.script(browser, "document.body.focus(); return '';")
+                // A date field takes several Tabs (day, month, year): press on until every control was reached.
+                for _ in 0..<(count * 4) where focused.subtracting(["-1"]).count < count {
+                    try await Browser.call(
+                        .POST, browser.base + "/actions",
+                        [
+                            "actions": [
+                                [
+                                    "type": "key", "id": "keyboard",
+                                    "actions": [["type": "keyDown", "value": "\u{E004}"], ["type": "keyUp", "value": "\u{E004}"]],
+                                ]
+                            ]
+                        ])
+                    focused.insert(
+                        try await Self.script(
+                            browser,
+                            "var all = Array.from(document.querySelectorAll('\(controls)')); return String(all.indexOf(document.activeElement));"
+                        ))
+                }
+                #expect(focused.subtracting(["-1"]).count == count, "\(path): Tab reached \(focused.count) of \(count) controls")
+            }
+            try await Browser.call(.POST, browser.base + "/window/rect", ["width": 390, "height": 844])
+            for path in ["/console", "/console/people", "/console/people/\(alice)", "/console/license"] {
+                try await browser.go(c.base + path)
+                let fits = try await Self.script(browser, "return String(document.documentElement.scrollWidth <= window.innerWidth);")
+                #expect(fits == "true", "\(path) scrolls sideways on a phone")
+            }
+            try await browser.go(c.base + "/console")
+            try await browser.screenshot(to: Self.artifacts + "/phone-overview.png")
+            try await Browser.call(.POST, browser.base + "/window/rect", ["width": 1200, "height": 900])
+
             // Search by typing and Enter; then Tab from the search field reaches the next control.
             try await browser.go(c.base + "/console/people")
             try await browser.type("#q", "bob\u{E007}")

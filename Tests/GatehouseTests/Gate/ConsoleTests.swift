@@ -167,6 +167,8 @@ struct ConsoleTests {
             #expect(try await f.gatehouse.user("oidc:alice").person.seat == .active)
             let done = try await Self.post(client, path, cookie: cookie(root), form: "do=deactivate&confirm=yes&csrf=\(mine)")
             #expect(done.status == .seeOther && done.location == "/console/people/oidc:alice?done=seat-taken")
+            let history = try await Self.get(client, "/console/people/oidc:alice", cookie: cookie(root))
+            #expect(history.body.contains("<td>seat taken</td><td>console:oidc:root</td>"))
             #expect(try await f.gatehouse.user("oidc:alice").person.seat == SeatState.none)
             let given = try await Self.post(client, path, cookie: cookie(root), form: "do=activate&csrf=\(mine)")
             #expect(given.status == .seeOther)
