@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// How to reach the mail server (`smtp:` of an e-mail channel).
 public struct SMTPSettings: Sendable, Equatable {
@@ -85,11 +86,12 @@ public enum SMTPClient {
             .connectTimeout(.seconds(10))
             .connect(host: address, port: settings.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if settings.security == .tls { try channel.pipeline.syncOperations.addHandler(try tlsHandler(settings)) }
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         let underlying = channel.channel
+        // TLS from the first byte: the server says nothing before the handshake.
+        if settings.security == .tls { try await startTLS(on: underlying, settings) }
         try await channel.executeThenClose { inbound, outbound in
             var session = SMTPSession(replies: ReplyReader(inbound.makeAsyncIterator()), outbound: outbound, host: settings.host)
             try await session.expect(220, what: "greeting")
@@ -100,10 +102,7 @@ public enum SMTPClient {
                     throw NotifyError("\(settings.host) does not offer STARTTLS; set security: tls or none in its smtp: settings")
                 }
                 try await session.command("STARTTLS", expect: 220)
-                // Nothing more arrives before our ClientHello, so the handler goes in first.
-                try await underlying.eventLoop.submit {
-                    try underlying.pipeline.syncOperations.addHandler(try tlsHandler(settings), position: .first)
-                }.get()
+                try await startTLS(on: underlying, settings)
                 encrypted = true
                 capabilities = try await session.hello()
             }
@@ -119,6 +118,63 @@ public enum SMTPClient {
             _ = try? await session.command("QUIT", expect: 221)
         }
     }
+}
+
+extension SMTPClient {
+    /// Puts TLS in front of the conversation and waits for the handshake, so that a certificate
+    /// that does not verify is reported as such — not as whatever the next write or read meets
+    /// on a connection the failed handshake closed. Nothing arrives before our ClientHello, so
+    /// the handlers go in first.
+    static func startTLS(on channel: any Channel, _ settings: SMTPSettings) async throws {
+        do {
+            try await channel.eventLoop.flatSubmit {
+                do {
+                    let waiter = TLSHandshakeWaiter(channel.eventLoop.makePromise())
+                    try channel.pipeline.syncOperations.addHandler(waiter, position: .first)
+                    try channel.pipeline.syncOperations.addHandler(try tlsHandler(settings), position: .first)
+                    return waiter.promise.futureResult
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }.get()
+        } catch let error as NotifyError {
+            throw error
+        } catch {
+            throw NotifyError("\(settings.host):\(settings.port): \(HTTPNotifier.describe(error))")
+        }
+    }
+}
+
+/// Completes when the TLS handshake has, or fails with what stopped it.
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    let promise: EventLoopPromise<Void>
+    private var done = false
+
+    init(_ promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    private func finish(_ result: Result<Void, any Error>) {
+        guard !done else { return }
+        done = true
+        promise.completeWith(result)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent { finish(.success(())) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(error))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(NotifyError("the mail server closed the connection during the TLS handshake")))
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
 }
 
 /// One conversation: a command, then its reply checked.

@@ -319,7 +319,7 @@ struct NotificationTests {
         let tlsFailure = await #expect(throws: GatehouseError.self) {
             try await untrusted.testNotification(channel: "billing", actor: "test")
         }
-        #expect(tlsFailure?.message.contains("TLS") == true)
+        #expect(tlsFailure?.message.contains("TLS") == true, "\(tlsFailure?.message ?? "")")
         // A server without STARTTLS, when it is required: nothing is sent in the clear.
         let plain = try await SMTPSink(in: dir, starttls: false)
         smtp.port = plain.port
