@@ -641,12 +641,8 @@ struct ConsoleRoutes {
         let (filter, _, _) = try auditFilter(request)
         let entries = try await gatehouse.auditEntries(filter)
         let csv = request.uri.queryParameters["format"] != "json"
-        let text =
-            csv
-            ? ([AuditEntry.csvHeader] + entries.map(\.csvRow)).joined(separator: "\r\n") + "\r\n"
-            : JSONValue.array(entries.map(\.json)).canonicalText + "\n"
         return .text(
-            text, contentType: csv ? "text/csv; charset=utf-8" : "application/json",
+            AuditEntry.export(entries, json: !csv), contentType: csv ? "text/csv; charset=utf-8" : "application/json",
             headers: [
                 .contentDisposition: "attachment; filename=\"gatehouse-audit.\(csv ? "csv" : "json")\"", .cacheControl: "no-store",
             ])

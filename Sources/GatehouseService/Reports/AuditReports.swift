@@ -9,6 +9,14 @@ extension AuditEntry {
         ]
     }
 
+    /// Entries as an export file: JSON (an array, re-verifiable with docs/audit-verify.py) or
+    /// RFC 4180 CSV — `audit export` and the console's download alike.
+    public static func export(_ entries: [AuditEntry], json: Bool) -> String {
+        json
+            ? JSONValue.array(entries.map(\.json)).prettyText + "\n"
+            : ([csvHeader] + entries.map(\.csvRow)).joined(separator: "\r\n") + "\r\n"
+    }
+
     /// One line for `audit list`.
     public var line: String { "\(seq)\t\(at)\t\(actor)\t\(action)\t\(subject)\t\(details)" }
 }

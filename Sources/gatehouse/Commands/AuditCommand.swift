@@ -41,10 +41,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let entries = try await global.open().auditEntries(try filters.query())
-            let text =
-                format == "json"
-                ? JSONValue.array(entries.map(\.json)).prettyText + "\n"
-                : ([AuditEntry.csvHeader] + entries.map(\.csvRow)).joined(separator: "\r\n") + "\r\n"
+            let text = AuditEntry.export(entries, json: format == "json")
             try Output.deliver(text, to: out, mode: 0o600, note: "wrote \(entries.count) audit entries to \(out ?? "")")
         }
     }
