@@ -24,15 +24,20 @@ extension SQLStore {
     }
 
     public func claimDueNotifications(holder: String, until: Date, at: Date, limit: Int) async throws -> [StoredNotification] {
-        try await write { db in
-            let now = UTC.format(at, milliseconds: true)
-            let due = try db.values(
+        let now = UTC.format(at, milliseconds: true)
+        // Looked for in a read: every replica asks every few seconds, and mostly nothing is due,
+        // so the write lock is taken only when there is something to claim.
+        let due = try await read { db in
+            try db.values(
                 as: Int64.self,
                 """
                 SELECT id FROM notifications
                 WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
                 ORDER BY next_attempt_at, id LIMIT ?
                 """, [now, now, limit])
+        }
+        guard !due.isEmpty else { return [] }
+        return try await write { db in
             var claimed: [StoredNotification] = []
             for id in due {
                 // The condition again: another replica may have claimed it since the SELECT.
