@@ -35,15 +35,7 @@ wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; s
 cd "$WORK"
 PORT=$(free_port) NOOP_PORT=$(free_port)
 bench_license "$G"
-cat > gatehouse.yml <<YAML
-instance_url: https://codecov.bench.internal
-database: sqlite:$WORK/gatehouse.db
-license:
-  public_keys:
-    - {kid: bench, pem_file: vendor.pub.pem}
-gate:
-  public_url: http://127.0.0.1:$PORT
-YAML
+{ bench_config "$WORK/gatehouse.db"; printf 'gate:\n  public_url: http://127.0.0.1:%s\n' "$PORT"; } > gatehouse.yml
 mkdir -p policies && printf 'login:\n  admins: ["github:u0"]\n' > policies/login.yml
 "$G" migrate >/dev/null
 "$G" license install bench.lic >/dev/null

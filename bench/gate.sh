@@ -51,16 +51,7 @@ GATED_PORT=$(free_port) PLAIN_PORT=$(free_port) LIMIT_PORT=$(free_port) UP_PORT=
 HB_PORT=$(free_port) NOOP_PORT=$(free_port)
 GH_PORT=$(free_port) GATE_PORT=$(free_port)
 bench_license "$G"
-cat > gatehouse.yml <<YAML
-instance_url: https://codecov.bench.internal
-database: sqlite:$WORK/gatehouse.db
-license:
-  public_keys:
-    - {kid: bench, pem_file: vendor.pub.pem}
-gate:
-  public_url: http://127.0.0.1:$GATED_PORT
-  proxy: nginx
-YAML
+{ bench_config "$WORK/gatehouse.db"; printf 'gate:\n  public_url: http://127.0.0.1:%s\n  proxy: nginx\n' "$GATED_PORT"; } > gatehouse.yml
 "$G" migrate >/dev/null
 "$G" license install bench.lic >/dev/null
 TOKEN=$("$G" tokens create --name bench --scope authorize 2>/dev/null)

@@ -16,6 +16,18 @@ install_missing() {
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# The gatehouse.yml lines every bench shares: the bench instance, the SQLite file, the bench
+# vendor key (from bench_license). A script appends its own sections (gate:, …).
+bench_config() {  # database-file
+  cat <<YAML
+instance_url: https://codecov.bench.internal
+database: sqlite:$1
+license:
+  public_keys:
+    - {kid: bench, pem_file: vendor.pub.pem}
+YAML
+}
+
 # In the current directory: a vendor key (vendor.pem, vendor.pub.pem, kid "bench") and a
 # license of a million seats in force today for https://codecov.bench.internal (bench.lic).
 bench_license() {  # gatehouse-binary
