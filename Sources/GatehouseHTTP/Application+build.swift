@@ -34,6 +34,7 @@ public func buildRouter(
     AdminRoutes(gatehouse: gatehouse).register(api)
     WebhookRoutes(gatehouse: gatehouse).register(api)
     DirectoryRoutes(gatehouse: gatehouse).register(api)
+    ScimRoutes(gatehouse: gatehouse).register(api)
     GateRoutes(gatehouse: gatehouse, metrics: metrics).register(api)
     SessionRoutes(gatehouse: gatehouse).register(api)
     ConsoleRoutes(gatehouse: gatehouse).register(api)

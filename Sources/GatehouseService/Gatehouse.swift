@@ -31,6 +31,8 @@ public final class Gatehouse: Sendable {
     public let notificationChannels: [NotificationChannel]
     /// Who may use the console besides the admins of login.yml (`console:`).
     public let console: ConsoleSettings
+    /// How many SCIM people may leave in an hour.
+    public let scimRemoval: ScimRemovalGuard
     /// The term's seat history, derived once per change (see `termHistory`), and the console's
     /// people in name order, once per change of people (see `peoplePage`).
     let termHistoryCache = Mutex<TermHistory?>(nil)
@@ -54,10 +56,11 @@ public final class Gatehouse: Sendable {
     public init(
         store: any Store, trustedKeys: TrustedKeys, instanceHost: String?, webhooks: WebhookSecrets = WebhookSecrets(),
         directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(), gate: GateConfiguration? = nil,
-        notifications: [NotificationChannel] = [], console: ConsoleSettings = ConsoleSettings(),
+        notifications: [NotificationChannel] = [], console: ConsoleSettings = ConsoleSettings(), scimRemoval: ScimRemovalGuard? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.scimRemoval = scimRemoval ?? ScimRemovalGuard(maxPercent: directory?.maxRemovalPercent ?? 10)
         self.console = console
         self.notificationChannels = notifications
         self.gate = gate
@@ -80,7 +83,7 @@ public final class Gatehouse: Sendable {
         let gatehouse = Gatehouse(
             store: store, trustedKeys: try config.trustedKeys(), instanceHost: config.instanceHost, webhooks: config.webhooks,
             directory: config.directory, gate: config.gate, notifications: config.notifications, console: config.console,
-            now: now)
+            scimRemoval: config.scimRemovalGuard, now: now)
         if !create { try await gatehouse.requireCurrentSchema() }
         return gatehouse
     }

@@ -171,7 +171,6 @@ struct ProviderHTTP: Sendable {
 }
 
 extension JSONValue {
-    var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     /// A string, or an integer as its digits (provider ids).
     var idText: String? {
         switch self {

@@ -4,7 +4,7 @@ import GatehouseDomain
 /// Everything Gatehouse keeps, behind one protocol so that SQLite (the embedded default) and
 /// PostgreSQL (for several replicas) are interchangeable. Every method that changes state
 /// takes the audit entry describing the change and commits both in one transaction.
-public protocol Store: PeopleStore, DirectoryStore, SessionStore, NotificationStore {
+public protocol Store: PeopleStore, DirectoryStore, SessionStore, NotificationStore, ScimStore {
     /// `sqlite` or `postgres`: selects the migrations in `migrations/<engine>/`.
     var engine: String { get }
     /// Where the database is, without secrets (for messages and logs).

@@ -212,7 +212,7 @@ struct CLITests {
         }
         #expect(csv.first == "seq,at,actor,action,subject,details,prev_hash,hash")
         #expect(csv.count == 1 + 3)  // header; migrate, license install, token create
-        #expect(csv[1].contains("\"{\"\"applied\"\":[1,2,3,4,5,6,7,8,9,10,11]"))  // every migration, CSV-quoted
+        #expect(csv[1].contains("\"{\"\"applied\"\":[1,2,3,4,5,6,7,8,9,10,11,12]"))  // every migration, CSV-quoted
         try cli("audit", "export", "--format", "xml").expectCleanFailure("--format must be json or csv")
         try cli("report", "usage", "--out", "usage.json").expectSuccess()
         let usage = try JSONValue.parse(String(contentsOfFile: cli.dir.file("usage.json"), encoding: .utf8))

@@ -71,40 +71,40 @@ public enum AuditDrafts {
 
 extension DirectoryPlan {
     /// Someone gone from the directory (their seat release and session ends are audited too).
-    public static func leaveAudit(_ person: StoredDirectoryPerson, actor: String) -> AuditDraft {
+    public static func leaveAudit(_ person: StoredDirectoryPerson, actor: String, source: Provider = .ldap) -> AuditDraft {
         AuditDraft(
             actor: actor, action: "directory.person.leave", subject: person.personID,
-            details: ["identity": .string("ldap:" + person.uid), "from": .string(person.status.rawValue)])
+            details: ["identity": .string(source.rawValue + ":" + person.uid), "from": .string(person.status.rawValue)])
     }
 
-    public static func updateAudit(_ update: Update, actor: String) -> AuditDraft {
+    public static func updateAudit(_ update: Update, actor: String, source: Provider = .ldap) -> AuditDraft {
         AuditDraft(
             actor: actor, action: "directory.person.update", subject: update.stored.personID,
-            details: ["identity": .string("ldap:" + update.person.uid), "changes": .array(update.changes.map { .string($0) })])
+            details: ["identity": .string(source.rawValue + ":" + update.person.uid), "changes": .array(update.changes.map { .string($0) })])
     }
 
     /// The identity of a recycled uid's former holder, moved aside.
-    public static func recycledAudit(_ addition: Addition, aside: String, actor: String) -> AuditDraft {
+    public static func recycledAudit(_ addition: Addition, aside: String, actor: String, source: Provider = .ldap) -> AuditDraft {
         AuditDraft(
-            actor: actor, action: "identity.update", subject: "ldap:" + addition.person.uid,
+            actor: actor, action: "identity.update", subject: source.rawValue + ":" + addition.person.uid,
             details: ["username": .string(aside), "reason": "uid recycled"])
     }
 
-    public static func addAudit(_ addition: Addition, personID: String, linked: Bool, actor: String) -> AuditDraft {
+    public static func addAudit(_ addition: Addition, personID: String, linked: Bool, actor: String, source: Provider = .ldap) -> AuditDraft {
         let p = addition.person
         return AuditDraft(
             actor: actor, action: "directory.person.add", subject: personID,
             details: [
-                "identity": .string("ldap:" + p.uid), "email": .optional(p.email), "linked": .bool(linked),
+                "identity": .string(source.rawValue + ":" + p.uid), "email": .optional(p.email), "linked": .bool(linked),
                 "groups": .array(p.groups.sorted().map { .string($0) }),
             ])
     }
 
-    public static func membershipAudit(_ change: MembershipChange, actor: String) -> AuditDraft {
+    public static func membershipAudit(_ change: MembershipChange, actor: String, source: Provider = .ldap) -> AuditDraft {
         AuditDraft(
             actor: actor, action: "directory.membership", subject: change.personID,
             details: [
-                "identity": .string("ldap:" + change.uid), "added": .array(change.added.sorted().map { .string($0) }),
+                "identity": .string(source.rawValue + ":" + change.uid), "added": .array(change.added.sorted().map { .string($0) }),
                 "removed": .array(change.removed.sorted().map { .string($0) }),
             ])
     }

@@ -4,18 +4,30 @@ public struct PersonFacts: Sendable, Equatable {
     public var status: PersonStatus
     public var seat: SeatState
     public var role: Role
-    /// Has an `ldap:` identity: a person of the company directory.
-    public var inDirectory: Bool
+    /// Has an `ldap:` identity: a person of the LDAP directory.
+    public var inLDAP: Bool
     /// LDAP groups (lowercased cn) the person belongs to.
     public var directoryGroups: Set<String>
+    /// Has a `scim:` identity: provisioned by the identity provider over SCIM.
+    public var inSCIM: Bool
+    /// Groups (lowercased displayName) the identity provider pushed over SCIM.
+    public var scimGroups: Set<String>
 
-    public init(id: String, status: PersonStatus, seat: SeatState, role: Role, inDirectory: Bool, directoryGroups: Set<String> = []) {
+    /// A person of the company directory, LDAP's or SCIM's.
+    public var inDirectory: Bool { inLDAP || inSCIM }
+
+    public init(
+        id: String, status: PersonStatus, seat: SeatState, role: Role, inDirectory inLDAP: Bool, directoryGroups: Set<String> = [],
+        inSCIM: Bool = false, scimGroups: Set<String> = []
+    ) {
         self.id = id
         self.status = status
         self.seat = seat
         self.role = role
-        self.inDirectory = inDirectory
+        self.inLDAP = inLDAP
         self.directoryGroups = directoryGroups
+        self.inSCIM = inSCIM
+        self.scimGroups = scimGroups
     }
 }
 
@@ -59,15 +71,23 @@ public enum LoginDecider {
             case .active: break
             }
         }
-        if policy.identity.requireDirectoryPerson, facts.identity.provider != .ldap, facts.person?.inDirectory != true {
+        if policy.identity.requireDirectoryPerson, facts.identity.provider != .ldap, facts.identity.provider != .scim,
+            facts.person?.inDirectory != true
+        {
             return .deny(.notInDirectory)
         }
         if let restriction = policy.login.restrictions[facts.identity.provider] {
             if let reason = membershipRefusal(facts, restriction) { return .deny(reason) }
         }
-        // The directory's groups bind a directory person whichever account they log in with.
-        if facts.identity.provider != .ldap, let person = facts.person, person.inDirectory,
+        // The directory's groups bind a directory person whichever account they log in with
+        // (LDAP's and SCIM's, each by its own restriction).
+        if facts.identity.provider != .ldap, let person = facts.person, person.inLDAP,
             let groups = policy.login.restrictions[.ldap]?.allowedGroups, !groups.isEmpty, groups.isDisjoint(with: person.directoryGroups)
+        {
+            return .deny(.notInAllowedGroup)
+        }
+        if facts.identity.provider != .scim, let person = facts.person, person.inSCIM,
+            let groups = policy.login.restrictions[.scim]?.allowedGroups, !groups.isEmpty, groups.isDisjoint(with: person.scimGroups)
         {
             return .deny(.notInAllowedGroup)
         }
@@ -78,8 +98,8 @@ public enum LoginDecider {
 
     /// Why these memberships fail a provider's restriction, if they do.
     public static func membershipRefusal(_ facts: LoginFacts, _ restriction: MembershipRestriction) -> DecisionReason? {
-        if facts.identity.provider == .ldap {
-            let groups = facts.person?.directoryGroups ?? []
+        if facts.identity.provider == .ldap || facts.identity.provider == .scim {
+            let groups = (facts.identity.provider == .ldap ? facts.person?.directoryGroups : facts.person?.scimGroups) ?? []
             if !restriction.allowedGroups.isEmpty, restriction.allowedGroups.isDisjoint(with: groups) { return .notInAllowedGroup }
             return nil
         }

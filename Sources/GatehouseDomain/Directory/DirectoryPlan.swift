@@ -50,6 +50,12 @@ public struct DirectoryPlan: Sendable {
         public var person: DirectoryPerson
         /// What changed: `uid`, `email`, `name`, `rejoined`.
         public var changes: [String]
+
+        public init(stored: StoredDirectoryPerson, person: DirectoryPerson, changes: [String]) {
+            self.stored = stored
+            self.person = person
+            self.changes = changes
+        }
     }
 
     public struct MembershipChange: Sendable {
@@ -59,6 +65,15 @@ public struct DirectoryPlan: Sendable {
         public var groups: Set<String>
         public var added: Set<String>
         public var removed: Set<String>
+
+        public init(identityID: Int64, personID: String, uid: String, groups: Set<String>, added: Set<String>, removed: Set<String>) {
+            self.identityID = identityID
+            self.personID = personID
+            self.uid = uid
+            self.groups = groups
+            self.added = added
+            self.removed = removed
+        }
     }
 
     public var added: [Addition] = []
@@ -81,6 +96,8 @@ public struct DirectoryPlan: Sendable {
     /// Whether those people were taken as the same people under new ids (`ldap sync --rekey`)
     /// rather than as departures and arrivals.
     public var rekey = false
+    /// Whose people these are: the LDAP directory's (`ldap:` identities) or SCIM's (`scim:`).
+    public var source = Provider.ldap
 
     public init() {}
 
@@ -180,7 +197,7 @@ public enum DirectoryPlanner {
         return plan
     }
 
-    static func addition(_ person: DirectoryPerson, _ policy: IdentityPolicy) -> DirectoryPlan.Addition {
+    public static func addition(_ person: DirectoryPerson, _ policy: IdentityPolicy) -> DirectoryPlan.Addition {
         var refs: [IdentityRef] = []
         if policy.linkBy.contains(.template) {
             for (provider, template) in policy.templates.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where template.contains("{uid}") {
@@ -191,7 +208,7 @@ public enum DirectoryPlanner {
         return .init(person: person, linkEmail: email, linkIdentities: refs)
     }
 
-    static func sameEmail(_ a: String?, _ b: String?) -> Bool {
+    public static func sameEmail(_ a: String?, _ b: String?) -> Bool {
         (a?.lowercased() ?? "") == (b?.lowercased() ?? "")
     }
 }

@@ -50,6 +50,8 @@ public enum MembershipSource: String, Sendable, CaseIterable {
     case ldap
     /// Read by the gate's sign-in from the provider with the person's own token: verified.
     case signin
+    /// Groups pushed by the identity provider over SCIM.
+    case scim
 }
 
 /// An identity's membership of an org, team (`org/team`) or group, and where it was learned.

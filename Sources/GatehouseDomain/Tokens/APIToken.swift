@@ -6,10 +6,14 @@ public enum TokenScope: String, Sendable, Codable, CaseIterable {
     case admin
     /// Read-only administration (GET endpoints).
     case read
+    /// An identity provider provisioning users and groups (`/scim/v2`), and nothing else.
+    case scim
 
     /// Whether a token of this scope may perform `access`.
     public func permits(_ access: Access) -> Bool {
         switch (self, access) {
+        case (.scim, .provision): true
+        case (.scim, _): false
         case (_, .any): true
         case (.authorize, .decide): true
         case (.admin, .read), (.admin, .change), (.read, .read): true
@@ -28,6 +32,8 @@ public enum Access: Sendable {
     case read
     /// Administrative changes.
     case change
+    /// SCIM provisioning (only tokens of scope `scim`: an admin token is not an identity provider's).
+    case provision
 }
 
 /// API token secrets: generated once, shown once, stored only as a SHA-256 hash.

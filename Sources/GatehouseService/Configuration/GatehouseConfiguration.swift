@@ -33,6 +33,11 @@ public struct GatehouseConfiguration: Sendable {
     public var notifications: [NotificationChannel] = []
     /// Who may use the console besides the admins of login.yml (`console:`).
     public var console = ConsoleSettings()
+    /// The SCIM removal guard (`scim:`); by default the directory's `max_removal_percent`.
+    public var scim: ScimRemovalGuard?
+
+    /// How many SCIM people may leave in an hour.
+    public var scimRemovalGuard: ScimRemovalGuard { scim ?? ScimRemovalGuard(maxPercent: directory?.maxRemovalPercent ?? 10) }
     /// Where this configuration came from, for messages.
     public var source: String?
 
@@ -84,7 +89,7 @@ extension GatehouseConfiguration {
     }
 
     static let topLevelKeys: Set<String> = [
-        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate", "http", "notifications", "console",
+        "instance_url", "database", "listen", "policies", "license", "ldap", "webhooks", "egress_proxy", "gate", "http", "notifications", "console", "scim",
     ]
 
     /// Applies a YAML document; returns the problems found.
@@ -139,6 +144,13 @@ extension GatehouseConfiguration {
         applyGate(top["gate"], reader: &reader, file: file, environment: environment)
         applyHTTP(top["http"], reader: &reader)
         applyNotifications(top["notifications"], reader: &reader, file: file)
+        let scim = reader.mapping(top["scim"], "scim", allowed: ["max_removal_percent", "min_removals_per_hour"])
+        if !scim.isEmpty {
+            var removal = scimRemovalGuard
+            if let v = reader.integer(scim["max_removal_percent"], "scim.max_removal_percent", in: 0...100) { removal.maxPercent = v }
+            if let v = reader.integer(scim["min_removals_per_hour"], "scim.min_removals_per_hour", in: 0...1_000_000) { removal.floor = v }
+            self.scim = removal
+        }
         let console = reader.mapping(top["console"], "console", allowed: ["admin_groups", "read_groups"])
         for (key, path) in [("admin_groups", \ConsoleSettings.adminGroups), ("read_groups", \ConsoleSettings.readGroups)] {
             let names = reader.sequence(console[key], "console.\(key)").compactMap { reader.string($0, "console.\(key)") }

@@ -59,7 +59,9 @@ extension PeopleIndex {
     /// directory person named by the provider's username template.
     func linkCandidate(_ ref: IdentityRef, email: String?, policy: IdentityPolicy) -> String? {
         if policy.linkBy.contains(.email), let email, let personID = personID(email: email) { return personID }
-        if let uid = policy.directoryUID(for: ref), let directory = identity(IdentityRef(provider: .ldap, username: uid)) {
+        if let uid = policy.directoryUID(for: ref),
+            let directory = identity(IdentityRef(provider: .ldap, username: uid)) ?? identity(IdentityRef(provider: .scim, username: uid))
+        {
             return directory.personID
         }
         return nil

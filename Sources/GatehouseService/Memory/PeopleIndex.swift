@@ -121,15 +121,20 @@ public struct PeopleIndex: Sendable {
     /// What the deciders need to know about a person.
     public func facts(_ personID: String) -> PersonFacts? {
         guard let person = persons[personID] else { return nil }
-        var inDirectory = false
-        var groups = Set<String>()
-        for key in identityKeysByPerson[personID] ?? [] where key.hasPrefix("ldap:") {
-            guard let identity = identityByKey[key] else { continue }
-            inDirectory = true
-            for m in memberships[identity.id] ?? [] where m.kind == .group && m.present { groups.insert(m.name) }
+        var inLDAP = false, inSCIM = false
+        var groups = Set<String>(), scimGroups = Set<String>()
+        for key in identityKeysByPerson[personID] ?? [] {
+            if key.hasPrefix("ldap:"), let identity = identityByKey[key] {
+                inLDAP = true
+                for m in memberships[identity.id] ?? [] where m.kind == .group && m.present { groups.insert(m.name) }
+            } else if key.hasPrefix("scim:"), let identity = identityByKey[key] {
+                inSCIM = true
+                for m in memberships[identity.id] ?? [] where m.kind == .group && m.present { scimGroups.insert(m.name) }
+            }
         }
         return PersonFacts(
-            id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: inDirectory, directoryGroups: groups)
+            id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: inLDAP, directoryGroups: groups,
+            inSCIM: inSCIM, scimGroups: scimGroups)
     }
 
     // MARK: changes made by this process, applied as they commit

@@ -118,7 +118,7 @@ public struct PolicyLoader {
         for provider in Provider.allCases {
             guard let section = fields[provider.rawValue] else { continue }
             let path = "login.\(provider.rawValue)"
-            let allowed: Set<String> = provider == .ldap ? ["allowed_groups"] : ["allowed_orgs", "allowed_teams", "allowed_groups"]
+            let allowed: Set<String> = provider == .ldap || provider == .scim ? ["allowed_groups"] : ["allowed_orgs", "allowed_teams", "allowed_groups"]
             let keys = reader.mapping(section, path, allowed: allowed)
             login.restrictions[provider] = MembershipRestriction(
                 allowedOrgs: names(keys["allowed_orgs"], "\(path).allowed_orgs", &reader),

@@ -21,6 +21,8 @@ extension SQLStore {
         ("webhook_deliveries", "provider, delivery_id", false), ("denial_counts", "day, kind, reason", false),
         ("recent_denials", "id", true), ("directory_sync", "id", false), ("egress_denials", "day, destination, reason", false),
         ("sessions", "id", false), ("seat_requests", "requested_at, person_id", false), ("notifications", "id", true),
+        ("scim_users", "id", false), ("scim_groups", "id", false), ("scim_members", "group_id, user_id", false),
+        ("scim_removals", "at, user_id", false), ("scim_allowances", "until, people", false),
     ]
     static let notCopied: Set<String> = ["schema_migrations", "seat_counter", "job_leases", "signin_attempts", "console_links"]
 

@@ -46,19 +46,25 @@ extension SQLStore {
         }
     }
 
-    static func fetchDirectoryPeople(_ db: any SQLSession) throws -> [StoredDirectoryPerson] {
+    /// The directory people of `source` (`ldap` or `scim`), or the one whose username is `usernameKey`.
+    static func fetchDirectoryPeople(_ db: any SQLSession, source: Provider = .ldap, usernameKey: String? = nil) throws
+        -> [StoredDirectoryPerson]
+    {
         var groups: [Int64: Set<String>] = [:]
+        let only = usernameKey == nil ? "" : " AND i.username_key = ?"
+        var arguments: [(any SQLBindable)?] = [source.rawValue, source.rawValue]
+        if let usernameKey { arguments.append(usernameKey) }
         let memberships = try db.rows(
             """
             SELECT m.identity_id, m.name FROM memberships m JOIN identities i ON i.id = m.identity_id
-            WHERE i.provider = 'ldap' AND m.source = 'ldap' AND m.kind = 'group' AND m.present = 1
-            """)
+            WHERE i.provider = ? AND m.source = ? AND m.kind = 'group' AND m.present = 1\(only)
+            """, arguments)
         for row in memberships { try groups[row[0], default: []].insert(row[1]) }
         return try db.rows(
             """
             SELECT i.id, i.username, i.external_id, i.email, p.id AS person_id, p.name, p.email AS person_email, p.status
-            FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = 'ldap' ORDER BY i.id
-            """
+            FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = ?\(only) ORDER BY i.id
+            """, Array(arguments.dropFirst())
         ).map { row in
             try StoredDirectoryPerson(
                 identityID: row["id"], uid: row["username"], externalID: row["external_id"], email: row["email"],
@@ -89,15 +95,19 @@ struct DirectoryApplier {
     let actor: String
     let at: Date
     let stamp: String
+    /// `ldap` or `scim`: the provider of the identities and the source of the memberships written.
+    let source: Provider
 
-    init(db: any SQLSession, actor: String, at: Date) {
+    init(db: any SQLSession, actor: String, at: Date, source: Provider = .ldap) {
         self.db = db
         self.actor = actor
         self.at = at
         self.stamp = UTC.format(at, milliseconds: true)
+        self.source = source
     }
 
-    func apply(_ plan: DirectoryPlan) throws {
+    /// Applies the plan; `summary`: append the sync's own entry (`directory.sync`, LDAP's).
+    func apply(_ plan: DirectoryPlan, summary: Bool = true) throws {
         guard !plan.isEmpty else { return }
         // A first sync writes tens of megabytes in one transaction: with the default 2 MB page
         // cache, SQLite would spill and re-read pages many times over. (Kept for this writer
@@ -110,12 +120,12 @@ struct DirectoryApplier {
         if let rekey = plan.rekeyAudit(actor: actor) { audit.append(rekey, at: at) }
         var rows = try NewRows(db)
         if !plan.added.isEmpty {
-            var targets = try LinkTargets(db, plan.added)
+            var targets = try LinkTargets(db, plan.added, source: source)
             for addition in plan.added { try add(addition, &targets, &audit, &rows) }
         }
         for change in plan.memberships { try setGroups(change, &audit, &rows) }
-        try rows.insert(db, stamp: stamp)
-        audit.append(plan.syncAudit(actor: actor), at: at)
+        try rows.insert(db, stamp: stamp, source: source)
+        if summary { audit.append(plan.syncAudit(actor: actor), at: at) }
         try audit.finish()
     }
 
@@ -123,7 +133,7 @@ struct DirectoryApplier {
         _ = try SQLStore.releaseSeat(db, person.personID, actor: actor, reason: "left the directory", at: at)
         try SQLStore.endSessions(db, .person(person.personID), reason: "left the directory", actor: actor, at: at)
         try db.execute("UPDATE persons SET status = 'left_directory' WHERE id = ?", [person.personID])
-        try SQLStore.appendAudit(db, DirectoryPlan.leaveAudit(person, actor: actor), at: at)
+        try SQLStore.appendAudit(db, DirectoryPlan.leaveAudit(person, actor: actor, source: source), at: at)
     }
 
     func update(_ update: DirectoryPlan.Update, _ audit: inout SQLStore.AuditBatch) throws {
@@ -134,7 +144,7 @@ struct DirectoryApplier {
         try db.execute(
             "UPDATE persons SET name = ?, email = ?, status = CASE WHEN status = 'left_directory' THEN 'active' ELSE status END WHERE id = ?",
             [p.name, p.email, update.stored.personID])
-        audit.append(DirectoryPlan.updateAudit(update, actor: actor), at: at)
+        audit.append(DirectoryPlan.updateAudit(update, actor: actor, source: source), at: at)
     }
 
     func add(_ addition: DirectoryPlan.Addition, _ targets: inout LinkTargets, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows)
@@ -146,7 +156,7 @@ struct DirectoryApplier {
             let aside = IdentityRef.movedAsideUsername(old.uid, externalID: old.externalID)
             try db.execute(
                 "UPDATE identities SET username = ?, username_key = ? WHERE id = ?", [aside, aside.lowercased(), old.identityID])
-            audit.append(DirectoryPlan.recycledAudit(addition, aside: aside, actor: actor), at: at)
+            audit.append(DirectoryPlan.recycledAudit(addition, aside: aside, actor: actor, source: source), at: at)
         }
         let existing = targets.person(for: addition)
         let personID = existing ?? addition.newPersonID
@@ -158,13 +168,13 @@ struct DirectoryApplier {
         }
         let identityID = rows.identity(p, personID: personID)
         rows.groups(identityID, p.groups)
-        audit.append(DirectoryPlan.addAudit(addition, personID: personID, linked: existing != nil, actor: actor), at: at)
+        audit.append(DirectoryPlan.addAudit(addition, personID: personID, linked: existing != nil, actor: actor, source: source), at: at)
     }
 
     func setGroups(_ change: DirectoryPlan.MembershipChange, _ audit: inout SQLStore.AuditBatch, _ rows: inout NewRows) throws {
-        try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = 'ldap'", [change.identityID])
+        try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [change.identityID, source.rawValue])
         rows.groups(change.identityID, change.groups)
-        audit.append(DirectoryPlan.membershipAudit(change, actor: actor), at: at)
+        audit.append(DirectoryPlan.membershipAudit(change, actor: actor, source: source), at: at)
     }
 
 }
@@ -201,7 +211,7 @@ struct NewRows {
     }
 
     /// Persons, then identities, then memberships: each refers to the one before.
-    func insert(_ db: any SQLSession, stamp: String) throws {
+    func insert(_ db: any SQLSession, stamp: String, source: Provider = .ldap) throws {
         if !persons.isEmpty {
             try db.execute(
                 "INSERT INTO persons (id, name, email, created_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM \(db.dialect.jsonArrayElements)",
@@ -211,16 +221,16 @@ struct NewRows {
             try db.execute(
                 """
                 INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
-                SELECT CAST(value ->> 0 AS BIGINT), 'ldap', value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM \(db.dialect.jsonArrayElements)
-                """, [stamp, JSONValue.array(identities).canonicalText])
+                SELECT CAST(value ->> 0 AS BIGINT), ?, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM \(db.dialect.jsonArrayElements)
+                """, [source.rawValue, stamp, JSONValue.array(identities).canonicalText])
             try db.idsWereSet(table: "identities")
         }
         if !memberships.isEmpty {
             try db.execute(
                 """
                 INSERT INTO memberships (identity_id, kind, name, source, updated_at)
-                SELECT CAST(value ->> 0 AS BIGINT), 'group', value ->> 1, 'ldap', ? FROM \(db.dialect.jsonArrayElements)
-                """, [stamp, JSONValue.array(memberships).canonicalText])
+                SELECT CAST(value ->> 0 AS BIGINT), 'group', value ->> 1, ?, ? FROM \(db.dialect.jsonArrayElements)
+                """, [source.rawValue, stamp, JSONValue.array(memberships).canonicalText])
         }
     }
 }
@@ -233,9 +243,10 @@ struct LinkTargets {
     /// Persons already joined by an addition of this sync (one directory person each).
     private var claimed = Set<String>()
 
-    init(_ db: any SQLSession, _ additions: [DirectoryPlan.Addition]) throws {
+    init(_ db: any SQLSession, _ additions: [DirectoryPlan.Addition], source: Provider = .ldap) throws {
         guard additions.contains(where: { $0.linkEmail != nil || !$0.linkIdentities.isEmpty }) else { return }
-        let outside = "NOT EXISTS (SELECT 1 FROM identities d WHERE d.person_id = persons.id AND d.provider = 'ldap')"
+        // (`source` is a Provider case: its raw value is one of a closed set of words.)
+        let outside = "NOT EXISTS (SELECT 1 FROM identities d WHERE d.person_id = persons.id AND d.provider = '\(source.rawValue)')"
         // Seat holders first, then the oldest: the person kept when several match.
         for row in try db.rows(
             "SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC"
@@ -245,7 +256,7 @@ struct LinkTargets {
         for row in try db.rows(
             """
             SELECT identities.provider || ':' || identities.username_key AS key, persons.id AS id FROM identities
-            JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> 'ldap' AND \(outside)
+            JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> '\(source.rawValue)' AND \(outside)
             """)
         {
             try byIdentity[row["key"]] = row["id"]

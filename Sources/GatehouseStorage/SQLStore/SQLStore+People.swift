@@ -24,11 +24,15 @@ extension SQLStore {
             for row in try db.rows("SELECT action, subject, details FROM audit_log WHERE seq > ? ORDER BY seq", [seq]) {
                 let action: String = try row["action"], subject: String = try row["subject"]
                 switch action {
-                case "person.create", "seat.activate", "seat.deactivate":
+                case "person.create", "seat.activate", "seat.deactivate", "directory.person.add", "directory.person.update",
+                    "directory.person.leave", "directory.membership":
                     personIDs.insert(subject)
                 case "identity.create":
                     guard case .string(let person)? = (try? JSONValue.parse(row["details"] as String))?["person"] else { return nil }
                     personIDs.insert(person)
+                case let action where action.hasPrefix("scim."):
+                    // The SCIM resources themselves; their effect on people is audited apart.
+                    continue
                 case "clock.observe":
                     // Time, not people: each replica reads the latest time itself every minute.
                     continue

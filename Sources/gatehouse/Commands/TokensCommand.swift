@@ -13,10 +13,10 @@ struct TokensCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("A name to recognise the token by.", valueName: "name")) var name: String
-        @Option(help: ArgumentHelp("authorize (decisions), admin (read and change) or read.", valueName: "scope")) var scope: String
+        @Option(help: ArgumentHelp("authorize (decisions), admin (read and change), read, or scim (an identity provider provisioning over SCIM).", valueName: "scope")) var scope: String
 
         func validate() throws {
-            guard TokenScope(rawValue: scope) != nil else { throw ValidationError("--scope must be authorize, admin or read") }
+            guard TokenScope(rawValue: scope) != nil else { throw ValidationError("--scope must be authorize, admin, read or scim") }
             guard APIToken.isValidName(name) else { throw ValidationError("--name must be 1-64 characters from A-Z a-z 0-9 _ . -") }
         }
 

@@ -87,12 +87,13 @@ struct TestVendor: @unchecked Sendable {  // the key is immutable
     func gatehouse(
         in dir: TempDir, engine: Engine = .sqlite, clock: TestClock, name: String = "gatehouse.db",
         directory: DirectoryConfiguration? = nil,
-        resolver: any EgressResolver = SystemResolver(), gate: GateConfiguration? = nil, notifications: [NotificationChannel] = []
+        resolver: any EgressResolver = SystemResolver(), gate: GateConfiguration? = nil, notifications: [NotificationChannel] = [],
+        scimRemoval: ScimRemovalGuard? = nil
     ) async throws -> Gatehouse {
         let store = try engine.newStore(in: dir, name: name)
         let gatehouse = Gatehouse(
             store: store, trustedKeys: trusted, instanceHost: "codecov.acme.internal", directory: directory, resolver: resolver, gate: gate,
-            notifications: notifications, now: { clock.now })
+            notifications: notifications, scimRemoval: scimRemoval, now: { clock.now })
         _ = try await gatehouse.migrate(actor: "test")
         return gatehouse
     }
