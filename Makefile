@@ -22,8 +22,10 @@ TEST_PACKAGES := $(BUILD_PACKAGES) openssl python3 curl chromium chromium-driver
 	postgresql-client nginx haproxy caddy python3-venv faketime
 # From PyPI, into .venv-test: a real OpenID Connect provider for the sign-in tests, a real
 # SMTP server (STARTTLS, AUTH) for the e-mail notification tests, and axe-core (bundled by
-# axe-selenium-python) for the console's accessibility check in the browser.
-TEST_PYPI := oidc-provider-mock==0.3.4 aiosmtpd==1.4.6 axe-selenium-python==2.1.6
+# axe-selenium-python) for the console's accessibility check in the browser, and scim2-tester
+# (with its SCIM client over httpx2) to check the SCIM service provider.
+TEST_PYPI := oidc-provider-mock==0.3.4 aiosmtpd==1.4.6 axe-selenium-python==2.1.6 'scim2-tester[httpx2]==0.5.2' \
+	scim2-client==0.13.2 scim2-models==0.12.3 httpx2==2.16.2
 
 .PHONY: run test build release deps test-deps fuzz clean help
 
@@ -48,7 +50,7 @@ deps:
 
 test-deps:
 	$(call apt_install,$(TEST_PACKAGES))
-	@if ! .venv-test/bin/python -c 'import oidc_provider_mock, aiosmtpd, axe_selenium_python' 2>/dev/null; then \
+	@if ! .venv-test/bin/python -c 'import oidc_provider_mock, aiosmtpd, axe_selenium_python, scim2_tester, httpx2' 2>/dev/null; then \
 		echo "installing into .venv-test: $(TEST_PYPI)"; \
 		python3 -m venv .venv-test && .venv-test/bin/pip install -q --disable-pip-version-check $(TEST_PYPI); \
 	fi

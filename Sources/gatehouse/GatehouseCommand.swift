@@ -13,7 +13,7 @@ struct GatehouseCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, MigrateCommand.self, LicenseCommand.self, SeatsCommand.self, UsersCommand.self, PolicyCommand.self,
             TokensCommand.self, SessionsCommand.self, GateCommand.self, ExportCommand.self, AuditCommand.self, ReportCommand.self,
-            LDAPCommand.self, EgressCommand.self, DatabaseCommand.self, NotifyCommand.self, ConsoleCommand.self,
+            LDAPCommand.self, EgressCommand.self, DatabaseCommand.self, NotifyCommand.self, ConsoleCommand.self, ScimCommand.self,
         ]
     )
 

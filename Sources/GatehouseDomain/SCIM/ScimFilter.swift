@@ -294,11 +294,14 @@ struct ScimLexer {
     func check(_ op: ScimFilter.Op, _ value: JSONValue, against attribute: ScimAttribute, name: String) throws(ScimError) {
         switch (attribute.kind, value) {
         case (_, .null) where op == .eq || op == .ne: return
-        case (.boolean, .bool),
-            (.boolean, .string) where op == .eq || op == .ne:
-            if case .string(let s) = value, ScimValues.boolean(s) == nil { break }
+        case (.boolean, _):
+            var known = false
+            if case .bool = value { known = true }
+            if case .string(let s) = value, ScimValues.boolean(s) != nil { known = true }
+            guard known, op == .eq || op == .ne else {
+                throw .invalidFilter("\(name) is a boolean: only eq and ne with true or false compare it")
+            }
             return
-        case (.boolean, _): throw .invalidFilter("\(name) is a boolean: only eq and ne with true or false compare it")
         case (.string, .string), (.reference, .string), (.dateTime, .string): return
         case (.integer, .int), (.decimal, .int), (.decimal, .number):
             if [.co, .sw, .ew].contains(op) { break }

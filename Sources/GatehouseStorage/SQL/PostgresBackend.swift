@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseDomain
 import Logging
 import NIOCore
 import NIOPosix
@@ -156,7 +157,9 @@ final class PostgresBackend: SQLBackend {
     }
 
     private func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        do { return try await Self.threads.runIfActive(work) } catch let error as StoreError { throw error } catch {
+        do { return try await Self.threads.runIfActive(work) } catch let error as StoreError { throw error } catch let error as ScimError {
+            throw error
+        } catch {
             throw StoreError(.unavailable, "PostgreSQL work could not be scheduled: \(error)")
         }
     }
@@ -184,6 +187,8 @@ final class PostgresBackend: SQLBackend {
             } else {
                 do { try session.execute("ROLLBACK") } catch { reusable = false }
             }
+            // A rule's refusal (a SCIM precondition, say) is the caller's answer, not a database failure.
+            if let refusal = error as? ScimError { throw refusal }
             throw Self.storeError(error, write: write, where: settings.displayName)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseDomain
 import GRDB
 
 /// The embedded engine: one SQLite file in WAL mode, so the CLI and a running server can use
@@ -41,7 +42,11 @@ final class SQLiteBackend: SQLBackend {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         do { return try await pool.write { db in try body(SQLiteSession(db: db)) } } catch let error as StoreError { throw error } catch let
-            error as DatabaseError
+            error as ScimError
+        {
+            // A rule's refusal (a SCIM precondition, say) is the caller's answer, not a database failure.
+            throw error
+        } catch let error as DatabaseError
             where error.resultCode == .SQLITE_CONSTRAINT
         {
             throw StoreError(.conflict, "the change conflicts with stored data: \(error.message ?? "constraint failed")")

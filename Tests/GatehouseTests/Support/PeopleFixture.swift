@@ -8,12 +8,13 @@ import Testing
 /// A service with a license of `seats` seats in force and `policy` applied.
 func gatehouseWithLicense(
     engine: Engine = .sqlite, seats: Int64 = 200, policy: [String: String] = [:], clock: TestClock = TestClock(ts("2026-11-10T00:00:00Z")),
-    directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(), notifications: [NotificationChannel] = []
+    directory: DirectoryConfiguration? = nil, resolver: any EgressResolver = SystemResolver(), notifications: [NotificationChannel] = [],
+    scimRemoval: ScimRemovalGuard? = nil
 ) async throws -> (TempDir, Gatehouse, TestVendor) {
     let dir = try TempDir()
     let vendor = TestVendor()
     let gatehouse = try await vendor.gatehouse(
-        in: dir, engine: engine, clock: clock, directory: directory, resolver: resolver, notifications: notifications)
+        in: dir, engine: engine, clock: clock, directory: directory, resolver: resolver, notifications: notifications, scimRemoval: scimRemoval)
     _ = try await gatehouse.installLicense(
         text: vendor.signUnchecked(TestVendor.terms(seats: seats, price: TestVendor.price(seats: seats))), actor: "test")
     if !policy.isEmpty {
