@@ -28,6 +28,9 @@ public protocol ScimStore: Sendable {
     /// Lets `people` more leave than the removal guard allows, until `until` (audited).
     func allowScimRemovals(_ people: Int, until: Date, actor: String, at: Date) async throws
     func scimSummary(at: Date) async throws -> ScimSummary
+    /// Records a change the removal guard refused (bookkeeping for notifications, not audited:
+    /// nothing changed).
+    func recordScimRefusal(_ message: String, at: Date) async throws
 }
 
 /// An indexed look-up: what Okta and Entra ID ask before creating (`userName eq "…"`).
@@ -49,8 +52,18 @@ public struct ScimSummary: Sendable, Equatable {
     public var removedLastHour: Int
     public var allowed: Int
     public var lastChange: Date?
+    public var lastRefusal: (at: Date, message: String)?
 
-    public init(users: Int, activeUsers: Int, groups: Int, removedLastHour: Int, allowed: Int, lastChange: Date?) {
+    public static func == (a: ScimSummary, b: ScimSummary) -> Bool {
+        a.users == b.users && a.activeUsers == b.activeUsers && a.groups == b.groups && a.removedLastHour == b.removedLastHour
+            && a.allowed == b.allowed && a.lastChange == b.lastChange && a.lastRefusal?.at == b.lastRefusal?.at
+    }
+
+    public init(
+        users: Int, activeUsers: Int, groups: Int, removedLastHour: Int, allowed: Int, lastChange: Date?,
+        lastRefusal: (at: Date, message: String)? = nil
+    ) {
+        self.lastRefusal = lastRefusal
         self.users = users
         self.activeUsers = activeUsers
         self.groups = groups

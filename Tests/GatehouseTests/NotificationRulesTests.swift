@@ -44,6 +44,17 @@ struct NotificationRulesTests {
         #expect(Self.keys(Self.facts(license: Self.license(state: .clockTampered))) == ["license.clock_tampered/2026-11-20T00:00:00Z"])
     }
 
+    @Test("A SCIM departure refused by the removal guard: told once an hour, with what to run")
+    func scimRefusal() {
+        var facts = Self.facts()
+        facts.scimRefusal = (ts("2026-11-20T10:15:00Z"), "refused: 5 of 50 SCIM people have left in the last hour")
+        let found = NotificationRules.occurrences(facts, interest: NotificationInterest()).filter { $0.event == .directorySyncRefused }
+        #expect(found.map(\.key) == ["directory.sync_refused/scim/2026-11-20T10"])
+        #expect(found.first?.text.contains("5 of 50 SCIM people") == true)
+        facts.scimRefusal = (ts("2026-11-20T10:55:00Z"), "refused again")
+        #expect(NotificationRules.occurrences(facts, interest: NotificationInterest()).contains { $0.key == "directory.sync_refused/scim/2026-11-20T10" })
+    }
+
     @Test("Seat thresholds: the highest reached, per license; lower ones are not sent after it")
     func thresholds() {
         #expect(Self.keys(Self.facts(active: 8)).isEmpty)

@@ -49,6 +49,12 @@ CREATE TABLE scim_removals (
     user_id TEXT NOT NULL
 );
 CREATE INDEX scim_removals_at ON scim_removals (at);
+-- The latest change the guard refused (for the directory.sync_refused notification).
+CREATE TABLE scim_state (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    last_refused_at TEXT NOT NULL,
+    last_refusal    TEXT NOT NULL
+);
 CREATE TABLE scim_allowances (
     until  TEXT NOT NULL,
     people INTEGER NOT NULL CHECK (people >= 1)

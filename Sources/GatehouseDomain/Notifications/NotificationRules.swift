@@ -82,6 +82,8 @@ public struct NotificationFacts: Sendable {
     public var auditBroken: (seq: Int64, problem: String)?
     /// Pending seat requests, oldest first.
     public var pendingRequests: [SeatRequest]
+    /// The latest SCIM change refused by the removal guard, if any.
+    public var scimRefusal: (at: Date, message: String)? = nil
 
     public init(
         license: License?, activeSeats: Int64, latestSeen: Date?, directory: Directory?, auditBroken: (seq: Int64, problem: String)?,
@@ -155,6 +157,16 @@ public enum NotificationRules {
                             "The directory sync at \(UTC.format(refusal.at)) was refused and changed nothing: \(refusal.message). If the departures are real, run `gatehouse ldap sync --force`.",
                         details: ["refused_at": .string(UTC.format(refusal.at)), "reason": .string(refusal.message)]))
             }
+        }
+        if let refusal = facts.scimRefusal {
+            // One message an hour at most: the identity provider retries the refused change.
+            let hour = String(UTC.format(refusal.at).prefix(13))
+            out.append(
+                NotificationOccurrence(
+                    event: .directorySyncRefused, key: "directory.sync_refused/scim/\(hour)", subject: "A SCIM departure was refused",
+                    text:
+                        "The identity provider tried to remove more SCIM people within an hour than the removal guard allows, at \(UTC.format(refusal.at)); nothing was changed: \(refusal.message)",
+                    details: ["refused_at": .string(UTC.format(refusal.at)), "reason": .string(refusal.message), "source": "scim"]))
         }
         if let broken = facts.auditBroken {
             out.append(

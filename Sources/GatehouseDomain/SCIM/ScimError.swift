@@ -23,6 +23,9 @@ public struct ScimError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func invalidPath(_ detail: String) -> ScimError { ScimError(400, .invalidPath, detail) }
     public static func mutability(_ detail: String) -> ScimError { ScimError(400, .mutability, detail) }
     public static func notFound(_ detail: String) -> ScimError { ScimError(404, nil, detail) }
+    /// The removal guard's refusal (409 without a scimType: none of RFC 7644's fits).
+    public static func removalRefused(_ detail: String) -> ScimError { ScimError(409, nil, detail) }
+    public var isRemovalRefusal: Bool { status == 409 && scimType == nil }
 
     /// The error body: `{"schemas":[...Error], "status":"400", "scimType":..., "detail":...}`.
     public var json: JSONValue {

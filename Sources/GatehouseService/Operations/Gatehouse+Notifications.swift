@@ -184,9 +184,11 @@ extension Gatehouse {
             directory = NotificationFacts.Directory(lastSuccessAt: sync.lastSuccessAt, staleSince: staleSince, refusal: refusal)
         }
         let wantsAudit = notificationChannels.contains { $0.interest.events.contains(.auditBroken) }
-        return NotificationFacts(
+        var facts = NotificationFacts(
             license: license, activeSeats: status.seatsActive, latestSeen: try await latestSeenInEffect(), directory: directory,
             auditBroken: wantsAudit ? try await auditBreak() : nil, pendingRequests: try await store.seatRequests())
+        facts.scimRefusal = try await store.scimSummary(at: now()).lastRefusal
+        return facts
     }
 
     /// The chain's first broken entry, verified whole at most hourly (a long log costs a

@@ -15,6 +15,8 @@ public struct DevEnvironment: Sendable {
     public var licensePath: String
     public var authorizeToken: String
     public var adminToken: String
+    /// For an identity provider (or curl) provisioning over SCIM at /scim/v2.
+    public var scimToken: String = ""
     /// A one-time console sign-in link for the dev administrator (ten minutes).
     public var consoleLink: String?
     /// The administrator the link signs in (the policies' first, or a dev one).
@@ -64,6 +66,7 @@ public struct DevEnvironment: Sendable {
         _ = try await gatehouse.installLicense(text: file.armored, actor: actor)
         let authorize = try await gatehouse.createToken(name: "dev-authorize", scope: .authorize, actor: actor)
         let admin = try await gatehouse.createToken(name: "dev-admin", scope: .admin, actor: actor)
+        let scim = try await gatehouse.createToken(name: "dev-scim", scope: .scim, actor: actor)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: policies, isDirectory: &isDirectory), isDirectory.boolValue {
             _ = try await gatehouse.applyPolicies(directory: policies, actor: actor)
@@ -89,7 +92,7 @@ public struct DevEnvironment: Sendable {
         }
         return DevEnvironment(
             directory: dir, configuration: config, licensePath: licensePath, authorizeToken: authorize.secret, adminToken: admin.secret,
-            consoleLink: link, consoleAdmin: admins.first)
+            scimToken: scim.secret, consoleLink: link, consoleAdmin: admins.first)
     }
 
     /// Deletes the throwaway directory.

@@ -23,6 +23,7 @@ extension SQLStore {
         ("sessions", "id", false), ("seat_requests", "requested_at, person_id", false), ("notifications", "id", true),
         ("scim_users", "id", false), ("scim_groups", "id", false), ("scim_members", "group_id, user_id", false),
         ("scim_removals", "at, user_id", false), ("scim_allowances", "until, people", false),
+        ("scim_state", "id", false),
     ]
     static let notCopied: Set<String> = ["schema_migrations", "seat_counter", "job_leases", "signin_attempts", "console_links"]
 

@@ -71,101 +71,106 @@ extension SQLStore {
         id: String, ifMatch: Int64?, removal: ScimRemovalGuard, actor: String, at: Date,
         _ change: @escaping @Sendable (ScimUserRecord) throws -> JSONValue
     ) async throws -> ScimUserRecord {
-        try await write { db in
-            let current = try SQLStore.scimUser(db, id, ifMatch: ifMatch)
-            let resource = try change(current)
-            guard resource != current.resource else { return current }
-            let oldKey = ScimPeople.userName(current.resource).lowercased()
-            let userName = ScimPeople.userName(resource)
-            let key = userName.lowercased()
-            if key != oldKey, let taken = try db.value(as: String.self, "SELECT id FROM scim_users WHERE user_name_key = ?", [key]) {
-                throw ScimError(409, .uniqueness, "a user with userName \"\(userName)\" exists already (id \(taken))")
-            }
-            guard let stored = try SQLStore.fetchDirectoryPeople(db, source: .scim, usernameKey: oldKey).first else {
-                throw StoreError(.corrupt, "the SCIM user \(id) has no scim:\(oldKey) identity")
-            }
-            let applier = DirectoryApplier(db: db, actor: actor, at: at, source: .scim)
-            let active = ScimPeople.active(resource)
-            if !active, current.active {
-                try SQLStore.guardRemoval(db, removal, at: at)
-            }
-            if key != oldKey {
-                // An identity left behind by a user deleted earlier holds the new name: moved aside.
-                if let old = try SQLStore.fetchDirectoryPeople(db, source: .scim, usernameKey: key).first {
-                    let aside = IdentityRef.movedAsideUsername(old.uid, externalID: old.externalID)
-                    try db.execute(
-                        "UPDATE identities SET username = ?, username_key = ? WHERE id = ?", [aside, aside.lowercased(), old.identityID])
-                    _ = try SQLStore.appendAudit(
-                        db,
-                        AuditDraft(
-                            actor: actor, action: "identity.update", subject: "scim:" + old.uid,
-                            details: ["username": .string(aside), "reason": "userName taken by another SCIM user"]),
-                        at: at)
+        try await recordingRefusal(at: at) {
+            try await self.write { db in
+                let current = try SQLStore.scimUser(db, id, ifMatch: ifMatch)
+                let resource = try change(current)
+                guard resource != current.resource else { return current }
+                let oldKey = ScimPeople.userName(current.resource).lowercased()
+                let userName = ScimPeople.userName(resource)
+                let key = userName.lowercased()
+                if key != oldKey, let taken = try db.value(as: String.self, "SELECT id FROM scim_users WHERE user_name_key = ?", [key]) {
+                    throw ScimError(409, .uniqueness, "a user with userName \"\(userName)\" exists already (id \(taken))")
                 }
+                guard let stored = try SQLStore.fetchDirectoryPeople(db, source: .scim, usernameKey: oldKey).first else {
+                    throw StoreError(.corrupt, "the SCIM user \(id) has no scim:\(oldKey) identity")
+                }
+                let applier = DirectoryApplier(db: db, actor: actor, at: at, source: .scim)
+                let active = ScimPeople.active(resource)
+                if !active, current.active {
+                    try SQLStore.guardRemoval(db, removal, at: at)
+                }
+                if key != oldKey {
+                    // An identity left behind by a user deleted earlier holds the new name: moved aside.
+                    if let old = try SQLStore.fetchDirectoryPeople(db, source: .scim, usernameKey: key).first {
+                        let aside = IdentityRef.movedAsideUsername(old.uid, externalID: old.externalID)
+                        try db.execute(
+                            "UPDATE identities SET username = ?, username_key = ? WHERE id = ?",
+                            [aside, aside.lowercased(), old.identityID])
+                        _ = try SQLStore.appendAudit(
+                            db,
+                            AuditDraft(
+                                actor: actor, action: "identity.update", subject: "scim:" + old.uid,
+                                details: ["username": .string(aside), "reason": "userName taken by another SCIM user"]),
+                            at: at)
+                    }
+                }
+                try SQLStore.updateScimPerson(
+                    db, applier, stored, ScimPeople.person(resource, id: id, groups: stored.groups), rejoin: active && !current.active)
+                if !active, current.active, stored.status != .leftDirectory {
+                    try applier.leave(stored)
+                    try SQLStore.recordScimRemoval(db, id, at: at)
+                }
+                try db.execute(
+                    """
+                    UPDATE scim_users SET user_name_key = ?, display_name = ?, external_id = ?, resource = ?, active = ?, version = version + 1,
+                        updated_at = ? WHERE id = ?
+                    """,
+                    [
+                        key, ScimPeople.name(resource), resource["externalId"]?.stringValue, resource.canonicalText, active,
+                        UTC.format(at, milliseconds: true), id,
+                    ])
+                _ = try SQLStore.appendAudit(
+                    db,
+                    AuditDraft(
+                        actor: actor, action: "scim.user.update", subject: id,
+                        details: [
+                            "identity": .string("scim:" + userName),
+                            "changed": .array(ScimValues.changedAttributes(current.resource, resource).map { .string($0) }),
+                            "version": .int(current.version + 1),
+                        ]),
+                    at: at)
+                return try SQLStore.fetchScimUsers(db, ScimLookup(.id, id))[0]
             }
-            try SQLStore.updateScimPerson(
-                db, applier, stored, ScimPeople.person(resource, id: id, groups: stored.groups), rejoin: active && !current.active)
-            if !active, current.active, stored.status != .leftDirectory {
-                try applier.leave(stored)
-                try SQLStore.recordScimRemoval(db, id, at: at)
-            }
-            try db.execute(
-                """
-                UPDATE scim_users SET user_name_key = ?, display_name = ?, external_id = ?, resource = ?, active = ?, version = version + 1,
-                    updated_at = ? WHERE id = ?
-                """,
-                [
-                    key, ScimPeople.name(resource), resource["externalId"]?.stringValue, resource.canonicalText, active,
-                    UTC.format(at, milliseconds: true), id,
-                ])
-            _ = try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "scim.user.update", subject: id,
-                    details: [
-                        "identity": .string("scim:" + userName),
-                        "changed": .array(ScimValues.changedAttributes(current.resource, resource).map { .string($0) }),
-                        "version": .int(current.version + 1),
-                    ]),
-                at: at)
-            return try SQLStore.fetchScimUsers(db, ScimLookup(.id, id))[0]
         }
     }
 
     public func deleteScimUser(id: String, ifMatch: Int64?, removal: ScimRemovalGuard, actor: String, at: Date) async throws {
-        try await write { db in
-            let current = try SQLStore.scimUser(db, id, ifMatch: ifMatch)
-            let key = ScimPeople.userName(current.resource).lowercased()
-            let applier = DirectoryApplier(db: db, actor: actor, at: at, source: .scim)
-            if let stored = try SQLStore.fetchDirectoryPeople(db, source: .scim, usernameKey: key).first {
-                if current.active, stored.status != .leftDirectory {
-                    try SQLStore.guardRemoval(db, removal, at: at)
-                    try applier.leave(stored)
-                    try SQLStore.recordScimRemoval(db, id, at: at)
+        try await recordingRefusal(at: at) {
+            try await self.write { db in
+                let current = try SQLStore.scimUser(db, id, ifMatch: ifMatch)
+                let key = ScimPeople.userName(current.resource).lowercased()
+                let applier = DirectoryApplier(db: db, actor: actor, at: at, source: .scim)
+                if let stored = try SQLStore.fetchDirectoryPeople(db, source: .scim, usernameKey: key).first {
+                    if current.active, stored.status != .leftDirectory {
+                        try SQLStore.guardRemoval(db, removal, at: at)
+                        try applier.leave(stored)
+                        try SQLStore.recordScimRemoval(db, id, at: at)
+                    }
+                    if !stored.groups.isEmpty {
+                        try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = 'scim'", [stored.identityID])
+                        _ = try SQLStore.appendAudit(
+                            db,
+                            DirectoryPlan.membershipAudit(
+                                .init(
+                                    identityID: stored.identityID, personID: stored.personID, uid: stored.uid, groups: [], added: [],
+                                    removed: stored.groups),
+                                actor: actor, source: .scim),
+                            at: at)
+                    }
                 }
-                if !stored.groups.isEmpty {
-                    try db.execute("DELETE FROM memberships WHERE identity_id = ? AND source = 'scim'", [stored.identityID])
-                    _ = try SQLStore.appendAudit(
-                        db,
-                        DirectoryPlan.membershipAudit(
-                            .init(
-                                identityID: stored.identityID, personID: stored.personID, uid: stored.uid, groups: [], added: [],
-                                removed: stored.groups),
-                            actor: actor, source: .scim),
-                        at: at)
-                }
+                // The groups that listed the user change too (their ETags move).
+                try db.execute(
+                    "UPDATE scim_groups SET version = version + 1 WHERE id IN (SELECT group_id FROM scim_members WHERE user_id = ?)", [id])
+                try db.execute("DELETE FROM scim_members WHERE user_id = ?", [id])
+                try db.execute("DELETE FROM scim_users WHERE id = ?", [id])
+                _ = try SQLStore.appendAudit(
+                    db,
+                    AuditDraft(
+                        actor: actor, action: "scim.user.delete", subject: id,
+                        details: ["identity": .string("scim:" + ScimPeople.userName(current.resource))]),
+                    at: at)
             }
-            // The groups that listed the user change too (their ETags move).
-            try db.execute(
-                "UPDATE scim_groups SET version = version + 1 WHERE id IN (SELECT group_id FROM scim_members WHERE user_id = ?)", [id])
-            try db.execute("DELETE FROM scim_members WHERE user_id = ?", [id])
-            try db.execute("DELETE FROM scim_users WHERE id = ?", [id])
-            _ = try SQLStore.appendAudit(
-                db,
-                AuditDraft(
-                    actor: actor, action: "scim.user.delete", subject: id,
-                    details: ["identity": .string("scim:" + ScimPeople.userName(current.resource))]),
-                at: at)
         }
     }
 
@@ -291,7 +296,30 @@ extension SQLStore {
                 allowed: try SQLStore.scimAllowance(db, at: at),
                 lastChange: try db.value(
                     as: String.self, "SELECT MAX(at) FROM audit_log WHERE action LIKE 'scim.%'"
-                ).flatMap { UTC.parseTimestamp($0) })
+                ).flatMap { UTC.parseTimestamp($0) },
+                lastRefusal: try db.row("SELECT last_refused_at, last_refusal FROM scim_state WHERE id = 1").map {
+                    (try $0.time("last_refused_at"), try $0["last_refusal"])
+                })
+        }
+    }
+
+    /// A change the removal guard refused is recorded once its transaction is rolled back.
+    func recordingRefusal<T: Sendable>(at: Date, _ change: () async throws -> T) async throws -> T {
+        do {
+            return try await change()
+        } catch let error as ScimError where error.isRemovalRefusal {
+            try? await recordScimRefusal(error.detail, at: at)
+            throw error
+        }
+    }
+
+    public func recordScimRefusal(_ message: String, at: Date) async throws {
+        try await write { db in
+            try db.execute(
+                """
+                INSERT INTO scim_state (id, last_refused_at, last_refusal) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET last_refused_at = excluded.last_refused_at, last_refusal = excluded.last_refusal
+                """, [UTC.format(at, milliseconds: true), message])
         }
     }
 
@@ -323,7 +351,7 @@ extension SQLStore {
         let removed = try db.value(as: Int.self, "SELECT COUNT(*) FROM scim_removals WHERE at > ?", [hourAgo]) ?? 0
         let present = try db.value(as: Int.self, "SELECT COUNT(*) FROM scim_users WHERE active = 1") ?? 0
         if let refusal = removal.refusal(removed: removed, present: present, allowed: try scimAllowance(db, at: at)) {
-            throw ScimError(409, nil, refusal)
+            throw ScimError.removalRefused(refusal)
         }
     }
 

@@ -187,6 +187,7 @@ struct ServeCommand: AsyncParsableCommand {
           Tokens (shown once):
             authorize  \(env.authorizeToken)
             admin      \(env.adminToken)
+            scim       \(env.scimToken)  (an identity provider provisioning at /scim/v2)
           Console:  \(env.consoleLink.map { "\($0)\n            (signs \(env.consoleAdmin ?? "the admin") in; one use, ten minutes; more with `gatehouse console sign-in-link`)" } ?? "needs gate: in gatehouse.yml")
         \(gateLines(gate, base: base, gateAddress: gateAddress))
 

@@ -398,5 +398,7 @@ struct ScimProvisioningTests {
         }
         let status = try await f.gatehouse.scimStatus()
         #expect(status.summary.users == 18 && status.summary.activeUsers == 16 && status.tokens == ["okta"])
+        // The refusal is kept for the directory.sync_refused notification.
+        #expect(status.summary.lastRefusal?.message.contains("SCIM people have left in the last hour") == true)
     }
 }
