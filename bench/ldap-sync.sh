@@ -27,7 +27,7 @@ G=$ROOT/.build/release/gatehouse
 
 WORK=$(mktemp -d /tmp/gatehouse-ldapbench-XXXXXX)
 SLAPD_PID=""
-cleanup() { if [ -n "$SLAPD_PID" ]; then kill -9 "$SLAPD_PID" 2>/dev/null; wait "$SLAPD_PID" 2>/dev/null; fi; rm -rf "$WORK"; }
+cleanup() { if [ -n "$SLAPD_PID" ]; then kill -9 "$SLAPD_PID" 2>/dev/null; wait "$SLAPD_PID" 2>/dev/null || true; fi; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 PORT=$(free_port)

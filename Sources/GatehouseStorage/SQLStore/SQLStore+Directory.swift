@@ -247,21 +247,36 @@ struct LinkTargets {
         guard additions.contains(where: { $0.linkEmail != nil || !$0.linkIdentities.isEmpty }) else { return }
         // (`source` is a Provider case: its raw value is one of a closed set of words.)
         let outside = "NOT EXISTS (SELECT 1 FROM identities d WHERE d.person_id = persons.id AND d.provider = '\(source.rawValue)')"
+        // A few additions (SCIM's one at a time, a small resync) look their candidates up by
+        // index; a first sync of thousands reads every candidate once instead.
+        let few = additions.count <= Self.lookedUpOneByOne
+        let emails = few ? Set(additions.compactMap { $0.linkEmail?.lowercased() }) : []
         // Seat holders first, then the oldest: the person kept when several match.
         for row in try db.rows(
-            "SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside) ORDER BY seat = 'active', created_at DESC"
+            """
+            SELECT id, lower(email) AS email FROM persons WHERE email IS NOT NULL AND \(outside)
+            \(few ? "AND lower(email) IN (SELECT value ->> 0 FROM \(db.dialect.jsonArrayElements))" : "")
+            ORDER BY seat = 'active', created_at DESC
+            """, few ? [SQLStore.idList(emails.sorted())] : []
         ) {
             try byEmail[row["email"]] = row["id"]
         }
-        for row in try db.rows(
-            """
+        let join = """
             SELECT identities.provider || ':' || identities.username_key AS key, persons.id AS id FROM identities
             JOIN persons ON persons.id = identities.person_id WHERE identities.provider <> '\(source.rawValue)' AND \(outside)
-            """)
-        {
-            try byIdentity[row["key"]] = row["id"]
+            """
+        if few {
+            for ref in Set(additions.flatMap(\.linkIdentities)) where ref.provider != source {
+                for row in try db.rows(join + " AND identities.provider = ? AND identities.username_key = ?", [ref.provider.rawValue, ref.key.dropFirst(ref.provider.rawValue.count + 1).description]) {
+                    try byIdentity[row["key"]] = row["id"]
+                }
+            }
+        } else {
+            for row in try db.rows(join) { try byIdentity[row["key"]] = row["id"] }
         }
     }
+
+    static let lookedUpOneByOne = 100
 
     mutating func person(for addition: DirectoryPlan.Addition) -> String? {
         var found: String?

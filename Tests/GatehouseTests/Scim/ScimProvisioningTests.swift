@@ -78,11 +78,21 @@ struct ScimProvisioningTests {
             #expect(replaced.status == 200 && replaced.etag == "W/\"2\"")
             #expect(try await f.gatehouse.store.person(id: personID)?.name == "Augusta Ada King")
 
-            // Deactivation: left the directory, seat released, logins refused.
+            // A gate session of theirs, to see it end.
+            var rng = SystemRandomNumberGenerator()
+            let session = GateSession(
+                id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)), personID: personID,
+                identity: IdentityRef.parse("github:ada-l")!, signIn: "test", createdAt: f.clock.now, expiresAt: f.clock.now.addingTimeInterval(3600),
+                lastSeenAt: f.clock.now, userAgent: "", address: "")
+            try await f.gatehouse.store.startSession(session, actor: "test", at: f.clock.now)
+            #expect(try await f.gatehouse.listSessions(user: "github:ada-l").count == 1)
+
+            // Deactivation: left the directory, seat released, sessions ended, logins refused.
             let deactivated = try await f.call(client, .patch, "/Users/\(userID)", F.patch(["op": "replace", "value": ["active": false]]))
             #expect(deactivated.status == 200 && deactivated.body?["active"] == false)
             let gone = try await f.gatehouse.store.person(id: personID)
             #expect(gone?.status == .leftDirectory && gone?.seat != .active)
+            #expect(try await f.gatehouse.listSessions(user: "github:ada-l").isEmpty)
             #expect(try await f.decide("github:ada-l").reason == .notInDirectory)
 
             // Reactivation: back in; the seat is taken again at the next login.
