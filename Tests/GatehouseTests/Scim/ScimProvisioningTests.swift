@@ -81,8 +81,10 @@ struct ScimProvisioningTests {
             // A gate session of theirs, to see it end.
             var rng = SystemRandomNumberGenerator()
             let session = GateSession(
-                id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)), personID: personID,
-                identity: IdentityRef.parse("github:ada-l")!, signIn: "test", createdAt: f.clock.now, expiresAt: f.clock.now.addingTimeInterval(3600),
+                id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)),
+                personID: personID,
+                identity: IdentityRef.parse("github:ada-l")!, signIn: "test", createdAt: f.clock.now,
+                expiresAt: f.clock.now.addingTimeInterval(3600),
                 lastSeenAt: f.clock.now, userAgent: "", address: "")
             try await f.gatehouse.store.startSession(session, actor: "test", at: f.clock.now)
             #expect(try await f.gatehouse.listSessions(user: "github:ada-l").count == 1)
@@ -197,6 +199,24 @@ struct ScimProvisioningTests {
             #expect(try await f.gatehouse.store.person(id: person.personID)?.status == .active)
         }
         #expect(try await f.gatehouse.verifyAudit().ok)
+        try await expectMemoryFollowsWrites(f.gatehouse)
+    }
+
+    @Test("A login is linked to its SCIM person by the identity policy's username template; require_directory_person counts SCIM people")
+    func linkedByTemplate() async throws {
+        let f = try await F(policy: [
+            "identity.yml": "identity:\n  link_by: [template]\n  templates: {github: \"{uid}-acme\"}\n  require_directory_person: true\n",
+            "seats.yml": "seats:\n  auto_activate: true\n",
+        ])
+        try await f.app.test(.router) { client in
+            #expect(try await f.decide("github:ada-acme").reason == .notInDirectory)
+            let created = try await f.call(client, .post, "/Users", F.user("ada"))
+            #expect(created.status == 201)
+            let decision = try await f.decide("github:ada-acme")
+            #expect(decision.allow)
+            let scim = try #require(try await f.gatehouse.store.identity(IdentityRef(provider: .scim, username: "ada")))
+            #expect(decision.personID == scim.personID)
+        }
         try await expectMemoryFollowsWrites(f.gatehouse)
     }
 
