@@ -20,6 +20,9 @@ extension Request {
     /// names no type; anything else — `text/plain`, a form — is refused rather than guessed at.
     func requireJSONContentType() throws(GatehouseError) {
         guard let type = headers[.contentType] else { return }
+        // What nearly every client sends, checked on its bytes: this runs on every decision, and
+        // the general case below (Foundation's split, trim and lowercase) cost ~4% of one.
+        if type.utf8.elementsEqual("application/json".utf8) { return }
         let essence = type.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard essence == "application/json" || (essence.hasPrefix("application/") && essence.hasSuffix("+json")) else {
             throw GatehouseError(.unsupportedMediaType,
