@@ -67,16 +67,7 @@ license:
   public_keys:
     - {kid: bench, pem_file: vendor.pub.pem}
 YAML
-mkdir policies
-cat > policies/login.yml <<'YAML'
-login:
-  admins: ["github:root"]
-  deny: ["github:mallory0", "github:mallory1", "github:mallory2", "github:mallory3", "github:mallory4",
-         "github:mallory5", "github:mallory6", "github:mallory7", "github:mallory8", "github:mallory9"]
-  github: {allowed_orgs: [acme], allowed_teams: [acme/eng, acme/ops]}
-  gitlab: {allowed_groups: [acme]}
-YAML
-cp "$ROOT/policies/seats.yml" "$ROOT/policies/identity.yml" policies/
+bench_decision_policies "$ROOT"
 
 # Prepares a database (migrate, license, policies) and prints an authorize token for it.
 prepare_database() {  # database-url

@@ -1,4 +1,4 @@
-# Shared by the bench scripts: source it, then `install_missing PACKAGE…`; `free_port`; `bench_license`.
+# Shared by the bench scripts: source it, then `install_missing PACKAGE…`; `free_port`; `bench_license`; `bench_config`; `bench_decision_policies`.
 
 # Installs the Debian packages that are missing (apt-get; sudo when not root).
 install_missing() {
@@ -40,4 +40,20 @@ bench_license() {  # gatehouse-binary
  "instance_url":"https://codecov.bench.internal","grace_days":14,"supersedes":null}
 JSON
   "$1" license sign --key vendor.pem --kid bench --terms terms.json --out bench.lic >/dev/null
+}
+
+# In the current directory: policies/ as bench/authz.lua's decisions expect (GitHub restricted
+# to org acme and teams acme/eng, acme/ops; ten deny-listed; an admin), with the shipped seat
+# and identity policies.
+bench_decision_policies() {  # repository-root
+  mkdir -p policies
+  cat > policies/login.yml <<'YAML'
+login:
+  admins: ["github:root"]
+  deny: ["github:mallory0", "github:mallory1", "github:mallory2", "github:mallory3", "github:mallory4",
+         "github:mallory5", "github:mallory6", "github:mallory7", "github:mallory8", "github:mallory9"]
+  github: {allowed_orgs: [acme], allowed_teams: [acme/eng, acme/ops]}
+  gitlab: {allowed_groups: [acme]}
+YAML
+  cp "$1/policies/seats.yml" "$1/policies/identity.yml" policies/
 }

@@ -34,15 +34,7 @@ wait_http() { for _ in $(seq 1 1200); do curl -s -o /dev/null "$1" && return 0; 
 cd "$WORK"
 bench_license "$G"
 bench_config "$WORK/gatehouse.db" > gatehouse.yml
-mkdir policies
-cat > policies/login.yml <<'YAML'
-login:
-  admins: ["github:root"]
-  deny: ["github:mallory0", "github:mallory1", "github:mallory2", "github:mallory3", "github:mallory4",
-         "github:mallory5", "github:mallory6", "github:mallory7", "github:mallory8", "github:mallory9"]
-  github: {allowed_orgs: [acme], allowed_teams: [acme/eng, acme/ops]}
-YAML
-cp "$ROOT/policies/seats.yml" "$ROOT/policies/identity.yml" policies/
+bench_decision_policies "$ROOT"
 "$G" migrate >/dev/null; "$G" license install bench.lic >/dev/null; "$G" policy apply policies >/dev/null
 TOKEN=$("$G" tokens create --name bench --scope authorize 2>/dev/null)
 PORT=$(free_port)

@@ -108,28 +108,25 @@ struct ScimRoutes {
                 }
                 return Self.answer(resource, version: version)
             }
-            api.add(.put, path + "/{id}", auth: auth) { request, context in
-                let id = try context.parameter("id")
-                let body = try await Self.body(request, context)
-                let ifMatch = try ScimRender.version(ifMatch: request.headers[.ifMatch])
-                let (resource, version) =
-                    kind == .user
-                    ? try await g.replaceScimUser(id: id, body, ifMatch: ifMatch, base: Self.base(request), actor: context.actor)
-                    : try await g.replaceScimGroup(id: id, body, ifMatch: ifMatch, base: Self.base(request), actor: context.actor)
-                return Self.answer(resource, version: version)
-            }
-            api.add(.patch, path + "/{id}", auth: auth) { request, context in
-                let id = try context.parameter("id")
-                let body = try await Self.body(request, context)
-                let ifMatch = try ScimRender.version(ifMatch: request.headers[.ifMatch])
-                let (resource, version) =
-                    kind == .user
-                    ? try await g.patchScimUser(id: id, body, ifMatch: ifMatch, base: Self.base(request), actor: context.actor)
-                    : try await g.patchScimGroup(id: id, body, ifMatch: ifMatch, base: Self.base(request), actor: context.actor)
-                let query = request.uri.queryParameters
-                let projection = try ScimProjection(
-                    attributes: query.get("attributes"), excluded: query.get("excludedAttributes"), kind: kind)
-                return Self.answer(projection.apply(resource), version: version)
+            // PUT replaces, PATCH changes: both name a version to change (If-Match) and answer the result.
+            for method in [HTTPRequest.Method.put, .patch] {
+                api.add(method, path + "/{id}", auth: auth) { request, context in
+                    let id = try context.parameter("id")
+                    let body = try await Self.body(request, context)
+                    let ifMatch = try ScimRender.version(ifMatch: request.headers[.ifMatch])
+                    let base = Self.base(request), actor = context.actor
+                    let (resource, version) =
+                        switch (kind, method) {
+                        case (.user, .put): try await g.replaceScimUser(id: id, body, ifMatch: ifMatch, base: base, actor: actor)
+                        case (.group, .put): try await g.replaceScimGroup(id: id, body, ifMatch: ifMatch, base: base, actor: actor)
+                        case (.user, _): try await g.patchScimUser(id: id, body, ifMatch: ifMatch, base: base, actor: actor)
+                        case (.group, _): try await g.patchScimGroup(id: id, body, ifMatch: ifMatch, base: base, actor: actor)
+                        }
+                    let query = request.uri.queryParameters
+                    let projection = try ScimProjection(
+                        attributes: query.get("attributes"), excluded: query.get("excludedAttributes"), kind: kind)
+                    return Self.answer(projection.apply(resource), version: version)
+                }
             }
             api.add(.delete, path + "/{id}", auth: auth) { request, context in
                 let id = try context.parameter("id")

@@ -6,9 +6,14 @@ import NIOHTTP1
 /// A plain HTTP client for tests: never follows redirects (a test looks at each one), keeps
 /// no cookies of its own (a test sends exactly the cookies it means to).
 enum HTTPProbe {
-    static let client: HTTPClient = HTTPClient(
-        eventLoopGroupProvider: .singleton,
-        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30))))
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        // One client serves every test's servers, which come and go (and reuse ports): an idle
+        // pooled connection is dropped after a second rather than reused as its server closes it.
+        configuration.connectionPool = .init(idleTimeout: .seconds(1))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     struct Answer: Sendable {
         var status: Int
@@ -35,6 +40,16 @@ enum HTTPProbe {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        do {
+            return try await execute(request)
+        } catch let error as HTTPClientError where (method == .GET || method == .HEAD) && error == .remoteConnectionClosed {
+            // A keep-alive connection the server closed just as it was reused: what browsers do
+            // for an idempotent request, once.
+            return try await execute(request)
+        }
+    }
+
+    private static func execute(_ request: HTTPClientRequest) async throws -> Answer {
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 8 << 20)
         return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
