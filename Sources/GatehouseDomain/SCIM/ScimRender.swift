@@ -70,18 +70,17 @@ public struct ScimProjection: Sendable {
     public var attributes: [ScimPath]
     public var excluded: [ScimPath]
 
-    public init(attributes: String?, excluded: String?, kind: ScimResourceKind) throws(ScimError) {
-        func parse(_ text: String?, _ name: String) throws(ScimError) -> [ScimPath] {
+    public init(attributes: String?, excluded: String?, kind: ScimResourceKind) {
+        // A name this kind of resource has not is left out, as RFC 7644 has it (a search across
+        // resource types names attributes of each).
+        func parse(_ text: String?, _ name: String) -> [ScimPath] {
             guard let text, !text.isEmpty else { return [] }
-            var out: [ScimPath] = []
-            for item in text.split(separator: ",") {
-                let trimmed = item.trimmingCharacters(in: .whitespaces)
-                out.append(try ScimPath.named(trimmed, kind: kind, error: { ScimError.invalidValue("\(name): \($0)") }))
+            return text.split(separator: ",").compactMap { item in
+                try? ScimPath.named(item.trimmingCharacters(in: .whitespaces), kind: kind, error: ScimError.invalidValue)
             }
-            return out
         }
-        self.attributes = try parse(attributes, "attributes")
-        self.excluded = try parse(excluded, "excludedAttributes")
+        self.attributes = parse(attributes, "attributes")
+        self.excluded = parse(excluded, "excludedAttributes")
     }
 
     public var isEmpty: Bool { attributes.isEmpty && excluded.isEmpty }

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseDomain
 import GatehouseService
 import Hummingbird
 import Logging
@@ -19,6 +20,9 @@ struct EdgeMiddleware: RouterMiddleware {
                 throw HTTPError(.contentTooLarge, message: "request body is larger than \(HTTPLimits.maxBodyBytes) bytes")
             }
             response = try await next(request, context)
+        } catch let error as HTTPError where request.uri.path.hasPrefix(ScimRoutes.prefix + "/") {
+            // Refused before the SCIM routes ran (a body over the limit): still in SCIM's shape.
+            response = ScimRoutes.error(ScimError(Int(error.status.code), nil, error.body ?? error.status.reasonPhrase))
         } catch {
             response = Self.render(error, request: request, context: context)
         }

@@ -97,7 +97,7 @@ struct ScimRoutes {
             api.add(.get, path + "/{id}", auth: auth) { request, context in
                 let id = try context.parameter("id")
                 let query = request.uri.queryParameters
-                let projection = try ScimProjection(
+                let projection = ScimProjection(
                     attributes: query.get("attributes"), excluded: query.get("excludedAttributes"), kind: kind)
                 let (resource, version) =
                     kind == .user
@@ -123,7 +123,7 @@ struct ScimRoutes {
                         case (.group, _): try await g.patchScimGroup(id: id, body, ifMatch: ifMatch, base: base, actor: actor)
                         }
                     let query = request.uri.queryParameters
-                    let projection = try ScimProjection(
+                    let projection = ScimProjection(
                         attributes: query.get("attributes"), excluded: query.get("excludedAttributes"), kind: kind)
                     return Self.answer(projection.apply(resource), version: version)
                 }
@@ -153,7 +153,7 @@ struct ScimRoutes {
         }
         return ScimListRequest(
             filter: query.get("filter"), startIndex: try integer("startIndex") ?? 1, count: try integer("count"),
-            projection: try ScimProjection(attributes: query.get("attributes"), excluded: query.get("excludedAttributes"), kind: kind))
+            projection: ScimProjection(attributes: query.get("attributes"), excluded: query.get("excludedAttributes"), kind: kind))
     }
 
     static func searchRequest(_ body: JSONValue, kind: ScimResourceKind) throws -> ScimListRequest {
@@ -185,7 +185,7 @@ struct ScimRoutes {
         }
         return ScimListRequest(
             filter: try text("filter"), startIndex: try integer("startIndex") ?? 1, count: try integer("count"),
-            projection: try ScimProjection(attributes: try text("attributes"), excluded: try text("excludedAttributes"), kind: kind))
+            projection: ScimProjection(attributes: try text("attributes"), excluded: try text("excludedAttributes"), kind: kind))
     }
 
     static func body(_ request: Request, _ context: GatehouseContext) async throws -> JSONValue {

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseDomain
+import GatehouseHTTP
 import GatehouseService
 import GatehouseStorage
 import HTTPTypes
@@ -269,6 +270,11 @@ struct ScimProvisioningTests {
             #expect(F.isError(try await f.call(client, .get, "/Users?count=ten"), 400))
             #expect(F.isError(try await f.call(client, .get, "/Elephants"), 404))
             #expect(F.isError(try await f.call(client, .post, "/Schemas", ["x": 1]), 405))
+            // A body over the limit is refused before it is read, in SCIM's shape too.
+            let big = try await f.call(
+                client, .post, "/Users", raw: "{\"userName\": \"" + String(repeating: "x", count: HTTPLimits.maxBodyBytes) + "\"}",
+                headers: [.contentLength: String(HTTPLimits.maxBodyBytes + 16)])
+            #expect(F.isError(big, 413), "\(big.status) \(big.detail)")
             // Tokens: none, wrong, and an admin token (not an identity provider's).
             #expect(F.isError(try await f.call(client, .get, "/Users", token: "gth_nonsense"), 401))
             #expect(F.isError(try await f.call(client, .get, "/Users", token: f.admin), 403))
@@ -317,6 +323,9 @@ struct ScimProvisioningTests {
             #expect(
                 page.total == 2 && page.resources.count == 1 && page.resources[0]["userName"] == "bob" && page.resources[0]["emails"] == nil
             )
+            // An attribute a user has not is left out of `attributes`, not refused (RFC 7644).
+            let named = try await f.call(client, .get, "/Users?attributes=shoeSize,userName&filter=\(F.query("userName eq \"ada\""))")
+            #expect(named.status == 200 && named.resources.first?["userName"] == "ada" && named.resources.first?["name"] == nil)
         }
     }
 
