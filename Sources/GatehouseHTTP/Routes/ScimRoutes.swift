@@ -57,10 +57,8 @@ struct ScimRoutes {
                     firstError = firstError ?? error
                 }
             }
-            guard let paging = lists.first?.1 else { throw firstError ?? ScimError.invalidValue("the search cannot be read") }
-            var resources: [JSONValue] = []
-            for (kind, list) in lists { resources += try await g.scimMatching(kind, list, base: Self.base(request)) }
-            return Self.answer(Gatehouse.scimPage(resources, paging))
+            guard !lists.isEmpty else { throw firstError ?? ScimError.invalidValue("the search cannot be read") }
+            return Self.answer(try await g.scimList(lists, base: Self.base(request)))
         }
         // The discovery endpoints are read-only: any other method is a SCIM 405 (not catalogued either).
         for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
@@ -76,15 +74,11 @@ struct ScimRoutes {
             // A search in a POST body (RFC 7644 section 3.4.3): filters too long for a URL.
             api.add(.post, path + "/.search", auth: auth) { request, context in
                 let list = try Self.searchRequest(try await Self.body(request, context), kind: kind)
-                return Self.answer(
-                    kind == .user
-                        ? try await g.scimUsers(list, base: Self.base(request)) : try await g.scimGroups(list, base: Self.base(request)))
+                return Self.answer(try await g.scimList([(kind, list)], base: Self.base(request)))
             }
             api.add(.get, path, auth: auth) { request, _ in
                 let list = try Self.listRequest(request, kind: kind)
-                return Self.answer(
-                    kind == .user
-                        ? try await g.scimUsers(list, base: Self.base(request)) : try await g.scimGroups(list, base: Self.base(request)))
+                return Self.answer(try await g.scimList([(kind, list)], base: Self.base(request)))
             }
             api.add(.post, path, auth: auth) { request, context in
                 let body = try await Self.body(request, context)
@@ -219,32 +213,18 @@ struct ScimRoutes {
     }
 }
 
-/// Requires a bearer token of scope `scim`, and answers every refusal — its own, the
-/// routes', the service's — as a SCIM error body, never Gatehouse's usual one.
+/// The API's bearer authentication with the access only a `scim` token has, and every
+/// refusal — the token's, the routes', the service's — answered as a SCIM error body, never
+/// Gatehouse's usual one.
 struct ScimMiddleware: RouterMiddleware {
     typealias Context = GatehouseContext
-    let gatehouse: Gatehouse
+    let bearer: BearerAuthMiddleware
+
+    init(gatehouse: Gatehouse) { bearer = BearerAuthMiddleware(gatehouse: gatehouse) { _ in .provision } }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
-            guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-                var response = ScimRoutes.error(ScimError(401, nil, "a token of scope scim is required: Authorization: Bearer <token>"))
-                response.headers[.wwwAuthenticate] = "Bearer realm=\"gatehouse\""
-                return response
-            }
-            let secret = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-            guard let token = try await gatehouse.authenticate(bearer: secret) else {
-                var response = ScimRoutes.error(ScimError(401, nil, "the token is not valid"))
-                response.headers[.wwwAuthenticate] = "Bearer realm=\"gatehouse\""
-                return response
-            }
-            guard token.scope.permits(.provision) else {
-                return ScimRoutes.error(
-                    ScimError(403, nil, "token \(token.name) has scope \(token.scope.rawValue): SCIM needs a token of scope scim"))
-            }
-            var context = context
-            context.token = token
-            return try await next(request, context)
+            return try await bearer.handle(request, context: context, next: next)
         } catch let error as ScimError {
             return ScimRoutes.error(error)
         } catch {
@@ -253,7 +233,9 @@ struct ScimMiddleware: RouterMiddleware {
                 return ScimRoutes.error(ScimError(status, status == 400 ? .invalidValue : nil, known.message))
             }
             if let http = error as? HTTPError {
-                return ScimRoutes.error(ScimError(http.status.code, nil, http.body ?? http.status.reasonPhrase))
+                var response = ScimRoutes.error(ScimError(http.status.code, nil, http.body ?? http.status.reasonPhrase))
+                response.headers.append(contentsOf: http.headers)
+                return response
             }
             context.logger.error(
                 "unhandled SCIM error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
