@@ -6,7 +6,8 @@ import GatehouseDomain
 /// transaction. A change's rule (a PUT's body, a PATCH) runs inside that transaction on the
 /// resource as stored, so concurrent PATCHes of one user are applied one after the other and
 /// none is lost; `ifMatch` refuses a change to a version other than the one named (412).
-/// Refusals are `ScimError`s.
+/// Refusals are `ScimError`s. Changes are not marked as applied to memory (`writeLog`): the
+/// caller catches up with them by reading the people they touched.
 public protocol ScimStore: Sendable {
     /// Users by id, userName (lowercased) or externalId, or all of them (in creation order).
     func scimUsers(_ lookup: ScimLookup?) async throws -> [ScimUserRecord]
@@ -28,6 +29,8 @@ public protocol ScimStore: Sendable {
     /// Lets `people` more leave than the removal guard allows, until `until` (audited).
     func allowScimRemovals(_ people: Int, until: Date, actor: String, at: Date) async throws
     func scimSummary(at: Date) async throws -> ScimSummary
+    /// The latest change the removal guard refused, if any (for its notification).
+    func scimRefusal() async throws -> (at: Date, message: String)?
     /// Records a change the removal guard refused (bookkeeping for notifications, not audited:
     /// nothing changed).
     func recordScimRefusal(_ message: String, at: Date) async throws
@@ -45,7 +48,7 @@ public struct ScimLookup: Sendable, Equatable {
     }
 }
 
-public struct ScimSummary: Sendable, Equatable {
+public struct ScimSummary: Sendable {
     public var users: Int
     public var activeUsers: Int
     public var groups: Int
@@ -53,11 +56,6 @@ public struct ScimSummary: Sendable, Equatable {
     public var allowed: Int
     public var lastChange: Date?
     public var lastRefusal: (at: Date, message: String)?
-
-    public static func == (a: ScimSummary, b: ScimSummary) -> Bool {
-        a.users == b.users && a.activeUsers == b.activeUsers && a.groups == b.groups && a.removedLastHour == b.removedLastHour
-            && a.allowed == b.allowed && a.lastChange == b.lastChange && a.lastRefusal?.at == b.lastRefusal?.at
-    }
 
     public init(
         users: Int, activeUsers: Int, groups: Int, removedLastHour: Int, allowed: Int, lastChange: Date?,

@@ -56,12 +56,26 @@ extension Gatehouse {
         return (projection.apply(ScimRender.user(record, base: base)), record.version)
     }
 
-    public func scimUsers(_ request: ScimListRequest, base: String) async throws -> JSONValue {
-        Self.scimPage(try await scimMatching(.user, request, base: base), request)
+    /// One list answer over one or more kinds of resource (a search at the root asks for both,
+    /// each with its own reading of the request): the matches of each kind in creation order,
+    /// then one page of them (the first request's `startIndex` and `count`), each narrowed as
+    /// its request asks — after paging, so only the page is narrowed.
+    public func scimList(_ requests: [(ScimResourceKind, ScimListRequest)], base: String) async throws -> JSONValue {
+        var matched: [(resource: JSONValue, projection: ScimProjection)] = []
+        for (kind, request) in requests {
+            matched += try await scimMatching(kind, request, base: base).map { ($0, request.projection) }
+        }
+        let paging = requests.first?.1 ?? ScimListRequest(filter: nil, startIndex: 1, count: nil, projection: ScimProjection())
+        // `startIndex` counts from 1; `count` (100 if not given) is at most `scimMaxResults`;
+        // `count=0` answers only how many there are.
+        let start = max(1, paging.startIndex)
+        let count = min(max(0, paging.count ?? Self.scimDefaultCount), Self.scimMaxResults)
+        let page = start - 1 < matched.count ? matched[(start - 1)..<min(matched.count, start - 1 + count)] : []
+        return ScimRender.list(page.map { $0.projection.apply($0.resource) }, total: matched.count, startIndex: start)
     }
 
-    /// Every resource of `kind` the request's filter matches, narrowed as it asks, in creation order.
-    public func scimMatching(_ kind: ScimResourceKind, _ request: ScimListRequest, base: String) async throws -> [JSONValue] {
+    /// Every resource of `kind` the request's filter matches, in creation order.
+    func scimMatching(_ kind: ScimResourceKind, _ request: ScimListRequest, base: String) async throws -> [JSONValue] {
         let filter = try request.filter.map { f throws(ScimError) in try ScimFilter.parse(f, kind: kind) }
         let rendered: [JSONValue]
         if kind == .user {
@@ -74,7 +88,7 @@ extension Gatehouse {
             let members = request.projection.includes("members") || filter?.mentions("members") == true
             rendered = try await store.scimGroups(lookup, members: members).map { ScimRender.group($0, base: base, members: members) }
         }
-        return rendered.filter { filter?.matches($0) ?? true }.map { request.projection.apply($0) }
+        return rendered.filter { filter?.matches($0) ?? true }
     }
 
     public func createScimUser(_ body: JSONValue, base: String, actor: String) async throws -> (JSONValue, Int64) {
@@ -127,10 +141,6 @@ extension Gatehouse {
             throw ScimError.notFound("no group has id \(id)")
         }
         return (projection.apply(ScimRender.group(record, base: base)), record.version)
-    }
-
-    public func scimGroups(_ request: ScimListRequest, base: String) async throws -> JSONValue {
-        Self.scimPage(try await scimMatching(.group, request, base: base), request)
     }
 
     public func createScimGroup(_ body: JSONValue, base: String, actor: String) async throws -> (JSONValue, Int64) {
@@ -187,11 +197,11 @@ extension Gatehouse {
 
     // MARK: helpers
 
-    /// Memory follows at once, so that the next login decision sees the change: the people it
-    /// touched are read again (every change made here, not only SCIM's, is re-read: cheap).
+    /// Memory follows at once, so that the next login decision sees the change: the store does
+    /// not mark SCIM changes as applied to memory, so this catch-up reads the people they touched.
+    /// (Should it fail, the periodic catch-up reads them within a second.)
     func caughtUp() async {
         guard live.isLoaded else { return }
-        store.writeLog.clear()
         _ = try? await syncIfChanged()
     }
 
@@ -201,15 +211,6 @@ extension Gatehouse {
         case "externalId": ScimLookup(.externalID, value)
         default: ScimLookup(.name, value)
         }
-    }
-
-    /// One page of a list answer: `startIndex` counts from 1, `count` (100 if not given) is at
-    /// most `scimMaxResults`, and `count=0` answers only how many there are.
-    public static func scimPage(_ all: [JSONValue], _ request: ScimListRequest) -> JSONValue {
-        let start = max(1, request.startIndex)
-        let count = min(max(0, request.count ?? scimDefaultCount), scimMaxResults)
-        let slice = start - 1 < all.count ? Array(all[(start - 1)..<min(all.count, start - 1 + count)]) : []
-        return ScimRender.list(slice, total: all.count, startIndex: start)
     }
 
     /// A userName must be a username Gatehouse can hold (`scim:<userName>`).

@@ -40,8 +40,9 @@ public final class SQLStore: Store {
 
     /// Runs a write transaction. The audit entries it appended are recorded in `writeLog` once
     /// it commits (writers are exclusive, so the head before and after bound exactly this
-    /// transaction's entries).
-    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+    /// transaction's entries) — unless `remembered` is false: a change whose caller does not
+    /// apply it to memory itself, which the next catch-up then reads like another process's.
+    func write<T: Sendable>(remembered: Bool = true, _ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         let known = chainExists.load(ordering: .relaxed)
         let (value, before, after, exists, ended) = try await backend.write { db in
             // Before the first migration there is no chain yet.
@@ -54,7 +55,7 @@ public final class SQLStore: Store {
             return (value, before, after, exists, db.chainHead.endedSessions)
         }
         if exists, !known { chainExists.store(true, ordering: .relaxed) }
-        if after > before { writeLog.record((before + 1)...after) }
+        if remembered, after > before { writeLog.record((before + 1)...after) }
         if !ended.isEmpty { writeLog.recordEndedSessions(ended) }
         return value
     }
