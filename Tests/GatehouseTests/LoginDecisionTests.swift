@@ -20,7 +20,7 @@ struct LoginDecisionTests {
     }()
 
     static func person(_ seat: SeatState = .none, status: PersonStatus = .active, groups: Set<String> = [], directory: Bool = false) -> PersonFacts {
-        PersonFacts(id: "p_x", status: status, seat: seat, role: .user, inDirectory: directory || !groups.isEmpty, directoryGroups: groups)
+        PersonFacts(id: "p_x", status: status, seat: seat, role: .user, inLDAP: directory || !groups.isEmpty, directoryGroups: groups)
     }
 
     struct Case: Sendable, CustomTestStringConvertible {

@@ -17,7 +17,7 @@ public struct PersonFacts: Sendable, Equatable {
     public var inDirectory: Bool { inLDAP || inSCIM }
 
     public init(
-        id: String, status: PersonStatus, seat: SeatState, role: Role, inDirectory inLDAP: Bool, directoryGroups: Set<String> = [],
+        id: String, status: PersonStatus, seat: SeatState, role: Role, inLDAP: Bool, directoryGroups: Set<String> = [],
         inSCIM: Bool = false, scimGroups: Set<String> = []
     ) {
         self.id = id

@@ -24,8 +24,13 @@ public struct ScimError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func mutability(_ detail: String) -> ScimError { ScimError(400, .mutability, detail) }
     public static func notFound(_ detail: String) -> ScimError { ScimError(404, nil, detail) }
     /// The removal guard's refusal (409 without a scimType: none of RFC 7644's fits).
-    public static func removalRefused(_ detail: String) -> ScimError { ScimError(409, nil, detail) }
-    public var isRemovalRefusal: Bool { status == 409 && scimType == nil }
+    public static func removalRefused(_ detail: String) -> ScimError {
+        var error = ScimError(409, nil, detail)
+        error.isRemovalRefusal = true
+        return error
+    }
+    /// Set only by `removalRefused`: the refusal is recorded for its notification.
+    public private(set) var isRemovalRefusal = false
 
     /// The error body: `{"schemas":[...Error], "status":"400", "scimType":..., "detail":...}`.
     public var json: JSONValue {

@@ -70,6 +70,12 @@ public struct ScimProjection: Sendable {
     public var attributes: [ScimPath]
     public var excluded: [ScimPath]
 
+    /// Everything, as stored.
+    public init() {
+        attributes = []
+        excluded = []
+    }
+
     public init(attributes: String?, excluded: String?, kind: ScimResourceKind) {
         // A name this kind of resource has not is left out, as RFC 7644 has it (a search across
         // resource types names attributes of each).

@@ -133,7 +133,7 @@ public struct PeopleIndex: Sendable {
             }
         }
         return PersonFacts(
-            id: person.id, status: person.status, seat: person.seat, role: person.role, inDirectory: inLDAP, directoryGroups: groups,
+            id: person.id, status: person.status, seat: person.seat, role: person.role, inLDAP: inLDAP, directoryGroups: groups,
             inSCIM: inSCIM, scimGroups: scimGroups)
     }
 

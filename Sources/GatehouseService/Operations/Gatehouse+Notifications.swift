@@ -187,7 +187,7 @@ extension Gatehouse {
         var facts = NotificationFacts(
             license: license, activeSeats: status.seatsActive, latestSeen: try await latestSeenInEffect(), directory: directory,
             auditBroken: wantsAudit ? try await auditBreak() : nil, pendingRequests: try await store.seatRequests())
-        facts.scimRefusal = try await store.scimSummary(at: now()).lastRefusal
+        facts.scimRefusal = try await store.scimRefusal()
         return facts
     }
 

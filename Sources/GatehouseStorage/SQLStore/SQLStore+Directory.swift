@@ -267,7 +267,7 @@ struct LinkTargets {
             """
         if few {
             for ref in Set(additions.flatMap(\.linkIdentities)) where ref.provider != source {
-                for row in try db.rows(join + " AND identities.provider = ? AND identities.username_key = ?", [ref.provider.rawValue, ref.key.dropFirst(ref.provider.rawValue.count + 1).description]) {
+                for row in try db.rows(join + " AND identities.provider = ? AND identities.username_key = ?", [ref.provider.rawValue, ref.username.lowercased()]) {
                     try byIdentity[row["key"]] = row["id"]
                 }
             }

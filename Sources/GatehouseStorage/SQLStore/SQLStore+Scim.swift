@@ -13,7 +13,7 @@ extension SQLStore {
     public func createScimUser(id: String, resource: JSONValue, newPersonID: String, identity: IdentityPolicy, actor: String, at: Date)
         async throws -> ScimUserRecord
     {
-        try await write { db in
+        try await write(remembered: false) { db in
             let userName = ScimPeople.userName(resource)
             let key = userName.lowercased()
             if let taken = try db.value(as: String.self, "SELECT id FROM scim_users WHERE user_name_key = ?", [key]) {
@@ -72,7 +72,7 @@ extension SQLStore {
         _ change: @escaping @Sendable (ScimUserRecord) throws -> JSONValue
     ) async throws -> ScimUserRecord {
         try await recordingRefusal(at: at) {
-            try await self.write { db in
+            try await self.write(remembered: false) { db in
                 let current = try SQLStore.scimUser(db, id, ifMatch: ifMatch)
                 let resource = try change(current)
                 guard resource != current.resource else { return current }
@@ -137,7 +137,7 @@ extension SQLStore {
 
     public func deleteScimUser(id: String, ifMatch: Int64?, removal: ScimRemovalGuard, actor: String, at: Date) async throws {
         try await recordingRefusal(at: at) {
-            try await self.write { db in
+            try await self.write(remembered: false) { db in
                 let current = try SQLStore.scimUser(db, id, ifMatch: ifMatch)
                 let key = ScimPeople.userName(current.resource).lowercased()
                 let applier = DirectoryApplier(db: db, actor: actor, at: at, source: .scim)
@@ -176,7 +176,7 @@ extension SQLStore {
 
     public func createScimGroup(id: String, resource: JSONValue, members: [String], actor: String, at: Date) async throws -> ScimGroupRecord
     {
-        try await write { db in
+        try await write(remembered: false) { db in
             let name = resource["displayName"]?.stringValue ?? ""
             if let taken = try db.value(as: String.self, "SELECT id FROM scim_groups WHERE display_name_key = ?", [name.lowercased()]) {
                 throw ScimError(409, .uniqueness, "a group with displayName \"\(name)\" exists already (id \(taken))")
@@ -204,7 +204,7 @@ extension SQLStore {
         id: String, ifMatch: Int64?, actor: String, at: Date,
         _ change: @escaping @Sendable (ScimGroupRecord) throws -> (JSONValue, ScimPatch.Members)
     ) async throws -> ScimGroupRecord {
-        try await write { db in
+        try await write(remembered: false) { db in
             guard let current = try SQLStore.fetchScimGroups(db, ScimLookup(.id, id), members: true).first else {
                 throw ScimError.notFound("no group has id \(id)")
             }
@@ -252,7 +252,7 @@ extension SQLStore {
     }
 
     public func deleteScimGroup(id: String, ifMatch: Int64?, actor: String, at: Date) async throws {
-        try await write { db in
+        try await write(remembered: false) { db in
             guard let current = try SQLStore.fetchScimGroups(db, ScimLookup(.id, id), members: true).first else {
                 throw ScimError.notFound("no group has id \(id)")
             }
@@ -273,7 +273,7 @@ extension SQLStore {
     }
 
     public func allowScimRemovals(_ people: Int, until: Date, actor: String, at: Date) async throws {
-        try await write { db in
+        try await write(remembered: false) { db in
             try db.execute(
                 "INSERT INTO scim_allowances (until, people) VALUES (?, ?)", [UTC.format(until, milliseconds: true), Int64(people)])
             _ = try SQLStore.appendAudit(
@@ -297,9 +297,17 @@ extension SQLStore {
                 lastChange: try db.value(
                     as: String.self, "SELECT MAX(at) FROM audit_log WHERE action LIKE 'scim.%'"
                 ).flatMap { UTC.parseTimestamp($0) },
-                lastRefusal: try db.row("SELECT last_refused_at, last_refusal FROM scim_state WHERE id = 1").map {
-                    (try $0.time("last_refused_at"), try $0["last_refusal"])
-                })
+                lastRefusal: try SQLStore.scimRefusal(db))
+        }
+    }
+
+    public func scimRefusal() async throws -> (at: Date, message: String)? {
+        try await read { db in try SQLStore.scimRefusal(db) }
+    }
+
+    static func scimRefusal(_ db: any SQLSession) throws -> (at: Date, message: String)? {
+        try db.row("SELECT last_refused_at, last_refusal FROM scim_state WHERE id = 1").map {
+            (try $0.time("last_refused_at"), try $0["last_refusal"])
         }
     }
 
@@ -314,7 +322,7 @@ extension SQLStore {
     }
 
     public func recordScimRefusal(_ message: String, at: Date) async throws {
-        try await write { db in
+        try await write(remembered: false) { db in
             try db.execute(
                 """
                 INSERT INTO scim_state (id, last_refused_at, last_refusal) VALUES (1, ?, ?)
@@ -466,16 +474,7 @@ extension SQLStore {
     }
 
     static func fetchScimUsers(_ db: any SQLSession, _ lookup: ScimLookup?) throws -> [ScimUserRecord] {
-        var condition = ""
-        var arguments: [(any SQLBindable)?] = []
-        if let lookup {
-            switch lookup.field {
-            case .id: condition = "WHERE u.id = ?"
-            case .name: condition = "WHERE u.user_name_key = ?"
-            case .externalID: condition = "WHERE u.external_id = ?"
-            }
-            arguments = [lookup.field == .name ? lookup.value.lowercased() : lookup.value]
-        }
+        let (condition, arguments) = lookupCondition(lookup, table: "u.", name: "user_name_key")
         let rows = try db.rows(
             """
             SELECT u.id, u.resource, u.active, u.version, i.person_id, u.created_at, u.updated_at
@@ -501,16 +500,7 @@ extension SQLStore {
     }
 
     static func fetchScimGroups(_ db: any SQLSession, _ lookup: ScimLookup?, members: Bool) throws -> [ScimGroupRecord] {
-        var condition = ""
-        var arguments: [(any SQLBindable)?] = []
-        if let lookup {
-            switch lookup.field {
-            case .id: condition = "WHERE id = ?"
-            case .name: condition = "WHERE display_name_key = ?"
-            case .externalID: condition = "WHERE external_id = ?"
-            }
-            arguments = [lookup.field == .name ? lookup.value.lowercased() : lookup.value]
-        }
+        let (condition, arguments) = lookupCondition(lookup, table: "", name: "display_name_key")
         let rows = try db.rows(
             "SELECT id, resource, version, created_at, updated_at FROM scim_groups \(condition) ORDER BY created_at, id", arguments)
         var memberRefs: [String: [ScimReference]] = [:]
@@ -531,6 +521,18 @@ extension SQLStore {
                 createdAt: try row.time("created_at"),
                 updatedAt: try row.time("updated_at"), members: memberRefs[id] ?? [])
         }
+    }
+
+    /// The WHERE clause of a look-up by id, name (compared lowercased) or external id.
+    static func lookupCondition(_ lookup: ScimLookup?, table: String, name: String) -> (String, [(any SQLBindable)?]) {
+        guard let lookup else { return ("", []) }
+        let column =
+            switch lookup.field {
+            case .id: "id"
+            case .name: name
+            case .externalID: "external_id"
+            }
+        return ("WHERE \(table)\(column) = ?", [lookup.field == .name ? lookup.value.lowercased() : lookup.value])
     }
 
     static func parseResource(_ text: String, _ id: String) throws -> JSONValue {
