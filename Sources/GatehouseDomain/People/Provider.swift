@@ -64,15 +64,20 @@ public struct IdentityRef: Sendable, Hashable, CustomStringConvertible {
     /// `_`, `.`, `@`, `+` and `-`; the directory, OIDC and SCIM anything else printable, but not
     /// starting with `-`.
     public static func usernameProblem(_ s: String, provider: Provider) -> String? {
-        guard (1...255).contains(s.count), s.utf8.count <= 1024 else { return "must be 1-255 characters" }
-        for scalar in s.unicodeScalars {
-            if scalar.value <= 0x20 || scalar.value == 0x7F || scalar.properties.isWhitespace {
-                return "must not contain spaces or control characters"
+        // Printable ASCII (nearly every username) is one character per byte and has no space,
+        // control or invisible character: the Unicode checks below are for the rest.
+        let plain = s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }
+        guard (1...255).contains(plain ? s.utf8.count : s.count), s.utf8.count <= 1024 else { return "must be 1-255 characters" }
+        if !plain {
+            for scalar in s.unicodeScalars {
+                if scalar.value <= 0x20 || scalar.value == 0x7F || scalar.properties.isWhitespace {
+                    return "must not contain spaces or control characters"
+                }
+                if scalar.properties.generalCategory == .format || scalar.properties.isDefaultIgnorableCodePoint {
+                    return "must not contain invisible characters (U+\(String(scalar.value, radix: 16, uppercase: true)))"
+                }
+                if scalar == "/" { return "must not contain /" }
             }
-            if scalar.properties.generalCategory == .format || scalar.properties.isDefaultIgnorableCodePoint {
-                return "must not contain invisible characters (U+\(String(scalar.value, radix: 16, uppercase: true)))"
-            }
-            if scalar == "/" { return "must not contain /" }
         }
         func only(_ allowed: (UInt8) -> Bool) -> Bool { s.utf8.allSatisfy(allowed) }
         let alnum: (UInt8) -> Bool = { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }

@@ -10,13 +10,13 @@ struct DecisionRoutes {
     func register(_ api: Registrar) {
         let auth = BearerAuthMiddleware(gatehouse: gatehouse) { _ in .decide }
         api.add(.post, "/v1/authorize/login", auth: auth) { request, context in
-            let body = try LoginRequest.parse(try await request.jsonBody(context: context))
+            let body = try await request.decisionBody(context: context, plain: LoginRequest.parsePlain, parse: LoginRequest.parse)
             let decision = try await gatehouse.authorizeLogin(body, actor: context.actor)
             metrics.countDecision(kind: "login", reason: decision.reason.rawValue)
             return Response.json(text: decision.jsonText)
         }
         api.add(.post, "/v1/authorize/upload", auth: auth) { request, context in
-            let body = try UploadRequest.parse(try await request.jsonBody(context: context))
+            let body = try await request.decisionBody(context: context, plain: UploadRequest.parsePlain, parse: UploadRequest.parse)
             let decision = try await gatehouse.authorizeUpload(body, actor: context.actor)
             metrics.countDecision(kind: "upload", reason: decision.reason.rawValue)
             return Response.json(text: decision.jsonText)
