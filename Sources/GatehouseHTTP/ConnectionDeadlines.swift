@@ -30,85 +30,122 @@ public struct ConnectionLimits: Sendable, Equatable {
 /// Closes a connection that takes too long: no complete request head within the head timeout
 /// (or, after a response, within the idle timeout), or no end of the request within the
 /// request timeout of its head. Bytes that trickle in do not reset anything: the deadlines are
-/// set when a wait starts. Generic over the HTTP part types (Hummingbird's HTTPTypes parts on
-/// the API port, NIOHTTP1's on the forward-auth listener).
-final class ConnectionDeadlines<In, Out>: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = In
-    typealias InboundOut = In
-    typealias OutboundIn = Out
-    typealias OutboundOut = Out
+/// set when a wait starts. One handler per pipeline's part types (Hummingbird's HTTPTypes
+/// parts on the API port, NIOHTTP1's on the forward-auth listener), sharing this protocol's
+/// code: a generic handler class ran unspecialised (metadata look-ups on every part).
+protocol ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler
+where InboundOut == InboundIn, OutboundOut == OutboundIn {
+    var clock: DeadlineClock { get }
+    static func isHead(_ part: InboundIn) -> Bool
+    static func isEnd(_ part: InboundIn) -> Bool
+    static func isResponseEnd(_ part: OutboundIn) -> Bool
+}
 
-    let limits: ConnectionLimits
-    let isHead: (In) -> Bool
-    let isEnd: (In) -> Bool
-    let isResponseEnd: (Out) -> Bool
-    private var timer: Scheduled<Void>?
-
-    init(limits: ConnectionLimits, isHead: @escaping (In) -> Bool, isEnd: @escaping (In) -> Bool, isResponseEnd: @escaping (Out) -> Bool) {
-        self.limits = limits
-        self.isHead = isHead
-        self.isEnd = isEnd
-        self.isResponseEnd = isResponseEnd
-    }
-
+extension ConnectionDeadlineHandler {
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(limits.headTimeout, context: context) }
+        if context.channel.isActive { clock.arm(clock.limits.headTimeout, context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(limits.headTimeout, context: context)
+        clock.arm(clock.limits.headTimeout, context: context)
         context.fireChannelActive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+    func handlerRemoved(context: ChannelHandlerContext) { clock.cancel() }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        clock.cancel()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if isHead(part) {
-            arm(limits.requestTimeout, context: context)
-        } else if isEnd(part) {
+        if Self.isHead(part) {
+            clock.arm(clock.limits.requestTimeout, context: context)
+        } else if Self.isEnd(part) {
             // The server's own work is not limited here.
-            disarm()
+            clock.disarm()
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if isResponseEnd(unwrapOutboundIn(data)) { arm(limits.idleTimeout, context: context) }
+        if Self.isResponseEnd(unwrapOutboundIn(data)) { clock.arm(clock.limits.idleTimeout, context: context) }
         context.write(data, promise: promise)
     }
+}
 
-    private func arm(_ delay: TimeAmount, context: ChannelHandlerContext) {
-        disarm()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: delay) { loopBound.value.close(promise: nil) }
+/// A connection's current deadline and the one timer that enforces it. Arming and disarming
+/// only move the deadline: scheduling and cancelling a timer for every request (three times
+/// per keep-alive exchange) cost more than the no-op route's whole event-loop work per request.
+/// Used on the channel's event loop only.
+final class DeadlineClock {
+    let limits: ConnectionLimits
+    /// When the current wait ends, if one is running.
+    private var deadline: NIODeadline?
+    /// The one pending check; when it fires early (the deadline moved later) it schedules itself again.
+    private var timer: Scheduled<Void>?
+
+    init(_ limits: ConnectionLimits) { self.limits = limits }
+
+    func arm(_ delay: TimeAmount, context: ChannelHandlerContext) {
+        let due = NIODeadline.now() + delay
+        deadline = due
+        if timer == nil { schedule(at: due, context: context) }
     }
 
-    private func disarm() {
+    func disarm() { deadline = nil }
+
+    func cancel() {
+        deadline = nil
         timer?.cancel()
         timer = nil
     }
+
+    private func schedule(at due: NIODeadline, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: due) {
+            let (clock, context) = loopBound.value
+            clock.timer = nil
+            guard let deadline = clock.deadline else { return }  // disarmed meanwhile
+            if deadline <= .now() {
+                clock.deadline = nil
+                context.close(promise: nil)
+            } else {
+                clock.schedule(at: deadline, context: context)  // re-armed later meanwhile
+            }
+        }
+    }
 }
 
-extension ConnectionDeadlines where In == HTTPRequestPart, Out == HTTPResponsePart {
+enum ConnectionDeadlines {
     /// For Hummingbird's pipeline (HTTPTypes parts).
-    static func forHummingbird(_ limits: ConnectionLimits) -> ConnectionDeadlines {
-        ConnectionDeadlines(
-            limits: limits, isHead: { if case .head = $0 { true } else { false } }, isEnd: { if case .end = $0 { true } else { false } },
-            isResponseEnd: { if case .end = $0 { true } else { false } })
-    }
+    static func forHummingbird(_ limits: ConnectionLimits) -> HummingbirdConnectionDeadlines { HummingbirdConnectionDeadlines(limits) }
+
+    /// For a bare NIOHTTP1 pipeline.
+    static func forNIO(_ limits: ConnectionLimits) -> NIOConnectionDeadlines { NIOConnectionDeadlines(limits) }
 }
 
-extension ConnectionDeadlines where In == HTTPServerRequestPart, Out == HTTPServerResponsePart {
-    /// For a bare NIOHTTP1 pipeline.
-    static func forNIO(_ limits: ConnectionLimits) -> ConnectionDeadlines {
-        ConnectionDeadlines(
-            limits: limits, isHead: { if case .head = $0 { true } else { false } }, isEnd: { if case .end = $0 { true } else { false } },
-            isResponseEnd: { if case .end = $0 { true } else { false } })
-    }
+final class HummingbirdConnectionDeadlines: ConnectionDeadlineHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+    let clock: DeadlineClock
+    init(_ limits: ConnectionLimits) { clock = DeadlineClock(limits) }
+    static func isHead(_ part: HTTPRequestPart) -> Bool { if case .head = part { true } else { false } }
+    static func isEnd(_ part: HTTPRequestPart) -> Bool { if case .end = part { true } else { false } }
+    static func isResponseEnd(_ part: HTTPResponsePart) -> Bool { if case .end = part { true } else { false } }
+}
+
+final class NIOConnectionDeadlines: ConnectionDeadlineHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+    let clock: DeadlineClock
+    init(_ limits: ConnectionLimits) { clock = DeadlineClock(limits) }
+    static func isHead(_ part: HTTPServerRequestPart) -> Bool { if case .head = part { true } else { false } }
+    static func isEnd(_ part: HTTPServerRequestPart) -> Bool { if case .end = part { true } else { false } }
+    static func isResponseEnd(_ part: HTTPServerResponsePart) -> Bool { if case .end = part { true } else { false } }
 }
