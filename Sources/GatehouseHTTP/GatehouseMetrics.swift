@@ -7,16 +7,17 @@ import Prometheus
 public final class GatehouseMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
 
-    /// Every decision counter, made up front: counting a decision takes no lock.
-    private let decisionCounters: [String: Counter]
+    /// Every decision counter by kind and reason, made up front: counting a decision takes no
+    /// lock and makes no string.
+    private let decisionCounters: [String: [String: Counter]]
 
     public init() {
-        var counters: [String: Counter] = [:]
+        var counters: [String: [String: Counter]] = [:]
         for kind in ["login", "upload", "egress", "gate"] {
             // The gate also answers "sign in first" and refuses askers it does not trust.
             let extra = kind == "gate" ? Self.gateOutcomes : []
             for reason in DecisionReason.allCases.map(\.rawValue) + extra {
-                counters[kind + "/" + reason] = registry.makeCounter(
+                counters[kind, default: [:]][reason] = registry.makeCounter(
                     descriptor: Self.decisions, labels: [("kind", kind), ("reason", reason)])
             }
         }
@@ -35,7 +36,7 @@ public final class GatehouseMetrics: Sendable {
     }
 
     func countDecision(kind: String, reason: String) {
-        decisionCounters[kind + "/" + reason]?.increment()
+        decisionCounters[kind]?[reason]?.increment()
     }
 
     /// A gauge named `gatehouse_<name>`.

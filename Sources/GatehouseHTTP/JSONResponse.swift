@@ -10,15 +10,18 @@ extension Response {
 
     /// A JSON response from text that is already JSON.
     static func json(text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        .text(text + "\n", contentType: "application/json", status: status, headers: headers)
+        .text(text, contentType: "application/json", status: status, headers: headers, newline: true)
     }
 
-    /// A response with a body of the given type.
-    static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    /// A response with a body of the given type (and a final newline, for JSON).
+    static func text(
+        _ text: String, contentType: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], newline: Bool = false
+    ) -> Response {
         var fields = headers
         fields[.contentType] = contentType
-        var buffer = ByteBuffer()
+        var buffer = ByteBufferAllocator().buffer(capacity: text.utf8.count + 1)
         buffer.writeString(text)
+        if newline { buffer.writeInteger(UInt8(ascii: "\n")) }
         return Response(status: status, headers: fields, body: .init(byteBuffer: buffer))
     }
 

@@ -12,7 +12,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"gatehouse\""]
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard let header = request.headers.single(.authorization), Self.isBearer(header) else {
             throw HTTPError(.unauthorized, headers: challenge, message: "an API token is required: Authorization: Bearer <token>")
         }
         // "Bearer " then the secret; no Foundation trimming on this path (it runs on every request).
@@ -27,6 +27,13 @@ struct BearerAuthMiddleware: RouterMiddleware {
         var context = context
         context.token = token
         return try await next(request, context)
+    }
+
+    /// `Bearer ` (any case) and something after it, checked on the bytes (every request).
+    static func isBearer(_ header: String) -> Bool {
+        let bytes = header.utf8
+        guard bytes.count > 7 else { return false }
+        return zip(bytes, "bearer ".utf8).allSatisfy { $0 | ($0 >= 0x41 && $0 <= 0x5A ? 0x20 : 0) == $1 }
     }
 
     /// Admin endpoints: reading needs `read` or `admin`, changing needs `admin`.

@@ -16,7 +16,7 @@ struct EdgeMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let response: Response
         do {
-            if let length = request.headers[.contentLength].flatMap(Int.init), length > HTTPLimits.maxBodyBytes {
+            if let length = request.headers.single(.contentLength).flatMap(Int.init), length > HTTPLimits.maxBodyBytes {
                 throw HTTPError(.contentTooLarge, message: "request body is larger than \(HTTPLimits.maxBodyBytes) bytes")
             }
             response = try await next(request, context)

@@ -17,12 +17,27 @@ public struct DecisionResult: Sendable, Equatable {
     }
 
     /// The canonical JSON text of `json`, written directly: this is every decision's answer.
+    /// The answer as canonical JSON, written into one string of the right size (a chain of
+    /// `+` made a string per piece, on every decision).
     public var jsonText: String {
-        "{\"allow\":" + (allow ? "true" : "false") + ",\"person\":" + (personID.map(JSONValue.quoted) ?? "null") + ",\"reason\":\""
-            + reason.rawValue + "\",\"role\":\"" + role.rawValue + "\",\"seat\":\"" + seat.rawValue + "\"}"
+        var text = String()
+        text.reserveCapacity(112 + (personID?.utf8.count ?? 0))
+        text += allow ? "{\"allow\":true,\"person\":" : "{\"allow\":false,\"person\":"
+        if let personID { JSONValue.writeQuoted(personID, into: &text) } else { text += "null" }
+        text += ",\"reason\":\""
+        text += reason.rawValue
+        text += "\",\"role\":\""
+        text += role.rawValue
+        text += "\",\"seat\":\""
+        text += seat.rawValue
+        text += "\"}"
+        return text
     }
 
     public var json: JSONValue {
-        ["allow": .bool(allow), "reason": .string(reason.rawValue), "person": .optional(personID), "seat": .string(seat.rawValue), "role": .string(role.rawValue)]
+        [
+            "allow": .bool(allow), "reason": .string(reason.rawValue), "person": .optional(personID), "seat": .string(seat.rawValue),
+            "role": .string(role.rawValue),
+        ]
     }
 }

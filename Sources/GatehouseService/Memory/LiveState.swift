@@ -37,7 +37,7 @@ final class LiveState: Sendable {
         try snapshot.read { try body($0) }
     }
 
-    var isLoaded: Bool { read { $0.loaded } }
+    var isLoaded: Bool { snapshot.withPointer { $0.pointee.loaded } }
 
     func update(_ body: (inout LiveSnapshot) -> Void) { snapshot.write { body(&$0) } }
 

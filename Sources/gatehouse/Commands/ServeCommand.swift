@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "gatehouse")
+        var logger = Logger(label: "gatehouse", factory: DeferredMetadataLogHandler.init)
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
         var config: GatehouseConfiguration
