@@ -196,6 +196,13 @@ let package = Package(
             path: "bench/noop",
             swiftSettings: strict
         ),
+        // Benchmark seeding only (bench/authz.sh): first logins in bulk through the service. Not part of gatehouse.
+        .executableTarget(
+            name: "bench-seed-people",
+            dependencies: ["GatehouseDomain", "GatehouseService"],
+            path: "bench/seed-people",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "GatehouseTests",
             dependencies: [

@@ -2,7 +2,7 @@
 # Decision throughput of `gatehouse serve` beside two baselines, on this machine:
 #   nginx returning a constant JSON body, and a bare Hummingbird route (bench-noop).
 # Realistic policy (org + team restriction, deny list), 1,000 / 10,000 / 100,000 people
-# seeded through the real API; wrk with a Lua script sending varied login decisions over
+# seeded by first logins in bulk (bench/seed-people); wrk with a Lua script sending varied login decisions over
 # keep-alive, 2 threads, 64 connections. Figures go to stdout and bench/out/.
 #
 # --database postgres adds, in the same run, Gatehouse on a throwaway PostgreSQL cluster with
@@ -55,7 +55,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-wait_http() { for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
+wait_http() { for _ in $(seq 1 2400); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
 
 # --- What every Gatehouse instance shares: a vendor key, a license, the policies ----------
 cd "$WORK"
@@ -192,12 +192,36 @@ measure() {  # label name "url…" pid…
   ROW_RPS=$rps
   echo "| $N | $label | $rps | $p50 | $p99 | $cpu | $(ratio "$rps" "${NOOP_RPS:-$rps}") | $(ratio "$rps" "${NGINX_RPS:-$rps}") |" >> "$RESULT"
 }
-seed() {  # url first end → people per second
-  local started ended
+seed() {  # database-url first end → people per second
+  # First logins in bulk through the service's rules and the store's bulk activation
+  # (bench/seed-people), one transaction per 5,000 people, while the servers run.
+  "$ROOT/.build/release/bench-seed-people" "$WORK/gatehouse.yml" "$1" "$2" "$3"
+}
+# Whether a server knows person u<i>: a login from an org outside the policy is refused
+# without writing anything, and the refusal names the person only when memory has them.
+knows_person() {  # port i
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"provider\":\"github\",\"username\":\"u$2\",\"external_id\":\"$2\",\"orgs\":[\"other\"]}" \
+    "http://127.0.0.1:$1/v1/authorize/login" 2>/dev/null | grep -q '"person":"'
+}
+# Seconds from now until the server on `port` knows u<i> (at most 10 minutes).
+seconds_until_known() {  # port i
+  local started; started=$(date +%s.%N)
+  for _ in $(seq 1 30000); do knows_person "$1" "$2" && break; sleep 0.02; done
+  knows_person "$1" "$2" || { echo "the server on port $1 never learned u$2" >&2; exit 1; }
+  python3 -c "print(f'{$(date +%s.%N) - $started:.2f}')"
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# A replica started afresh on the database: seconds until it answers for u<i>, and its RSS then.
+fresh_load() {  # name database-url i → "seconds rss_kb"
+  local started seconds rss
   started=$(date +%s.%N)
-  python3 "$ROOT/bench/seed.py" "$1" "$2" "$3" "$4"
-  ended=$(date +%s.%N)
-  python3 -c "print(f'{($4 - $3) / ($ended - $started):.0f}')"
+  start_serve "$1" "$2"
+  if [ "$3" -ge 0 ]; then seconds_until_known "$SERVE_PORT" "$3" >/dev/null; else sleep 1; fi
+  seconds=$(python3 -c "print(f'{$(date +%s.%N) - $started:.2f}')")
+  rss=$(rss_kb "$SERVE_PID")
+  kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true
+  echo "$seconds $rss"
 }
 
 {
@@ -216,15 +240,23 @@ seed() {  # url first end → people per second
 
 SEEDED=0
 SEED_RATES=""
+LOADS=""
+read -r _ RSS0 <<< "$(fresh_load empty "$SQLITE_URL" -1)"
 for N in $PEOPLE_STEPS; do
-  echo "seeding people $SEEDED…$N through the API…"
-  RATE=$(seed "http://127.0.0.1:$GH_PORT" "$TOKEN" "$SEEDED" "$N")
-  SEED_RATES="$SEED_RATES| $SEEDED→$N | SQLite | $RATE |"$'\n'
+  echo "seeding people $SEEDED…$N (bench/seed-people)…"
+  RATE=$(seed "$SQLITE_URL" "$SEEDED" "$N")
+  CATCHUP=$(seconds_until_known "$GH_PORT" $((N - 1)))
+  SEED_RATES="$SEED_RATES| $SEEDED→$N | SQLite | $RATE | $CATCHUP s |"$'\n'
   if [ "$DATABASE" = postgres ]; then
-    RATE=$(seed "http://127.0.0.1:$PGA_PORT" "$PG_TOKEN" "$SEEDED" "$N")
-    SEED_RATES="$SEED_RATES| $SEEDED→$N | PostgreSQL, through replica A (B syncing) | $RATE |"$'\n'
+    RATE=$(seed "$PG_URL" "$SEEDED" "$N")
+    TOKEN_SQLITE=$TOKEN TOKEN=$PG_TOKEN
+    CATCHUP="A $(seconds_until_known "$PGA_PORT" $((N - 1))) s, B $(seconds_until_known "$PGB_PORT" $((N - 1))) s"
+    TOKEN=$TOKEN_SQLITE
+    SEED_RATES="$SEED_RATES| $SEEDED→$N | PostgreSQL | $RATE | $CATCHUP |"$'\n'
   fi
   SEEDED=$N
+  read -r LOAD_S LOAD_RSS <<< "$(fresh_load "load-$N" "$SQLITE_URL" $((N - 1)))"
+  LOADS="$LOADS| $N | $LOAD_S s | $((LOAD_RSS / 1024)) MB | $(( (LOAD_RSS - RSS0) * 1024 / N )) B |"$'\n'
   sleep 2   # let the bookkeeping flush and the other replica's reload settle
   echo "measuring with $N people…"
   export PEOPLE=$N
@@ -245,11 +277,19 @@ done
 
 {
   echo
-  echo "Seeding (first logins through the API, 16 client threads, one request at a time each):"
+  echo "Seeding (bench/seed-people: first logins in bulk through the service's rules, 5,000 per transaction, while"
+  echo "the servers run), and how long after it the running servers answered for the last person seeded:"
   echo
-  echo "| people | database | people/s |"
-  echo "| ---: | --- | ---: |"
+  echo "| people | database | people/s | serving replica caught up after |"
+  echo "| ---: | --- | ---: | ---: |"
   printf "%s" "$SEED_RATES"
+  echo
+  echo "A replica started afresh on the SQLite database: from start to answering for the last person seeded, and"
+  echo "its resident memory then (per person: minus the $((RSS0 / 1024)) MB of a replica with no people):"
+  echo
+  echo "| people | load | RSS | per person |"
+  echo "| ---: | ---: | ---: | ---: |"
+  printf "%s" "$LOADS"
 } >> "$RESULT"
 
 # --- Writes: first logins, each activating a seat ------------------------------------------

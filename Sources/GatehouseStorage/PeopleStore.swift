@@ -28,8 +28,16 @@ public protocol PeopleStore: Sendable {
     /// concurrency — and its plan is carried out. When the seat is granted or already held,
     /// `claims` are recorded in the same transaction. The result is read back as stored.
     func activateSeat(
-        _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date, rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
+        _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date,
+        rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
     ) async throws -> ActivationResult
+    /// Several activations as `activateSeat` makes them, in one write transaction: each
+    /// `rule(target)` reads facts that include the ones before it (the seat counter moves with
+    /// each grant), so the limit holds as it does one by one. For bulk first logins.
+    func activateSeats(
+        _ batch: [(target: SeatTarget, claims: MembershipClaims?)], actor: String, at: Date,
+        rule: @escaping @Sendable (SeatTarget, any PeopleFacts) throws -> PeoplePlan
+    ) async throws -> [ActivationResult]
     /// Blocks, unblocks or marks a person as gone; leaving `active` releases the seat.
     /// Decides a change of people with `rule` (the domain's `SeatRules`) from facts read inside
     /// one write transaction, and carries out the plan it returns, audit entries included.
@@ -43,7 +51,8 @@ public protocol PeopleStore: Sendable {
     /// Records a webhook delivery and the membership change it reports, in one transaction,
     /// as `rule` (the domain's `WebhookRules.judge`) decides from the delivery history read
     /// inside it: nothing for a duplicate or a replay; a stale change recorded, not applied.
-    func applyWebhook(_ delivery: WebhookDelivery, at: Date, rule: @escaping @Sendable (any WebhookFacts) throws -> WebhookPlan) async throws
+    func applyWebhook(_ delivery: WebhookDelivery, at: Date, rule: @escaping @Sendable (any WebhookFacts) throws -> WebhookPlan)
+        async throws
         -> WebhookApplyOutcome
 
     /// Last-seen times, batched.

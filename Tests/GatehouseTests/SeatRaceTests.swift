@@ -166,3 +166,34 @@ struct SeatRequestRaceTests {
         try await expectMemoryFollowsWrites(gatehouse)
     }
 }
+
+@Suite("First logins in bulk", .serialized)
+struct BulkLoginTests {
+    /// Issue 20's seeding path: a batch of logins answered by `authorizeLogins` writes first
+    /// logins in one transaction with the same rules as one by one — the seat limit holds
+    /// inside the batch, claims are recorded, the audit chain is whole, memory follows — and
+    /// the people already known, or refused by policy, are answered as single logins.
+    @Test(arguments: Engine.allCases) func aBatchKeepsTheSeatLimitAndTheAuditChain(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 25)
+        _ = try await gatehouse.authorizeLogin(login("github:known"), actor: "test")
+        var requests = (0..<40).map { login("github:bulk\($0)") }
+        requests.append(login("github:known"))
+        requests.append(LoginRequest(identity: IdentityRef(provider: .github, username: "claims"), orgs: ["Acme"], teams: ["acme/eng"]))
+        requests.append(login("github:bulk3"))  // twice in one batch: one person, one seat
+        let answers = try await gatehouse.authorizeLogins(requests, actor: "test")
+        #expect(answers.count == requests.count)
+        // 25 seats: "known" held one, so 24 of the newcomers get one, in order; the rest are refused.
+        #expect(answers.prefix(24).allSatisfy { $0.allow })
+        #expect(answers[24..<40].allSatisfy { !$0.allow && $0.reason == .noSeatAvailable })
+        #expect(answers[40].allow && answers[41].reason == .noSeatAvailable)
+        #expect(answers[42].allow && answers[42].personID == answers[3].personID)
+        let active = try await gatehouse.seatStatus().active
+        let activations = try await gatehouse.auditEntries(AuditQuery(action: "seat.activate"))
+        let chain = try await gatehouse.verifyAudit()
+        #expect(active == 25 && activations.count == 25 && chain.ok)
+        try await expectMemoryFollowsWrites(gatehouse)
+        // One by one afterwards, the same people are known and hold their seats.
+        let again = try await gatehouse.authorizeLogin(login("github:bulk0"), actor: "test")
+        #expect(again.allow && again.personID == answers[0].personID && again.seat == .active)
+    }
+}

@@ -122,22 +122,40 @@ extension SQLStore {
     // MARK: changes
 
     public func activateSeat(
-        _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date, rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
+        _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date,
+        rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
     ) async throws -> ActivationResult {
+        try await write { db in try SQLStore.activateSeat(db, target, claims: claims, actor: actor, at: at) { try rule($0) } }
+    }
+
+    public func activateSeats(
+        _ batch: [(target: SeatTarget, claims: MembershipClaims?)], actor: String, at: Date,
+        rule: @escaping @Sendable (SeatTarget, any PeopleFacts) throws -> PeoplePlan
+    ) async throws -> [ActivationResult] {
         try await write { db in
-            var result = try SQLStore.activateSeat(db, target, at: at) { try rule($0) }
-            // The claims of a login that gets (or already has) its seat, in the same transaction.
-            if let claims, result.outcome == .activated || result.outcome == .alreadyActive,
-                let identityID = claims.identityID ?? result.identity?.id
-            {
-                let memberships = claims.records(for: identityID)
-                try SQLStore.apply(db, at: at) {
-                    try SeatRules.replaceMemberships(identityID: identityID, source: claims.source, with: memberships, actor: actor, facts: $0)
-                }
-                result.claimsRecorded = RecordedClaims(identityID: identityID, source: claims.source, memberships: memberships)
+            try batch.map { item in
+                try SQLStore.activateSeat(db, item.target, claims: item.claims, actor: actor, at: at) { try rule(item.target, $0) }
             }
-            return result
         }
+    }
+
+    /// One activation inside a write transaction, with the claims of a login that gets (or
+    /// already has) its seat.
+    static func activateSeat(
+        _ db: any SQLSession, _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date,
+        _ rule: (SQLPeopleFacts) throws -> PeoplePlan
+    ) throws -> ActivationResult {
+        var result = try SQLStore.activateSeat(db, target, at: at, rule)
+        if let claims, result.outcome == .activated || result.outcome == .alreadyActive,
+            let identityID = claims.identityID ?? result.identity?.id
+        {
+            let memberships = claims.records(for: identityID)
+            try SQLStore.apply(db, at: at) {
+                try SeatRules.replaceMemberships(identityID: identityID, source: claims.source, with: memberships, actor: actor, facts: $0)
+            }
+            result.claimsRecorded = RecordedClaims(identityID: identityID, source: claims.source, memberships: memberships)
+        }
+        return result
     }
 
     static func activateSeat(_ db: any SQLSession, _ target: SeatTarget, at: Date, _ rule: (SQLPeopleFacts) throws -> PeoplePlan) throws
@@ -161,15 +179,15 @@ extension SQLStore {
             identity: identity, activeSeats: try SQLStore.activeSeats(db), committed: committed)
     }
 
-    public func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> CommittedPeoplePlan {
+    public func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws
+        -> CommittedPeoplePlan
+    {
         try await write { db in try SQLStore.apply(db, at: at) { try rule($0) } }
     }
 
     public func previewPeople(_ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws -> PeoplePlan {
         try await read { db in try SQLStore.decide(db) { try rule($0) } }
     }
-
-
 
     public func applyWebhook(
         _ delivery: WebhookDelivery, at: Date, rule: @escaping @Sendable (any WebhookFacts) throws -> WebhookPlan
@@ -349,7 +367,8 @@ extension SQLStore {
 
     static func identity(_ row: SQLRow) throws -> IdentityRecord {
         try IdentityRecord(
-            id: row["id"], ref: IdentityRef(provider: row.value("provider", as: Provider.self), username: row["username"]), externalID: row["external_id"],
+            id: row["id"], ref: IdentityRef(provider: row.value("provider", as: Provider.self), username: row["username"]),
+            externalID: row["external_id"],
             email: row["email"],
             personID: row["person_id"])
     }
