@@ -55,18 +55,11 @@ extension LoginRequest {
     /// whole and names what is wrong. Never a different answer from `parse`, only a faster one.
     public static func parsePlain(_ bytes: UnsafeRawBufferPointer) -> LoginRequest? {
         var reader = PlainJSONReader(bytes)
-        var provider: String?, username: String?, externalID: String?, email: String?
-        var orgs: [String]?, teams: [String]?
+        var who = PlainIdentityFields()
+        var email: String?, orgs: [String]?, teams: [String]?
         let read = reader.object { key, value in
-            if key.spells("provider"), provider == nil {
-                provider = value.string()
-                return provider != nil
-            } else if key.spells("username"), username == nil {
-                username = value.string()
-                return username != nil
-            } else if key.spells("external_id"), externalID == nil {
-                externalID = value.nextIsString() ? value.string() : value.integerDigits()
-                return externalID != nil
+            if let read = who.read(key, &value) {
+                return read
             } else if key.spells("email"), email == nil {
                 email = value.string()
                 return email != nil
@@ -79,14 +72,13 @@ extension LoginRequest {
             }
             return false
         }
-        guard read, reader.atEnd(), let identity = PlainChecks.identity(provider, username),
-            externalID.map({ !$0.isEmpty && $0.utf8.count <= 128 }) ?? true,
+        guard read, reader.atEnd(), let identity = who.identity, who.externalIDFits,
             email.map({ PlainChecks.fits($0, 320) }) ?? true,
             orgs.map({ $0.allSatisfy { PlainChecks.fits($0, 255) } }) ?? true,
             teams.map({ $0.allSatisfy { PlainChecks.fits($0, 255) && RequestReader.isTeam($0) } }) ?? true
         else { return nil }
         return LoginRequest(
-            identity: identity, externalID: externalID, email: email, orgs: Set(orgs ?? []), teams: Set(teams ?? []))
+            identity: identity, externalID: who.externalID, email: email, orgs: Set(orgs ?? []), teams: Set(teams ?? []))
     }
 }
 
@@ -95,7 +87,7 @@ extension UploadRequest {
     public static func parsePlain(_ bytes: UnsafeRawBufferPointer) -> UploadRequest? {
         var reader = PlainJSONReader(bytes)
         var owner: String?, name: String?, isPrivate: Bool?
-        var provider: String?, username: String?, externalID: String?
+        var author = PlainIdentityFields()
         var sawRepository = false, sawAuthor = false
         let read = reader.object { key, value in
             if key.spells("repository"), !sawRepository {
@@ -115,27 +107,43 @@ extension UploadRequest {
                 }
             } else if key.spells("author"), !sawAuthor {
                 sawAuthor = true
-                return value.object { key, value in
-                    if key.spells("provider"), provider == nil {
-                        provider = value.string()
-                        return provider != nil
-                    } else if key.spells("username"), username == nil {
-                        username = value.string()
-                        return username != nil
-                    } else if key.spells("external_id"), externalID == nil {
-                        externalID = value.nextIsString() ? value.string() : value.integerDigits()
-                        return externalID != nil
-                    }
-                    return false
-                }
+                return value.object { key, value in author.read(key, &value) ?? false }
             }
             return false
         }
         guard read, reader.atEnd(), let owner, PlainChecks.fits(owner, 255), let name, PlainChecks.fits(name, 255), let isPrivate,
-            let author = PlainChecks.identity(provider, username), externalID.map({ !$0.isEmpty && $0.utf8.count <= 128 }) ?? true
+            let identity = author.identity, author.externalIDFits
         else { return nil }
-        return UploadRequest(owner: owner, name: name, isPrivate: isPrivate, author: author, authorExternalID: externalID)
+        return UploadRequest(owner: owner, name: name, isPrivate: isPrivate, author: identity, authorExternalID: author.externalID)
     }
+}
+
+/// `provider`, `username` and `external_id`, as both bodies carry them (the login's at the
+/// top, the upload's under `author`).
+struct PlainIdentityFields {
+    var provider: String?, username: String?, externalID: String?
+
+    /// Reads the value of `key` when it names one of these fields: whether it was read (not
+    /// seen before, and of the plain kind); `nil` when `key` is none of them.
+    mutating func read(_ key: UnsafeRawBufferPointer, _ value: inout PlainJSONReader) -> Bool? {
+        if key.spells("provider") {
+            guard provider == nil else { return false }
+            provider = value.string()
+            return provider != nil
+        } else if key.spells("username") {
+            guard username == nil else { return false }
+            username = value.string()
+            return username != nil
+        } else if key.spells("external_id") {
+            guard externalID == nil else { return false }
+            externalID = value.nextIsString() ? value.string() : value.integerDigits()
+            return externalID != nil
+        }
+        return nil
+    }
+
+    var identity: IdentityRef? { PlainChecks.identity(provider, username) }
+    var externalIDFits: Bool { externalID.map { !$0.isEmpty && $0.utf8.count <= 128 } ?? true }
 }
 
 /// `RequestReader`'s checks, for the plain (ASCII) strings `PlainJSONReader` returns, where a
