@@ -196,4 +196,26 @@ struct BulkLoginTests {
         let again = try await gatehouse.authorizeLogin(login("github:bulk0"), actor: "test")
         #expect(again.allow && again.personID == answers[0].personID && again.seat == .active)
     }
+
+    /// A first login in a batch records its org and team claims with its seat, as a single
+    /// first login does; one without claims records none.
+    @Test(arguments: Engine.allCases) func aBatchRecordsClaimsAsOneLoginDoes(engine: Engine) async throws {
+        let (_, gatehouse, _) = try await gatehouseWithLicense(engine: engine, seats: 5)
+        let single = try await gatehouse.authorizeLogin(login("github:single", orgs: ["Acme"], teams: ["acme/eng"]), actor: "test")
+        let answers = try await gatehouse.authorizeLogins(
+            [login("github:batched", orgs: ["Acme"], teams: ["acme/eng"]), login("github:plain")], actor: "test")
+        #expect(single.allow && answers.allSatisfy { $0.allow })
+        func claims(_ name: String) async throws -> Set<String> {
+            let identity = try #require(try await gatehouse.store.identity(IdentityRef(provider: .github, username: name)))
+            return Set(
+                try await gatehouse.store.memberships(identityID: identity.id).map {
+                    "\($0.kind.rawValue):\($0.name):\($0.source.rawValue)"
+                })
+        }
+        let batched = try await claims("batched")
+        #expect(batched == ["org:acme:request", "team:acme/eng:request"])
+        #expect(try await claims("single") == batched)
+        #expect(try await claims("plain").isEmpty)
+        try await expectMemoryFollowsWrites(gatehouse)
+    }
 }

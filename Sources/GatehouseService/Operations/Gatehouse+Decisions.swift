@@ -38,12 +38,20 @@ extension Gatehouse {
             // The request's org and team claims are recorded with the seat, in its transaction.
             let claims = inputs.claimsChanged ? request.claims(identityID: inputs.identity?.id) : nil
             let result = try await activate(target, claims: claims, actor: actor, reason: "login", at: t, requestKind: .login)
-            guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
-                return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, subject: request.identity, at: t)
-            }
-            if inputs.noteSeen { live.noteSeen(person.id, at: t) }
-            return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
+            return loginAnswer(result, inputs, elseDeny: elseDeny, subject: request.identity, at: t)
         }
+    }
+
+    /// A login's answer once its seat was sought: allowed when granted or already held,
+    /// otherwise refused with the reason the outcome gives.
+    func loginAnswer(_ result: ActivationResult, _ inputs: DecisionInputs, elseDeny: DecisionReason, subject: IdentityRef, at t: Date)
+        -> DecisionResult
+    {
+        guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
+            return deny(kind: "login", refusal(result.outcome, elseDeny), inputs, subject: subject, at: t)
+        }
+        if inputs.noteSeen { live.noteSeen(person.id, at: t) }
+        return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
     }
 
     /// May this upload count? Public repositories need no seat; private ones need the PR
@@ -147,7 +155,10 @@ extension Gatehouse {
             let renames = (squatter.map { [Self.aside($0)] } ?? []) + [(found.ref, ref.username, externalID)]
             commit(try await store.changePeople(at: t) { try SeatRules.rename(renames, actor: actor, facts: $0) })
         case .setExternalID(let found, let externalID):
-            commit(try await store.changePeople(at: t) { try SeatRules.rename([(found.ref, found.ref.username, externalID)], actor: actor, facts: $0) })
+            commit(
+                try await store.changePeople(at: t) {
+                    try SeatRules.rename([(found.ref, found.ref.username, externalID)], actor: actor, facts: $0)
+                })
         case .moveAside(let found):
             commit(try await store.changePeople(at: t) { try SeatRules.rename([Self.aside(found)], actor: actor, facts: $0) })
         }
@@ -179,7 +190,8 @@ extension Gatehouse {
         do {
             let result = try await store.activateSeat(target, claims: claims, actor: actor, at: t) {
                 try SeatRules.activate(
-                    target, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t, facts: $0)
+                    target, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t,
+                    facts: $0)
             }
             remember(result)
             return result
@@ -191,7 +203,8 @@ extension Gatehouse {
             let retry = SeatTarget.person(existing.personID)
             let result = try await store.activateSeat(retry, claims: claims, actor: actor, at: t) {
                 try SeatRules.activate(
-                    retry, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t, facts: $0)
+                    retry, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t,
+                    facts: $0)
             }
             remember(result)
             return result

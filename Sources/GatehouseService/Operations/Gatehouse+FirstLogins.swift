@@ -7,7 +7,9 @@ extension Gatehouse {
     /// among them — people never seen whom the rules would give a seat — written in one
     /// transaction (`activateSeats`): the same identity, seat and claims steps, audit entries
     /// and seat limit as one by one, a transaction per batch instead of per person. For
-    /// loading a large population quickly (bench/seed-people); the rest go one by one.
+    /// loading a large population quickly (bench/seed-people); the rest go one by one. A batch
+    /// is one transaction: when another replica creates one of its identities meanwhile, the
+    /// batch fails whole (nothing written) and may be sent again.
     public func authorizeLogins(_ requests: [LoginRequest], actor: String) async throws -> [DecisionResult] {
         let t = now()
         try await ensureLoaded()
@@ -18,7 +20,8 @@ extension Gatehouse {
             let inputs = loginInputs(request, at: t)
             guard inputs.identity == nil, inputs.update == nil, case .activateSeat(let elseDeny) = inputs.verdict else { continue }
             let new = newIdentity(request.identity, request.externalID, request.email, inputs.linkTo)
-            batch.append((.newIdentity(new), request.claims(identityID: nil)))
+            // The request's claims are recorded with the seat, as for a single first login.
+            batch.append((.newIdentity(new), inputs.claimsChanged ? request.claims(identityID: nil) : nil))
             batched.append((index, inputs, elseDeny))
         }
         if !batch.isEmpty {
@@ -29,13 +32,7 @@ extension Gatehouse {
             }
             for ((index, inputs, elseDeny), result) in zip(batched, activations) {
                 remember(result)
-                if let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive {
-                    live.noteSeen(person.id, at: t)
-                    results[index] = DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
-                } else {
-                    results[index] = deny(
-                        kind: "login", refusal(result.outcome, elseDeny), inputs, subject: requests[index].identity, at: t)
-                }
+                results[index] = loginAnswer(result, inputs, elseDeny: elseDeny, subject: requests[index].identity, at: t)
             }
         }
         for index in requests.indices where results[index] == nil {
