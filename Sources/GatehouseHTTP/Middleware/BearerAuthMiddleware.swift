@@ -12,12 +12,10 @@ struct BearerAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"gatehouse\""]
-        guard let header = request.headers.single(.authorization), Self.isBearer(header) else {
+        guard let secret = Self.secret(request) else {
             throw HTTPError(.unauthorized, headers: challenge, message: "an API token is required: Authorization: Bearer <token>")
         }
-        // "Bearer " then the secret; no Foundation trimming on this path (it runs on every request).
-        let secret = header.utf8.dropFirst(7).drop(while: { $0 == UInt8(ascii: " ") })
-        guard let token = try await gatehouse.authenticate(bearer: String(Substring(secret))) else {
+        guard let token = try await gatehouse.authenticate(bearer: secret) else {
             throw HTTPError(.unauthorized, headers: challenge, message: "the API token is not valid")
         }
         let needed = access(request)
@@ -29,11 +27,15 @@ struct BearerAuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// `Bearer ` (any case) and something after it, checked on the bytes (every request).
-    static func isBearer(_ header: String) -> Bool {
+    /// The secret of `Authorization: Bearer <secret>` (the scheme in any case), or `nil`.
+    /// Checked on the bytes, with no Foundation trimming: it runs on every request.
+    static func secret(_ request: Request) -> String? {
+        guard let header = request.headers.single(.authorization) else { return nil }
         let bytes = header.utf8
-        guard bytes.count > 7 else { return false }
-        return zip(bytes, "bearer ".utf8).allSatisfy { $0 | ($0 >= 0x41 && $0 <= 0x5A ? 0x20 : 0) == $1 }
+        guard bytes.count > 7, zip(bytes, "bearer ".utf8).allSatisfy({ $0 | ($0 >= 0x41 && $0 <= 0x5A ? 0x20 : 0) == $1 }) else {
+            return nil
+        }
+        return String(Substring(bytes.dropFirst(7).drop(while: { $0 == UInt8(ascii: " ") })))
     }
 
     /// Admin endpoints: reading needs `read` or `admin`, changing needs `admin`.

@@ -18,8 +18,8 @@ struct OperationsRoutes {
         api.add(.get, "/readyz") { request, _ in
             // Details (the directory's last error names its server and bind DN) only for a token.
             var detailed = false
-            if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-                let token = try? await gatehouse.authenticate(bearer: String(header.dropFirst(7))), token.scope.permits(.read)
+            if let secret = BearerAuthMiddleware.secret(request), let token = try? await gatehouse.authenticate(bearer: secret),
+                token.scope.permits(.read)
             {
                 detailed = true
             }

@@ -37,7 +37,11 @@ final class LiveState: Sendable {
         try snapshot.read { try body($0) }
     }
 
-    var isLoaded: Bool { snapshot.withPointer { $0.pointee.loaded } }
+    /// Reads a field or two through a pointer (see `ReadWriteLock.withPointer`): for the checks
+    /// every request makes before deciding.
+    func peek<T>(_ body: (UnsafePointer<LiveSnapshot>) throws -> T) rethrows -> T { try snapshot.withPointer(body) }
+
+    var isLoaded: Bool { peek { $0.pointee.loaded } }
 
     func update(_ body: (inout LiveSnapshot) -> Void) { snapshot.write { body(&$0) } }
 

@@ -66,7 +66,7 @@ extension Gatehouse {
         let hash = APIToken.hash(secret)
         // A serving process answers from memory (refreshed within a second of any change);
         // a CLI process asks the database.
-        let (loaded, cached) = live.snapshot.withPointer { ($0.pointee.loaded, $0.pointee.tokens[hash]) }
+        let (loaded, cached) = live.peek { ($0.pointee.loaded, $0.pointee.tokens[hash]) }
         let found = loaded ? cached : try await store.token(hash: hash)
         guard let record = found, APIToken.constantTimeEquals(record.hash, hash) else { return nil }
         return record
