@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 done
 case "$DATABASE" in
   sqlite) PEOPLE_STEPS=${PEOPLE_STEPS:-"1000 10000 100000"} ;;
-  # Seeding goes through the API on two databases: the default stops at 10,000 people.
+  # Seeding and catching up run on two databases: the default stops at 10,000 people (--people for more).
   postgres) PEOPLE_STEPS=${PEOPLE_STEPS:-"1000 10000"} ;;
   *) usage ;;
 esac

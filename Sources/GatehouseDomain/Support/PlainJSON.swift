@@ -83,8 +83,8 @@ public struct PlainJSONReader {
         }
     }
 
-    /// Which of `value`'s kinds comes next: whether it is a string (so that a field taking a
-    /// string or an integer knows which to read).
+    /// Whether the next value is a string (so that a field taking a string or an integer knows
+    /// which to read).
     public mutating func nextIsString() -> Bool {
         skipWhitespace()
         return index < bytes.count && bytes[index] == UInt8(ascii: "\"")
