@@ -13,7 +13,7 @@ struct DevServerTests {
         process.arguments = ["serve", "--dev", "--port", "0", "--gate-port", "0"]
         let dir = try TempDir()
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-        let out = Pipe()
+        let out = privatePipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -44,7 +44,7 @@ final class Replica: Sendable {
         process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
         process.environment = environment
-        let pipe = Pipe()
+        let pipe = privatePipe()
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice

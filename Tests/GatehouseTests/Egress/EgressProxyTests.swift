@@ -29,7 +29,8 @@ struct EgressProxyTests {
     /// upstream (or at another private place).
     static func resolver() -> ScriptedResolver {
         ScriptedResolver([
-            "localhost": ["127.0.0.1", "::1"], "evil.test": ["127.0.0.1"], "allowed.test": ["127.0.0.1"], "evil.allowed.test": ["127.0.0.1"],
+            "localhost": ["127.0.0.1", "::1"], "evil.test": ["127.0.0.1"], "allowed.test": ["127.0.0.1"],
+            "evil.allowed.test": ["127.0.0.1"],
             "v6.allowed.test": ["::1"], "mixed.allowed.test": ["93.184.216.34", "127.0.0.1"], "mapped.allowed.test": ["::ffff:127.0.0.1"],
             "nat64.allowed.test": ["64:ff9b::7f00:1"], "meta.allowed.test": ["169.254.169.254"], "private.allowed.test": ["10.0.0.1"],
             "cgnat.allowed.test": ["100.64.0.1"], "teredo.allowed.test": ["2001:0:4136:e378:8000:63bf:80ff:fffe"],
@@ -51,14 +52,17 @@ struct EgressProxyTests {
         // Names that resolve to loopback or other private places, however they are spelled.
         "http://localhost:{P}/", "http://LOCALHOST:{P}/", "http://localhost.:{P}/", "http://evil.test:{P}/", "http://allowed.test:{P}/",
         "http://ALLOWED.TEST.:{P}/", "http://Evil.Allowed.Test:{P}/", "http://v6.allowed.test:{P}/", "http://mixed.allowed.test:{P}/",
-        "http://mapped.allowed.test:{P}/", "http://nat64.allowed.test:{P}/", "http://meta.allowed.test:{P}/", "http://private.allowed.test:{P}/",
-        "http://cgnat.allowed.test:{P}/", "http://teredo.allowed.test:{P}/", "http://6to4.allowed.test:{P}/", "http://zero.allowed.test:{P}/",
+        "http://mapped.allowed.test:{P}/", "http://nat64.allowed.test:{P}/", "http://meta.allowed.test:{P}/",
+        "http://private.allowed.test:{P}/",
+        "http://cgnat.allowed.test:{P}/", "http://teredo.allowed.test:{P}/", "http://6to4.allowed.test:{P}/",
+        "http://zero.allowed.test:{P}/",
         "http://linklocal6.allowed.test:{P}/", "http://nxdomain.allowed.test:{P}/",
         // Userinfo and look-alike tricks.
         "http://allowed.test:{P}@evil.test:{P}/", "http://allowed.test@127.0.0.1:{P}/", "http://evil.test:{P}#@allowed.test:{P}/",
         "http://evil.test:{P}?@allowed.test:{P}/", "http://evil.test:{P}\\@allowed.test:{P}/", "http://allowed.test%2eevil.test:{P}/",
         "http://allowed.test.evil.test:{P}/", "http://evilallowed.test:{P}/", "http://allowed.test..:{P}/",
-        "http://" + String(repeating: "a", count: 64) + ".allowed.test:{P}/", "http://" + String(repeating: "a.", count: 125) + "allowed.test:{P}/",
+        "http://" + String(repeating: "a", count: 64) + ".allowed.test:{P}/",
+        "http://" + String(repeating: "a.", count: 125) + "allowed.test:{P}/",
         // An allowed name on another port.
         "http://allowed.test/", "http://allowed.test:8443/", "http://public.allowed.test:1/",
     ]
@@ -69,11 +73,15 @@ struct EgressProxyTests {
         "CONNECT 2130706433:{P} HTTP/1.1\r\n\r\n", "CONNECT localhost:{P} HTTP/1.1\r\n\r\n", "CONNECT LocalHost.:{P} HTTP/1.1\r\n\r\n",
         "CONNECT allowed.test:{P} HTTP/1.1\r\n\r\n", "CONNECT allowed.test:8443 HTTP/1.1\r\n\r\n", "CONNECT allowed.test HTTP/1.1\r\n\r\n",
         "CONNECT allowed.test:{P}@evil.test:{P} HTTP/1.1\r\n\r\n", "CONNECT meta.allowed.test:{P} HTTP/1.1\r\n\r\n",
-        "CONNECT evil.test:{P} HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "CONNECT allowed.test:{P} HTTP/1.1\r\nHost: evil.test:{P}\r\n\r\n",
-        "GET http://evil.test:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "GET http://allowed.test:{P}/ HTTP/1.1\r\nHost: evil.test:{P}\r\n\r\n",
+        "CONNECT evil.test:{P} HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n",
+        "CONNECT allowed.test:{P} HTTP/1.1\r\nHost: evil.test:{P}\r\n\r\n",
+        "GET http://evil.test:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n",
+        "GET http://allowed.test:{P}/ HTTP/1.1\r\nHost: evil.test:{P}\r\n\r\n",
         "GET http://allowed.test:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\nHost: evil.test:{P}\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "GET https://allowed.test:{P}/ HTTP/1.1\r\n\r\n", "GET ftp://allowed.test:{P}/ HTTP/1.1\r\n\r\n",
-        "GET http://[::1]:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}",
+        "GET / HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n", "GET https://allowed.test:{P}/ HTTP/1.1\r\n\r\n",
+        "GET ftp://allowed.test:{P}/ HTTP/1.1\r\n\r\n",
+        "GET http://[::1]:{P}/ HTTP/1.1\r\nHost: allowed.test:{P}\r\n\r\n",
+        "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}",
     ]
 
     @Test("A table of bypass attempts: refused by the check API and by the live proxy; the upstream is never reached")
@@ -94,7 +102,8 @@ struct EgressProxyTests {
                 let url = template.replacingOccurrences(of: "{P}", with: P)
                 let body = JSONValue.object(["url": .string(url)]).canonicalText
                 let response = try await client.execute(
-                    uri: "/v1/authorize/egress", method: .post, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                    uri: "/v1/authorize/egress", method: .post,
+                    headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
                     body: ByteBuffer(string: body))
                 let answer = try JSONValue.parse(Array(response.body.readableBytesView))
                 #expect(response.status == .ok && answer["allow"] == false, "check API let \(url) through: \(answer)")
@@ -107,7 +116,8 @@ struct EgressProxyTests {
         for template in requests {
             let request = template.replacingOccurrences(of: "{P}", with: P)
             let response = try await fixture.exchange(request)
-            #expect([400, 403].contains(response.status), "proxy answered \(response.status) to \(request.debugDescription): \(response.body)")
+            #expect(
+                [400, 403].contains(response.status), "proxy answered \(response.status) to \(request.debugDescription): \(response.body)")
             if response.status == 403 { #expect(response.header("x-gatehouse-egress-reason") != nil) }
         }
         #expect(upstream.connections == 0, "the upstream was reached")
@@ -141,18 +151,24 @@ struct EgressProxyTests {
         #expect(forwarded.body.hasPrefix("POST /path?q=1\n"), "\(forwarded.body)")
         #expect(forwarded.body.contains("body-bytes: 5"))
         #expect(forwarded.body.contains("host: allowed.test:\(P)"))
-        for header in ["proxy-connection", "proxy-authorization", "x-private"] { #expect(!forwarded.body.contains(header + ":"), "\(header) passed on") }
+        for header in ["proxy-connection", "proxy-authorization", "x-private"] {
+            #expect(!forwarded.body.contains(header + ":"), "\(header) passed on")
+        }
         #expect(!forwarded.body.contains("/second"))
         #expect(forwarded.header("x-upstream") == "yes" && forwarded.header("connection") == "close")
         #expect(upstream.connections == 2)
 
-        // The same through curl, as a client would use it.
+        // The same through curl, as a client would use it. Waited for off the cooperative
+        // threads: the proxy's decision runs on them.
         let curl = try requireProgram("curl", package: "curl")
-        let viaCurl = try run(curl, ["-sS", "-x", "http://127.0.0.1:\(fixture.proxy.port)", "http://allowed.test:\(P)/curl"])
+        let proxy = "http://127.0.0.1:\(fixture.proxy.port)"
+        let viaCurl = try await blocking { try run(curl, ["-sS", "-x", proxy, "http://allowed.test:\(P)/curl"]) }
         #expect(viaCurl.stdout.hasPrefix("GET /curl"), "\(viaCurl.stderr)")
-        let tunnelled = try run(curl, ["-sS", "-p", "-x", "http://127.0.0.1:\(fixture.proxy.port)", "http://allowed.test:\(P)/tunnelled"])
+        let tunnelled = try await blocking { try run(curl, ["-sS", "-p", "-x", proxy, "http://allowed.test:\(P)/tunnelled"]) }
         #expect(tunnelled.stdout.hasPrefix("GET /tunnelled"), "\(tunnelled.stderr)")
-        let refused = try run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:\(fixture.proxy.port)", "http://evil.test:\(P)/"])
+        let refused = try await blocking {
+            try run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", proxy, "http://evil.test:\(P)/"])
+        }
         #expect(refused.stdout == "403")
         await fixture.proxy.stop()
         await upstream.stop()
@@ -167,7 +183,10 @@ struct EgressProxyTests {
         resolver.rebinding("rebind.allowed.test", first: ["93.184.216.34"], then: ["127.0.0.1"])
         resolver.rebinding("rebind2.allowed.test", first: ["93.184.216.34"], then: ["127.0.0.1"])
         let fixture = try await ProxyFixture.start(policy: Self.policy(port: upstream.port, allowLoopback: true), resolver: resolver)
-        for request in ["CONNECT rebind.allowed.test:\(upstream.port) HTTP/1.1\r\n\r\n", "GET http://rebind2.allowed.test:\(upstream.port)/ HTTP/1.1\r\n\r\n"] {
+        for request in [
+            "CONNECT rebind.allowed.test:\(upstream.port) HTTP/1.1\r\n\r\n",
+            "GET http://rebind2.allowed.test:\(upstream.port)/ HTTP/1.1\r\n\r\n",
+        ] {
             let response = try await fixture.exchange(request)
             #expect(response.status == 502, "\(response.head) \(response.body)")
             #expect(response.body.contains("93.184.216.34"))
@@ -188,7 +207,9 @@ struct EgressProxyTests {
         try await report.gatehouse.flushBookkeeping()
         let counts = try await report.gatehouse.store.egressDenialCounts(since: nil)
         #expect(counts.contains { $0.key.destination == "evil.test:\(P)" && $0.key.reason == "destination_not_allowed" })
-        #expect(report.metrics.render().contains("gatehouse_egress_connections_total{outcome=\"forward\",reason=\"destination_not_allowed\"} 1"))
+        #expect(
+            report.metrics.render().contains("gatehouse_egress_connections_total{outcome=\"forward\",reason=\"destination_not_allowed\"} 1")
+        )
         await report.proxy.stop()
 
         let open = try await ProxyFixture.start(policy: Self.policy(port: P, mode: "open"), resolver: Self.resolver())
@@ -279,7 +300,8 @@ struct EgressProxyTests {
         limits.maxConnections = 2
         limits.idleTimeout = 30
         limits.connectTimeout = 1
-        let fixture = try await ProxyFixture.start(policy: Self.policy(port: upstream.port, allowLoopback: true), resolver: Self.resolver(), limits: limits)
+        let fixture = try await ProxyFixture.start(
+            policy: Self.policy(port: upstream.port, allowLoopback: true), resolver: Self.resolver(), limits: limits)
         let port = fixture.proxy.port
         let held = try await blocking { [try RawClient(port: port), try RawClient(port: port)] }
         // Both held connections are admitted before the third arrives (connections are set up
@@ -295,7 +317,8 @@ struct EgressProxyTests {
         // A client that sends nothing is closed after the idle timeout, not held open.
         limits.idleTimeout = 0.5
         limits.maxConnections = 1024
-        let idle = try await ProxyFixture.start(policy: Self.policy(port: upstream.port, allowLoopback: true), resolver: Self.resolver(), limits: limits)
+        let idle = try await ProxyFixture.start(
+            policy: Self.policy(port: upstream.port, allowLoopback: true), resolver: Self.resolver(), limits: limits)
         let idleClosed = try await blocking {
             let client = try RawClient(port: idle.proxy.port, timeout: 20)
             let start = Date()
@@ -349,22 +372,25 @@ extension EgressProxyTests {
         #expect(!top.allow && top.verdict.reason == .destinationNotAllowed && top.role == nil)
         let asCI = try await fixture.gatehouse.checkEgress(url: "http://allowed.test:\(P)/", role: "ci")
         #expect(asCI.allow && asCI.json["role"] == "ci" && asCI.json["rule"] == "artifacts")
-        await #expect(throws: GatehouseError.self) { try await fixture.gatehouse.checkEgress(url: "https://hooks.slack.com/", role: "nobody") }
+        await #expect(throws: GatehouseError.self) {
+            try await fixture.gatehouse.checkEgress(url: "https://hooks.slack.com/", role: "nobody")
+        }
         await fixture.proxy.stop()
         await upstream.stop()
 
         let problems = PolicyLoader.parse(files: [
             "egress.yml": """
-                egress:
-                  roles:
-                    - {name: a, sources: ["10.0.0.0/33"], rules: [{name: r, hosts: ["*"], ports: [443]}]}
-                    - {name: a, sources: []}
-                    - {sources: ["10.0.0.0/8"]}
-                """
+            egress:
+              roles:
+                - {name: a, sources: ["10.0.0.0/33"], rules: [{name: r, hosts: ["*"], ports: [443]}]}
+                - {name: a, sources: []}
+                - {sources: ["10.0.0.0/8"]}
+            """
         ]).problems.joined(separator: "\n")
-        for fragment in ["10.0.0.0/33", "egress.roles[0].rules[0].hosts", "role \"a\" is defined twice", "has no sources", "a role needs a name"] {
+        for fragment in [
+            "10.0.0.0/33", "egress.roles[0].rules[0].hosts", "role \"a\" is defined twice", "has no sources", "a role needs a name",
+        ] {
             #expect(problems.contains(fragment), "\(fragment) missing from:\n\(problems)")
         }
     }
 }
-

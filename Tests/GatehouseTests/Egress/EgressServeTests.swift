@@ -49,7 +49,7 @@ struct EgressServeTests {
         process.arguments = inNamespace + ["serve", "--port", "0", "--egress-port", "0"]
         process.currentDirectoryURL = URL(fileURLWithPath: cli.dir.path)
         process.environment = cli.environment
-        let output = Pipe()
+        let output = privatePipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()

@@ -100,10 +100,21 @@ struct TestVendor: @unchecked Sendable {  // the key is immutable
 }
 
 /// Runs a program to completion, capturing its output.
-struct ProcessResult {
+struct ProcessResult: Sendable {
     var status: Int32
     var stdout: String
     var stderr: String
+}
+
+/// A pipe whose descriptors no other program the tests start inherits. Foundation's `Pipe()`
+/// is inheritable: a slapd started by a test running in parallel kept a CLI's stderr open, so
+/// reading it to its end never finished — and with the two cooperative threads of a 2-core
+/// machine each blocked in such a read, the whole run hung. The child the pipe is for still
+/// gets it (its standard streams are copies, made without close-on-exec).
+func privatePipe() -> Pipe {
+    let pipe = Pipe()
+    for fd in [pipe.fileHandleForReading.fileDescriptor, pipe.fileHandleForWriting.fileDescriptor] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return pipe
 }
 
 @discardableResult
@@ -115,11 +126,11 @@ func run(_ executable: String, _ arguments: [String], cwd: String? = nil, enviro
     process.arguments = arguments
     if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
+    let out = privatePipe(), err = privatePipe()
     process.standardOutput = out
     process.standardError = err
     if let stdin {
-        let input = Pipe()
+        let input = privatePipe()
         process.standardInput = input
         input.fileHandleForWriting.write(Data(stdin.utf8))
         try input.fileHandleForWriting.close()
