@@ -206,7 +206,8 @@ struct BulkLoginTests {
             [login("github:batched", orgs: ["Acme"], teams: ["acme/eng"]), login("github:plain")], actor: "test")
         #expect(single.allow && answers.allSatisfy { $0.allow })
         func claims(_ name: String) async throws -> Set<String> {
-            let identity = try #require(try await gatehouse.store.identity(IdentityRef(provider: .github, username: name)))
+            let found = try await gatehouse.store.identity(IdentityRef(provider: .github, username: name))
+            let identity = try #require(found)
             return Set(
                 try await gatehouse.store.memberships(identityID: identity.id).map {
                     "\($0.kind.rawValue):\($0.name):\($0.source.rawValue)"
