@@ -6,7 +6,8 @@ import Testing
 struct ProrationTests {
     func prorate(_ seats: Int64, _ price: Int64, term: (String, String), on effective: String) throws -> Proration {
         try Proration.compute(
-            addedSeats: seats, seatPriceCents: price, currency: "USD", termStart: day(term.0), effective: day(effective), expires: day(term.1))
+            addedSeats: seats, seatPriceCents: price, currency: "USD", termStart: day(term.0), effective: day(effective),
+            expires: day(term.1))
     }
 
     @Test func midTermExample() throws {
@@ -90,12 +91,38 @@ struct UTCTests {
         #expect(UTC.parseTimestamp("2026-11-01T24:00:00Z") == nil)
         #expect(UTC.days(from: ts("2026-11-01T23:59:59Z"), to: ts("2026-11-02T00:00:00Z")) == 1)
     }
+
+    /// Timestamps are read from their bytes (a replica's load reads a million): every
+    /// millisecond time formatted reads back, and nothing but the exact shape is accepted.
+    @Test func timestampsReadFromTheirBytes() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let millis = Int64.random(in: -62_135_596_800_000...253_402_300_799_999, using: &rng)
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            let text = UTC.format(date, milliseconds: true)
+            #expect(UTC.format(ts(text), milliseconds: true) == text)
+            #expect(UTC.format(ts(UTC.format(date))) == UTC.format(date))
+        }
+        #expect(ts("1970-01-01T00:00:00.5Z").timeIntervalSince1970 == 0.5)
+        #expect(abs(ts("1970-01-02T00:00:01.000000001Z").timeIntervalSince1970 - 86_401.000000001) < 1e-6)
+        #expect(ts("2028-02-29T23:59:59Z") == UTC.parseDay("2028-02-29")!.addingTimeInterval(86_399))
+        for refused in [
+            "2027-02-29T00:00:00Z", "2026-11-01T12:34:60Z", "2026-11-01T12:60:00Z", "2026-00-01T00:00:00Z", "2026-11-00T00:00:00Z",
+            "2026-11-01T12:34:56.Z", "2026-11-01T12:34:56.1234567891Z", "2026-11-01T12:34:56,5Z", "2026-11-01T12:34:5xZ",
+            "+026-11-01T12:34:56Z", "2026-11-1T12:34:56Z", "２０２６-11-01T12:34:56Z", "2026-11-01T12:34:56z", "2026-11-01T12:34:56",
+            "2026-11-01T12:34:56Z ", " 2026-11-01T12:34:56Z", "2026-11-01T1:34:56Z", "", "Z",
+        ] {
+            #expect(UTC.parseTimestamp(refused) == nil, "\(refused)")
+        }
+    }
 }
 
 @Suite("Dates that cannot crash")
 struct ExtremeDateTests {
-    @Test(arguments: [Date.distantPast, Date.distantFuture, Date(timeIntervalSince1970: -1e15), Date(timeIntervalSince1970: 1e18),
-                      Date(timeIntervalSince1970: .infinity), Date(timeIntervalSince1970: -.infinity)])
+    @Test(arguments: [
+        Date.distantPast, Date.distantFuture, Date(timeIntervalSince1970: -1e15), Date(timeIntervalSince1970: 1e18),
+        Date(timeIntervalSince1970: .infinity), Date(timeIntervalSince1970: -.infinity),
+    ])
     func formattingClamps(_ date: Date) {
         let text = UTC.format(date, milliseconds: true)
         #expect(text.hasPrefix("0001-") || text.hasPrefix("9999-") || text.hasPrefix("4001-"))

@@ -76,7 +76,11 @@ public enum UTC {
     /// `YYYY-MM-DDTHH:MM:SSZ`, or with milliseconds (`.SSS`) when asked. Sub-second digits
     /// beyond what is printed are truncated, never rounded up into the next second.
     public static func format(_ date: Date, milliseconds: Bool = false) -> String {
-        let totalMillis = Int64((clampedSeconds(date) * 1000).rounded(.down))
+        let clamped = clampedSeconds(date)
+        var totalMillis = Int64((clamped * 1000).rounded(.down))
+        // A time read from text (`parseTimestamp`) may lie an ulp below its millisecond:
+        // within floating-point precision it is that millisecond, not the one before.
+        if Double(totalMillis + 1) / 1000 - clamped <= clamped.ulp { totalMillis += 1 }
         let millis = ((totalMillis % 1000) + 1000) % 1000
         let seconds = (totalMillis - millis) / 1000
         let day = seconds >= 0 ? seconds / secondsPerDay : -((-seconds + secondsPerDay - 1) / secondsPerDay)
@@ -102,28 +106,36 @@ public enum UTC {
     /// Parses an RFC 3339 UTC timestamp: `YYYY-MM-DDTHH:MM:SS[.fraction]Z`. Offsets other
     /// than `Z` are refused: license and audit times are always written in UTC.
     public static func parseTimestamp(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[10] == UInt8(ascii: "T"),
-            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-            let day = parseDay(String(decoding: bytes[0..<10], as: UTF8.self))
+        // Read in place: a replica's load parses a million of these.
+        var text = text
+        return text.withUTF8 { parseTimestamp(bytes: $0) }
+    }
+
+    static func parseTimestamp(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+        let count = bytes.count
+        guard count >= 20, count <= 30, bytes[count - 1] == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"),
+            bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"),
+            bytes[16] == UInt8(ascii: ":")
         else { return nil }
+        /// The decimal number in `range`; `nil` unless every byte is an ASCII digit.
         func number(_ range: Range<Int>) -> Int64? {
-            let slice = bytes[range]
-            guard slice.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
-            return Int64(String(decoding: slice, as: UTF8.self))
+            var value: Int64 = 0
+            for i in range {
+                let digit = bytes[i] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int64(digit)
+            }
+            return value
         }
-        guard let hh = number(11..<13), let mm = number(14..<16), let ss = number(17..<19),
-            hh < 24, mm < 60, ss < 60
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10), let dayNumber = dayNumber(year: y, month: m, day: d),
+            let hh = number(11..<13), let mm = number(14..<16), let ss = number(17..<19), hh < 24, mm < 60, ss < 60
         else { return nil }
         var fraction = 0.0
-        if bytes.count > 20 {
-            guard bytes[19] == UInt8(ascii: "."), bytes.count > 21, bytes.count <= 30,
-                let digits = number(20..<(bytes.count - 1))
-            else { return nil }
-            fraction = Double(digits) / pow(10, Double(bytes.count - 21))
-        } else if bytes[19] != UInt8(ascii: "Z") {
-            return nil
+        if count > 20 {
+            guard bytes[19] == UInt8(ascii: "."), count > 21, let digits = number(20..<(count - 1)) else { return nil }
+            fraction = Double(digits) / pow(10, Double(count - 21))
         }
+        let day = Date(timeIntervalSince1970: TimeInterval(dayNumber * secondsPerDay))
         return day.addingTimeInterval(TimeInterval(hh * 3600 + mm * 60 + ss) + fraction)
     }
 
