@@ -112,7 +112,9 @@ public struct SQLRow: Sendable {
     /// A UTC timestamp column (`2026-11-01T00:00:00Z`, milliseconds optional).
     public func time(_ column: String) throws -> Date {
         let text: String = try self[column]
-        guard let time = UTC.parseTimestamp(text) else { throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time") }
+        guard let time = UTC.parseTimestamp(text) else {
+            throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time")
+        }
         return time
     }
 
@@ -120,7 +122,9 @@ public struct SQLRow: Sendable {
     public func optionalTime(_ column: String) throws -> Date? {
         let text: String? = try self[column]
         guard let text else { return nil }
-        guard let time = UTC.parseTimestamp(text) else { throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time") }
+        guard let time = UTC.parseTimestamp(text) else {
+            throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time")
+        }
         return time
     }
 
@@ -134,7 +138,9 @@ public struct SQLRow: Sendable {
     /// A column holding one of an enumeration's raw values; anything else names the column.
     public func value<E: RawRepresentable>(_ column: String, as type: E.Type) throws -> E where E.RawValue == String {
         let text: String = try self[column]
-        guard let value = E(rawValue: text) else { throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a \(E.self)") }
+        guard let value = E(rawValue: text) else {
+            throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a \(E.self)")
+        }
         return value
     }
 
@@ -173,6 +179,9 @@ public protocol SQLSession {
     /// head read once is known until this transaction changes it.
     var chainHead: ChainHeadCache { get }
     func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow]
+    /// Hands the result's rows to `body` one at a time, as they are read where the engine
+    /// allows (SQLite), so that a million rows are never all held at once.
+    func forEachRow(_ sql: String, _ arguments: [(any SQLBindable)?], _ body: (SQLRow) throws -> Void) throws
     /// The tables of the schema in use.
     func tables() throws -> Set<String>
     /// Runs a script of several statements (a migration).
@@ -205,6 +214,10 @@ extension SQLSession {
     public func execute(_ sql: String) throws -> Int { try execute(sql, []) }
 
     public func rows(_ sql: String) throws -> [SQLRow] { try rows(sql, []) }
+
+    public func forEachRow(_ sql: String, _ arguments: [(any SQLBindable)?], _ body: (SQLRow) throws -> Void) throws {
+        for row in try rows(sql, arguments) { try body(row) }
+    }
 
     public func tableExists(_ name: String) throws -> Bool { try tables().contains(name) }
 

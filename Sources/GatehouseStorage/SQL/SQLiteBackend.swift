@@ -1,6 +1,6 @@
 import Foundation
-import GatehouseDomain
 import GRDB
+import GatehouseDomain
 
 /// The embedded engine: one SQLite file in WAL mode, so the CLI and a running server can use
 /// it at once (readers never block the writer). Write transactions are IMMEDIATE and wait
@@ -73,20 +73,30 @@ struct SQLiteSession: SQLSession {
     }
 
     func rows(_ sql: String, _ arguments: [(any SQLBindable)?]) throws -> [SQLRow] {
+        var rows: [SQLRow] = []
+        try forEachRow(sql, arguments) { rows.append($0) }
+        return rows
+    }
+
+    func forEachRow(_ sql: String, _ arguments: [(any SQLBindable)?], _ body: (SQLRow) throws -> Void) throws {
         let statement = try db.cachedStatement(sql: sql)
         let names = statement.columnNames
-        return try Row.fetchAll(statement, arguments: Self.arguments(arguments)).map { row in
-            SQLRow(
-                names: names,
-                values: (0..<row.count).map { index in
-                    switch (row[index] as DatabaseValue).storage {
-                    case .null: .null
-                    case .int64(let int): .int(int)
-                    case .double(let double): .text(String(double))
-                    case .string(let text): .text(text)
-                    case .blob(let data): .text(String(decoding: data, as: UTF8.self))
-                    }
-                })
+        let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
+        var values: [SQLValue] = []
+        values.reserveCapacity(names.count)
+        while let row = try cursor.next() {
+            // The cursor's row is the statement's current one: read before the next step.
+            values.removeAll(keepingCapacity: true)
+            for index in 0..<row.count {
+                switch (row[index] as DatabaseValue).storage {
+                case .null: values.append(.null)
+                case .int64(let int): values.append(.int(int))
+                case .double(let double): values.append(.text(String(double)))
+                case .string(let text): values.append(.text(text))
+                case .blob(let data): values.append(.text(String(decoding: data, as: UTF8.self)))
+                }
+            }
+            try body(SQLRow(names: names, values: values))
         }
     }
 

@@ -4,14 +4,27 @@ import GatehouseDomain
 extension SQLStore {
     public func peopleSnapshot() async throws -> PeopleSnapshot {
         try await read { db in
-            PeopleSnapshot(
-                persons: try db.rows("SELECT * FROM persons").map(SQLStore.person),
-                identities: try db.rows("SELECT * FROM identities").map(SQLStore.identity),
-                memberships: try db.rows("SELECT * FROM memberships").map(SQLStore.membership),
+            // Rows are decoded as they are read, into arrays sized up front: a million people
+            // load without holding every row twice.
+            func all<T>(_ table: String, _ columns: String, _ decode: (SQLRow) throws -> T) throws -> [T] {
+                var out: [T] = []
+                out.reserveCapacity(Int(try db.value(as: Int64.self, "SELECT COUNT(*) FROM \(table)") ?? 0))
+                try db.forEachRow("SELECT \(columns) FROM \(table)", []) { out.append(try decode($0)) }
+                return out
+            }
+            return PeopleSnapshot(
+                persons: try all("persons", SQLStore.personColumns, SQLStore.person),
+                identities: try all("identities", SQLStore.identityColumns, SQLStore.identity),
+                memberships: try all("memberships", SQLStore.membershipColumns, SQLStore.membership),
                 auditSeq: try SQLStore.auditHead(db),
                 sessions: try db.rows("SELECT * FROM sessions").map(SQLStore.session))
         }
     }
+
+    /// The columns `person`, `identity` and `membership` read (not the bookkeeping times).
+    static let personColumns = "id, name, email, role, status, seat, last_seen_at, created_at"
+    static let identityColumns = "id, provider, username, external_id, email, person_id"
+    static let membershipColumns = "identity_id, kind, name, source, present"
 
     public func peopleChanges(after seq: Int64, limit: Int) async throws -> PeopleSnapshot? {
         try await read { db in
