@@ -25,11 +25,11 @@ extension PeopleIndex {
             s.lastSeenAt = .distantPast
             return s
         }
-        compare("person", persons.mapValues(withoutSeen), other.persons.mapValues(withoutSeen))
-        compare("identity", identityByKey, other.identityByKey)
+        compare("person", personsByID.mapValues(withoutSeen), other.personsByID.mapValues(withoutSeen))
+        compare("identity", identitiesByKey, other.identitiesByKey)
         compare(
-            "memberships of identity", memberships.mapValues { $0.filter(\.present) }.filter { !$0.value.isEmpty },
-            other.memberships.mapValues { $0.filter(\.present) }.filter { !$0.value.isEmpty })
+            "memberships of identity", membershipsByIdentity.mapValues { $0.filter(\.present) }.filter { !$0.value.isEmpty },
+            other.membershipsByIdentity.mapValues { $0.filter(\.present) }.filter { !$0.value.isEmpty })
         compare("session", sessions.mapValues(withoutSeen), other.sessions.mapValues(withoutSeen))
         return out
     }

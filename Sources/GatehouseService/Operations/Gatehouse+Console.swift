@@ -116,7 +116,7 @@ extension Gatehouse {
         try await ensureLoaded()
         let needle = Array((search?.trimmingCharacters(in: .whitespaces).lowercased() ?? "").utf8)
         return live.read { s in
-            let version = (s.index.peopleVersion, s.index.allPersons.count)
+            let version = (s.index.peopleVersion, s.index.personCount)
             var order = peopleOrderCache.withLock { $0 }
             if order?.version.0 != version.0 || order?.version.1 != version.1 {
                 var entries = s.index.allPersons.map { person -> PeopleOrder.Entry in

@@ -109,7 +109,7 @@ extension Gatehouse {
             // Stored claims are kept for the record: rewritten only when the request's differ.
             var storedClaims = 0
             var claimsMatch = true
-            for m in identity.map({ s.index.memberships(of: $0.id) }) ?? [] where m.source == request.claimsSource {
+            for m in identity.map({ s.index.heldMemberships(of: $0.id) }) ?? [] where m.source == request.claimsSource {
                 storedClaims += 1
                 let claimed = m.kind == .team ? request.teams : m.kind == .group ? request.groups : request.orgs
                 claimsMatch = claimsMatch && claimed.contains(m.name)

@@ -5,13 +5,13 @@ import GatehouseStorage
 extension Gatehouse {
     /// Loads everything decisions need into memory in one go.
     public func refresh() async throws {
-        let people = try await store.peopleSnapshot()
+        // The snapshot's rows go as soon as the index holds them.
+        let index = PeopleIndex(try await store.peopleSnapshot())
         let license = try await store.licenseInForce()
         let verification = license.map { LicenseVerifier.verify($0.fileText, trusted: trustedKeys, instanceHost: instanceHost) }
         let latestSeen = try await store.latestSeen()
         let policy = Self.policy(from: try await store.policySetInForce())
         let tokens = try await store.tokens()
-        let index = PeopleIndex(people)
         live.update { snapshot in
             snapshot = LiveSnapshot(
                 index: index, license: license, verification: verification, latestSeen: latestSeen, policy: policy,
@@ -20,6 +20,8 @@ extension Gatehouse {
         // Writes of this process that raced with this snapshot count as foreign from now on,
         // so the next sync reloads rather than trusting a change the snapshot may lack.
         store.writeLog.clear()
+        // Loading freed as much as it kept (rows read, the index it replaced): hand it back.
+        MemoryRelease.returnFreedMemory()
     }
 
     /// The rules of a stored policy set; the built-in defaults when none has been applied.
