@@ -78,9 +78,11 @@ public enum UTC {
     public static func format(_ date: Date, milliseconds: Bool = false) -> String {
         let clamped = clampedSeconds(date)
         var totalMillis = Int64((clamped * 1000).rounded(.down))
-        // A time read from text (`parseTimestamp`) may lie an ulp below its millisecond:
-        // within floating-point precision it is that millisecond, not the one before.
-        if Double(totalMillis + 1) / 1000 - clamped <= clamped.ulp { totalMillis += 1 }
+        // A time read from text (`parseTimestamp`) may lie a few ulps below its millisecond
+        // (`Date` keeps seconds since 2001, so the ulps are those of that count, too): within
+        // floating-point precision it is that millisecond, not the one before.
+        let precision = 4 * max(abs(clamped), abs(date.timeIntervalSinceReferenceDate)).ulp
+        if Double(totalMillis + 1) / 1000 - clamped <= precision { totalMillis += 1 }
         let millis = ((totalMillis % 1000) + 1000) % 1000
         let seconds = (totalMillis - millis) / 1000
         let day = seconds >= 0 ? seconds / secondsPerDay : -((-seconds + secondsPerDay - 1) / secondsPerDay)
