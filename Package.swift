@@ -71,6 +71,9 @@ let package = Package(
             dependencies: [
                 "GatehouseDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API (the system library GRDB itself links): a load's rows are read
+                // column by column from the statement.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
