@@ -7,6 +7,9 @@ import GatehouseDomain
 public protocol PeopleStore: Sendable {
     /// Everything decisions need, in one read.
     func peopleSnapshot() async throws -> PeopleSnapshot
+    /// The same read, handed to `deliver` in parts as the rows are read (so that memory can be
+    /// built beside the read rather than after it); returns the audit head it reflects.
+    func loadPeople(_ deliver: @escaping @Sendable (PeopleLoadPart) -> Void) async throws -> Int64
     /// The sequence number of the latest audit entry: any change of state moves it.
     func auditHeadSeq() async throws -> Int64
     /// What the audit entries after `seq` (at most `limit` of them) changed about people, when

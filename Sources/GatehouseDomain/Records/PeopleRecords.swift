@@ -98,6 +98,17 @@ public struct PeopleSnapshot: Sendable {
     }
 }
 
+/// One piece of a whole load of people (`PeopleStore.loadPeople`), handed over as it is read:
+/// first the sizes, then people, identities, memberships and gate sessions in that order, each
+/// kind in pieces of a few thousand.
+public enum PeopleLoadPart: Sendable {
+    case sizes(persons: Int, identities: Int, memberships: Int)
+    case persons([PersonRecord])
+    case identities([IdentityRecord])
+    case memberships([MembershipRecord])
+    case sessions([GateSession])
+}
+
 /// A login not seen before: the identity to create, and the person it joins or starts.
 public struct NewIdentity: Sendable, Equatable {
     public var ref: IdentityRef
@@ -149,7 +160,8 @@ public struct ActivationResult: Sendable, Equatable {
     public var committed: CommittedPeoplePlan?
 
     public init(
-        outcome: ActivationOutcome, person: PersonRecord?, identity: IdentityRecord?, activeSeats: Int64, claimsRecorded: RecordedClaims? = nil,
+        outcome: ActivationOutcome, person: PersonRecord?, identity: IdentityRecord?, activeSeats: Int64,
+        claimsRecorded: RecordedClaims? = nil,
         committed: CommittedPeoplePlan? = nil
     ) {
         self.outcome = outcome

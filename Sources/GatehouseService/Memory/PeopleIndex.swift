@@ -36,10 +36,7 @@ struct MembershipSets: Sendable {
     /// One more holder of `set`: its id (`-1` for the empty set).
     mutating func retain(_ set: Set<HeldMembership>) -> Int32 {
         guard !set.isEmpty else { return -1 }
-        if let id = idBySet[set] {
-            references[Int(id)] += 1
-            return id
-        }
+        if let id = idBySet[set] { return retain(id: id) }
         let id: Int32
         if let reused = vacant.popLast() {
             id = reused
@@ -51,6 +48,12 @@ struct MembershipSets: Sendable {
             references.append(1)
         }
         idBySet[set] = id
+        return id
+    }
+
+    /// One more holder of the set `id` (which has one already).
+    mutating func retain(id: Int32) -> Int32 {
+        references[Int(id)] += 1
         return id
     }
 
@@ -119,33 +122,59 @@ public struct PeopleIndex: Sendable {
     public init() {}
 
     public init(_ snapshot: PeopleSnapshot) {
-        personRows.reserveCapacity(snapshot.persons.count)
-        personRowByID.reserveCapacity(snapshot.persons.count)
-        identityRows.reserveCapacity(snapshot.identities.count)
-        identityRowByKey.reserveCapacity(snapshot.identities.count)
-        identityRowByID.reserveCapacity(snapshot.identities.count)
-        for person in snapshot.persons { upsert(person) }
-        for identity in snapshot.identities { upsert(identity) }
-        // Rows come grouped by identity as they were written; each run is merged into what
-        // the identity holds, so an interleaved order gives the same sets, only slower.
-        var run: [MembershipRecord] = []
-        for m in snapshot.memberships {
-            if let first = run.first, first.identityID != m.identityID {
-                addMemberships(run)
-                run.removeAll(keepingCapacity: true)
-            }
-            run.append(m)
-        }
-        addMemberships(run)
-        for session in snapshot.sessions { insert(session) }
+        load(.sizes(persons: snapshot.persons.count, identities: snapshot.identities.count, memberships: snapshot.memberships.count))
+        load(.persons(snapshot.persons))
+        load(.identities(snapshot.identities))
+        load(.memberships(snapshot.memberships))
+        load(.sessions(snapshot.sessions))
         auditSeq = snapshot.auditSeq
     }
 
-    private mutating func addMemberships(_ run: [MembershipRecord]) {
+    /// Takes one part of a whole load (`PeopleStore.loadPeople`), in the order they come.
+    public mutating func load(_ part: PeopleLoadPart) {
+        switch part {
+        case .sizes(let persons, let identities, _):
+            personRows.reserveCapacity(persons)
+            personRowByID.reserveCapacity(persons)
+            identityRows.reserveCapacity(identities)
+            identityRowByKey.reserveCapacity(identities)
+            identityRowByID.reserveCapacity(identities)
+        case .persons(let persons):
+            for person in persons { upsert(person) }
+        case .identities(let identities):
+            for identity in identities { upsert(identity) }
+        case .memberships(let memberships):
+            // Rows come grouped by identity as they were written; each run is merged into what
+            // the identity holds, so a run split between parts, or an interleaved order, gives
+            // the same sets (only slower).
+            var start = memberships.startIndex
+            while start < memberships.endIndex {
+                var end = start + 1
+                while end < memberships.endIndex, memberships[end].identityID == memberships[start].identityID { end += 1 }
+                addMemberships(memberships[start..<end])
+                start = end
+            }
+        case .sessions(let sessions):
+            for session in sessions { insert(session) }
+        }
+    }
+
+    /// The set the last run of a load went to: most identities hold the same as the one before.
+    private var lastLoadedSet: Int32 = -1
+
+    private mutating func addMemberships(_ run: ArraySlice<MembershipRecord>) {
         guard let identityID = run.first?.identityID else { return }
+        if let row = identityRowByID[identityID], identityRows[Int(row)].memberships < 0 {
+            let last = membershipSets[lastLoadedSet]
+            if last.count == run.count, run.allSatisfy({ last.contains(HeldMembership($0)) }) {
+                identityRows[Int(row)].memberships = membershipSets.retain(id: lastLoadedSet)
+                return
+            }
+        }
         var held = heldMemberships(of: identityID)
         for m in run { held.insert(HeldMembership(m)) }
         replaceMemberships(of: identityID, with: held)
+        if let row = identityRowByID[identityID] { lastLoadedSet = identityRows[Int(row)].memberships }
     }
 
     /// Takes the stored state of some people (from `peopleChanges`): each person, all their
@@ -351,20 +380,33 @@ public struct PeopleIndex: Sendable {
 
     /// The row of person `id`: a new one, not yet `known`, when no record has named them.
     private mutating func personRow(_ id: String) -> Int32 {
-        if let row = personRowByID[id] { return row }
-        let row = Int32(personRows.count)
-        personRows.append(
-            PersonRow(
-                record: PersonRecord(
-                    id: id, name: "", email: nil, role: .user, status: .active, seat: .none, lastSeenAt: nil, createdAt: .distantPast),
-                known: false))
-        personRowByID[id] = row
+        let next = Int32(personRows.count)
+        let row = Self.valueInserting(&personRowByID[id, default: next])
+        if row == next {
+            personRows.append(
+                PersonRow(
+                    record: PersonRecord(
+                        id: id, name: "", email: nil, role: .user, status: .active, seat: .none, lastSeenAt: nil, createdAt: .distantPast),
+                    known: false))
+        }
         return row
     }
 
+    /// The value of a `dictionary[key, default: new]` access, which stores `new` when the key
+    /// is absent: a look-up and an insertion for one hash of the key (a load does millions).
+    @inline(__always) private static func valueInserting(_ value: inout Int32) -> Int32 { value }
+
     public mutating func upsert(_ person: PersonRecord) {
         peopleVersion &+= 1
-        let row = personRow(person.id)
+        let next = Int32(personRows.count)
+        let row = Self.valueInserting(&personRowByID[person.id, default: next])
+        if row == next {
+            // Someone new (a whole load is all of these).
+            personRows.append(PersonRow(record: person, known: true))
+            knownPersons += 1
+            if let email = person.email?.lowercased(), !email.isEmpty { personRowByEmail[email] = row }
+            return
+        }
         let old = personRows[Int(row)]
         if old.known, let email = old.record.email?.lowercased(), personRowByEmail[email] == row { personRowByEmail[email] = nil }
         if !old.known { knownPersons += 1 }
@@ -380,9 +422,9 @@ public struct PeopleIndex: Sendable {
         let person = personRow(identity.personID)
         var identity = identity
         identity.personID = personRows[Int(person)].record.id
-        let row: Int32
-        if let existing = identityRowByID[identity.id] {
-            row = existing
+        let free = vacantIdentityRows.last ?? Int32(identityRows.count)
+        let row = Self.valueInserting(&identityRowByID[identity.id, default: free])
+        if row != free {
             unlinkKeys(row)
             if identityRows[Int(row)].person != person {
                 unlinkFromPerson(row)
@@ -395,15 +437,13 @@ public struct PeopleIndex: Sendable {
             let memberships = membershipSets.retain(membershipsOfUnknown.removeValue(forKey: identity.id) ?? [])
             let new = IdentityRow(
                 record: identity, person: person, nextOfPerson: personRows[Int(person)].firstIdentity, memberships: memberships)
-            if let vacant = vacantIdentityRows.popLast() {
-                row = vacant
+            if row == vacantIdentityRows.last {
+                vacantIdentityRows.removeLast()
                 identityRows[Int(row)] = new
             } else {
-                row = Int32(identityRows.count)
                 identityRows.append(new)
             }
             personRows[Int(person)].firstIdentity = row
-            identityRowByID[identity.id] = row
         }
         identityRowByKey[identity.ref.key] = row
         if let external = identity.externalID { identityRowByExternal[Self.providerSlot(identity.ref.provider)][external] = row }

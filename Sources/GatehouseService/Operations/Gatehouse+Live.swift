@@ -5,8 +5,9 @@ import GatehouseStorage
 extension Gatehouse {
     /// Loads everything decisions need into memory in one go.
     public func refresh() async throws {
-        // The snapshot's rows go as soon as the index holds them.
-        let index = PeopleIndex(try await store.peopleSnapshot())
+        // Indexed as the rows are read, a part at a time.
+        let loader = PeopleLoader()
+        let index = loader.finish(auditSeq: try await store.loadPeople { loader.take($0) })
         let license = try await store.licenseInForce()
         let verification = license.map { LicenseVerifier.verify($0.fileText, trusted: trustedKeys, instanceHost: instanceHost) }
         let latestSeen = try await store.latestSeen()
@@ -48,7 +49,7 @@ extension Gatehouse {
         let head = try await store.auditHeadSeq()
         // Read without copying the snapshot: a copy held while a delta is applied would
         // make the delta copy every table.
-        let (known, loaded) = live.read { ($0.index.auditSeq, $0.loaded) }
+        let (known, loaded, people) = live.read { ($0.index.auditSeq, $0.loaded, $0.index.personCount) }
         guard head != known || !loaded else { return false }
         // Changes made by this process are already in memory: no reload for those.
         if loaded, head > known, store.writeLog.consume((known + 1)...head) {
@@ -57,7 +58,9 @@ extension Gatehouse {
         }
         // First logins, seats and memberships changed elsewhere (another replica's traffic):
         // only the people concerned are read again, not everyone.
-        if loaded, head > known, let changes = try await store.peopleChanges(after: known, limit: Self.changesReadPersonByPerson) {
+        if loaded, head > known,
+            let changes = try await store.peopleChanges(after: known, limit: Self.changesReadPersonByPerson(among: people))
+        {
             live.update { $0.index.apply(changes) }
             // As after a reload: a write of this process that raced with this read is
             // trusted no more (the next sync reads the people it changed).
@@ -68,8 +71,10 @@ extension Gatehouse {
         return true
     }
 
-    /// Beyond this many audit entries to catch up on, reloading everything is simpler.
-    static let changesReadPersonByPerson = 2_000
+    /// Beyond this many audit entries to catch up on, reloading everything is simpler: 2,000,
+    /// or a twentieth of the people held (a reload of a million people takes seconds; the
+    /// changes of a batch of 5,000 first logins, ~25,000 entries, are read in a fraction).
+    static func changesReadPersonByPerson(among people: Int) -> Int { max(2_000, people / 20) }
 
     /// Writes buffered last-seen times and denial counts; on failure they are kept for the next try.
     public func flushBookkeeping() async throws {

@@ -3,21 +3,67 @@ import GatehouseDomain
 
 extension SQLStore {
     public func peopleSnapshot() async throws -> PeopleSnapshot {
+        let collected = Collected()
+        let head = try await loadPeople { collected.take($0) }
+        return collected.snapshot(auditSeq: head)
+    }
+
+    public func loadPeople(_ deliver: @escaping @Sendable (PeopleLoadPart) -> Void) async throws -> Int64 {
         try await read { db in
-            // Rows are decoded as they are read, into arrays sized up front: a million people
-            // load without holding every row twice.
-            func all<T>(_ table: String, _ columns: String, _ decode: (SQLRow) throws -> T) throws -> [T] {
-                var out: [T] = []
-                out.reserveCapacity(Int(try db.value(as: Int64.self, "SELECT COUNT(*) FROM \(table)") ?? 0))
-                try db.forEachRow("SELECT \(columns) FROM \(table)", []) { out.append(try decode($0)) }
-                return out
+            func count(_ table: String) throws -> Int { Int(try db.value(as: Int64.self, "SELECT COUNT(*) FROM \(table)") ?? 0) }
+            deliver(.sizes(persons: try count("persons"), identities: try count("identities"), memberships: try count("memberships")))
+            // Rows are decoded as they are read and handed over a piece at a time: a million
+            // people are never held as rows, nor all at once as records.
+            func stream<T>(
+                _ table: String, _ columns: String, _ decode: (SQLRow) throws -> T, _ part: @escaping ([T]) -> PeopleLoadPart
+            ) throws {
+                var piece: [T] = []
+                piece.reserveCapacity(Self.loadPiece)
+                try db.forEachRow("SELECT \(columns) FROM \(table)", []) { row in
+                    piece.append(try decode(row))
+                    if piece.count == Self.loadPiece {
+                        deliver(part(piece))
+                        piece.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !piece.isEmpty { deliver(part(piece)) }
             }
-            return PeopleSnapshot(
-                persons: try all("persons", SQLStore.personColumns, SQLStore.person),
-                identities: try all("identities", SQLStore.identityColumns, SQLStore.identity),
-                memberships: try all("memberships", SQLStore.membershipColumns, SQLStore.membership),
-                auditSeq: try SQLStore.auditHead(db),
-                sessions: try db.rows("SELECT * FROM sessions").map(SQLStore.session))
+            try stream("persons", SQLStore.personColumns, SQLStore.person) { .persons($0) }
+            try stream("identities", SQLStore.identityColumns, SQLStore.identity) { .identities($0) }
+            try stream("memberships", SQLStore.membershipColumns, SQLStore.membership) { .memberships($0) }
+            deliver(.sessions(try db.rows("SELECT * FROM sessions").map(SQLStore.session)))
+            return try SQLStore.auditHead(db)
+        }
+    }
+
+    /// Rows per part of a load.
+    static let loadPiece = 8_192
+
+    /// The parts of a load gathered into one snapshot.
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var persons: [PersonRecord] = [], identities: [IdentityRecord] = [], memberships: [MembershipRecord] = []
+        private var sessions: [GateSession] = []
+
+        func take(_ part: PeopleLoadPart) {
+            lock.withLock {
+                switch part {
+                case .sizes(let p, let i, let m):
+                    persons.reserveCapacity(p)
+                    identities.reserveCapacity(i)
+                    memberships.reserveCapacity(m)
+                case .persons(let rows): persons += rows
+                case .identities(let rows): identities += rows
+                case .memberships(let rows): memberships += rows
+                case .sessions(let rows): sessions += rows
+                }
+            }
+        }
+
+        func snapshot(auditSeq: Int64) -> PeopleSnapshot {
+            lock.withLock {
+                PeopleSnapshot(persons: persons, identities: identities, memberships: memberships, auditSeq: auditSeq, sessions: sessions)
+            }
         }
     }
 
