@@ -37,8 +37,8 @@ final class LiveState: Sendable {
         try snapshot.read { try body($0) }
     }
 
-    /// Reads a field or two through a pointer (see `ReadWriteLock.withPointer`): for the checks
-    /// every request makes before deciding.
+    /// Reads through a pointer (see `ReadWriteLock.withPointer`): for the checks every request
+    /// makes before deciding, and the decision's own inputs (`loginInputs`, `uploadInputs`).
     func peek<T>(_ body: (UnsafePointer<LiveSnapshot>) throws -> T) rethrows -> T { try snapshot.withPointer(body) }
 
     var isLoaded: Bool { peek { $0.pointee.loaded } }

@@ -90,39 +90,42 @@ extension Gatehouse {
     }
 
     func loginInputs(_ request: LoginRequest, at t: Date) -> DecisionInputs {
-        live.read { s in
-            let (identity, update) = s.index.lookup(request.identity, externalID: request.externalID)
+        // Read through the pointer: a borrowed snapshot was copied whole (every table retained).
+        live.peek { s in
+            let (identity, update) = s.pointee.index.lookup(request.identity, externalID: request.externalID)
             let linkTo =
                 identity == nil && update == nil
-                ? s.index.linkCandidate(request.identity, email: request.email, policy: s.policy.identity) : nil
-            var facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
+                ? s.pointee.index.linkCandidate(request.identity, email: request.email, policy: s.pointee.policy.identity) : nil
+            var facts = (identity?.personID ?? linkTo).flatMap { s.pointee.index.facts($0) }
             let (orgs, teams) =
                 request.verified
-                ? s.index.verifiedMemberships(of: identity?.id, orgs: request.orgs.union(request.groups), teams: request.teams)
-                : s.index.hasVerifiedMemberships(identity?.id)
+                ? s.pointee.index.verifiedMemberships(of: identity?.id, orgs: request.orgs.union(request.groups), teams: request.teams)
+                : s.pointee.index.hasVerifiedMemberships(identity?.id)
                     // Memberships the gate's sign-in read from the provider outrank a caller's claims.
-                    ? s.index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
-                    : s.index.effectiveMemberships(of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
+                    ? s.pointee.index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
+                    : s.pointee.index.effectiveMemberships(
+                        of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
             // A directory person signing in through an OIDC provider of the `ldap` namespace:
             // the groups just read count as their directory groups.
             if request.verified, request.identity.provider == .ldap { facts?.directoryGroups.formUnion(request.groups) }
             // Stored claims are kept for the record: rewritten only when the request's differ.
             var storedClaims = 0
             var claimsMatch = true
-            for m in identity.map({ s.index.heldMemberships(of: $0.id) }) ?? [] where m.source == request.claimsSource {
+            for m in identity.map({ s.pointee.index.heldMemberships(of: $0.id) }) ?? [] where m.source == request.claimsSource {
                 storedClaims += 1
                 let claimed = m.kind == .team ? request.teams : m.kind == .group ? request.groups : request.orgs
                 claimsMatch = claimsMatch && claimed.contains(m.name)
             }
-            let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
+            let state = LicenseEvaluator.evaluate(s.pointee.verification, now: t, latestSeen: s.pointee.latestSeen).state
             let verdict = LoginDecider.decide(
-                LoginFacts(identity: request.identity, person: facts, orgs: orgs, teams: teams, licenseState: state), policy: s.policy)
+                LoginFacts(identity: request.identity, person: facts, orgs: orgs, teams: teams, licenseState: state),
+                policy: s.pointee.policy)
             // A sign-in's fresh read replaces what earlier sign-ins stored, even when now empty.
             let claimsChanged =
                 (request.verified || !request.orgs.isEmpty || !request.teams.isEmpty)
                 && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count + request.groups.count)
-            let role: Role = s.policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
-            let lastSeen = facts.flatMap { s.index.person($0.id)?.lastSeenAt }
+            let role: Role = s.pointee.policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
+            let lastSeen = facts.flatMap { s.pointee.index.person($0.id)?.lastSeenAt }
             return DecisionInputs(
                 identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: role,
                 claimsChanged: claimsChanged,
@@ -131,14 +134,16 @@ extension Gatehouse {
     }
 
     func uploadInputs(_ request: UploadRequest, at t: Date) -> DecisionInputs {
-        live.read { s in
-            let (identity, update) = s.index.lookup(request.author, externalID: request.authorExternalID)
+        // Read through the pointer: a borrowed snapshot was copied whole (every table retained).
+        live.peek { s in
+            let (identity, update) = s.pointee.index.lookup(request.author, externalID: request.authorExternalID)
             let linkTo =
-                identity == nil && update == nil ? s.index.linkCandidate(request.author, email: nil, policy: s.policy.identity) : nil
-            let facts = (identity?.personID ?? linkTo).flatMap { s.index.facts($0) }
-            let state = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
+                identity == nil && update == nil
+                ? s.pointee.index.linkCandidate(request.author, email: nil, policy: s.pointee.policy.identity) : nil
+            let facts = (identity?.personID ?? linkTo).flatMap { s.pointee.index.facts($0) }
+            let state = LicenseEvaluator.evaluate(s.pointee.verification, now: t, latestSeen: s.pointee.latestSeen).state
             let verdict = UploadDecider.decide(
-                isPrivate: request.isPrivate, author: request.author, person: facts, licenseState: state, policy: s.policy)
+                isPrivate: request.isPrivate, author: request.author, person: facts, licenseState: state, policy: s.pointee.policy)
             return DecisionInputs(
                 identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: facts?.role ?? .user,
                 claimsChanged: false)
