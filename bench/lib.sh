@@ -29,14 +29,14 @@ YAML
 }
 
 # In the current directory: a vendor key (vendor.pem, vendor.pub.pem, kid "bench") and a
-# license of a million seats in force today for https://codecov.bench.internal (bench.lic).
+# license of two million seats (room for a million people and more) in force today for https://codecov.bench.internal (bench.lic).
 bench_license() {  # gatehouse-binary
   "$1" license keygen --out vendor.pem --kid bench > vendor.pub.pem 2>/dev/null
   local start end
   start=$(date -u -d "yesterday" +%Y-%m-%d); end=$(date -u -d "+364 days" +%Y-%m-%d)
   cat > terms.json <<JSON
 {"license_id":"lic_bench","licensee":"Bench Corp","issued_at":"${start}T00:00:00Z","starts_at":"${start}T00:00:00Z",
- "expires_at":"${end}T00:00:00Z","seats":1000000,"seat_price_cents":25000,"currency":"USD",
+ "expires_at":"${end}T00:00:00Z","seats":2000000,"seat_price_cents":25000,"currency":"USD",
  "instance_url":"https://codecov.bench.internal","grace_days":14,"supersedes":null}
 JSON
   "$1" license sign --key vendor.pem --kid bench --terms terms.json --out bench.lic >/dev/null
