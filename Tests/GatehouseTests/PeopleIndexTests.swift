@@ -147,6 +147,43 @@ struct PeopleIndexTests {
         for email in Self.emails.compactMap({ $0 }) { #expect(index.personID(email: email) == model.emails[email.lowercased()]) }
     }
 
+    @Test(
+        "a load handed over in parts of any size, runs of memberships split between them, indexes the same", arguments: [1, 2, 3, 7, 1000])
+    func loadInParts(size: Int) {
+        var persons: [PersonRecord] = [], identities: [IdentityRecord] = [], memberships: [MembershipRecord] = []
+        for i in 0..<40 {
+            persons.append(
+                PersonRecord(
+                    id: "p\(i)", name: "u\(i)", email: i % 5 == 0 ? "u\(i)@acme.test" : nil, role: .user, status: .active, seat: .active,
+                    lastSeenAt: nil, createdAt: Date(timeIntervalSince1970: 0)))
+            identities.append(
+                IdentityRecord(
+                    id: Int64(i), ref: IdentityRef(provider: i % 4 == 0 ? .ldap : .github, username: "u\(i)"), externalID: "\(i)",
+                    email: nil, personID: "p\(i % 30)"))
+            // Most hold the same two; some more, some fewer, some none.
+            memberships += MembershipClaims(identityID: nil, orgs: ["acme"], teams: i % 3 == 0 ? [] : ["acme/eng"]).records(for: Int64(i))
+            if i % 4 == 0 { memberships.append(MembershipRecord(identityID: Int64(i), kind: .group, name: "staff", source: .ldap)) }
+        }
+        let whole = PeopleSnapshot(persons: persons, identities: identities, memberships: memberships, auditSeq: 9)
+        let loader = PeopleLoader()
+        loader.take(.sizes(persons: persons.count, identities: identities.count, memberships: memberships.count))
+        func parts<T>(_ rows: [T]) -> [[T]] {
+            stride(from: 0, to: rows.count, by: size).map { Array(rows[$0..<min($0 + size, rows.count)]) }
+        }
+        for part in parts(persons) { loader.take(.persons(part)) }
+        for part in parts(identities) { loader.take(.identities(part)) }
+        for part in parts(memberships) { loader.take(.memberships(part)) }
+        loader.take(.sessions([]))
+        let loaded = loader.finish(auditSeq: 9)
+        let reference = PeopleIndex(whole)
+        #expect(loaded.divergence(from: reference) == [])
+        #expect(loaded.auditSeq == 9 && loaded.personCount == 40)
+        #expect(loaded.membershipSets.count == reference.membershipSets.count)
+        #expect(loaded.facts("p4")?.directoryGroups == ["staff"])
+        #expect(loaded.memberships(of: 5) == MembershipClaims(identityID: nil, orgs: ["acme"], teams: ["acme/eng"]).records(for: 5))
+        #expect(loaded.identities(of: "p1").map(\.id) == [1, 31])
+    }
+
     @Test("identities of the same memberships share one set; the last holder's change frees it")
     func membershipSetsAreShared() {
         var index = PeopleIndex()

@@ -159,6 +159,8 @@ public struct PeopleIndex: Sendable {
         }
     }
 
+    /// The person row of the identity stored last (see `upsert(_:IdentityRecord)`).
+    private var lastIdentityPerson: Int32 = -1
     /// The set the last run of a load went to: most identities hold the same as the one before.
     private var lastLoadedSet: Int32 = -1
 
@@ -419,7 +421,12 @@ public struct PeopleIndex: Sendable {
 
     public mutating func upsert(_ identity: IdentityRecord) {
         peopleVersion &+= 1
-        let person = personRow(identity.personID)
+        // Identities are mostly stored in the order of their people (created together): the
+        // next one's person is usually the row after the last one's, checked before hashing.
+        let guess = Int(lastIdentityPerson) + 1
+        let person =
+            guess < personRows.count && personRows[guess].record.id == identity.personID ? Int32(guess) : personRow(identity.personID)
+        lastIdentityPerson = person
         var identity = identity
         identity.personID = personRows[Int(person)].record.id
         let free = vacantIdentityRows.last ?? Int32(identityRows.count)
