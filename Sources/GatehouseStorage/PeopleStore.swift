@@ -5,10 +5,9 @@ import GatehouseDomain
 /// audits it in the same transaction (bookkeeping — last-seen times and denial counters — is
 /// batched and not chained).
 public protocol PeopleStore: Sendable {
-    /// Everything decisions need, in one read.
-    func peopleSnapshot() async throws -> PeopleSnapshot
-    /// The same read, handed to `deliver` in parts as the rows are read (so that memory can be
-    /// built beside the read rather than after it); returns the audit head it reflects.
+    /// Everything decisions need, in one read, handed to `deliver` in parts as the rows are read
+    /// (so that memory can be built beside the read rather than after it); returns the audit
+    /// head it reflects. `peopleSnapshot()` gathers the parts into one value.
     func loadPeople(_ deliver: @escaping @Sendable (PeopleLoadPart) -> Void) async throws -> Int64
     /// The sequence number of the latest audit entry: any change of state moves it.
     func auditHeadSeq() async throws -> Int64
@@ -87,4 +86,41 @@ public protocol PeopleStore: Sendable {
     /// People holding a seat at a time, from the seat events.
     func seatHolders(asOf: Date) async throws -> [String]
     func applyPolicySet(_ set: StoredPolicySet, audit: AuditDraft) async throws
+}
+
+extension PeopleStore {
+    /// Everything decisions need, in one read (`loadPeople`, gathered).
+    public func peopleSnapshot() async throws -> PeopleSnapshot {
+        let gathered = GatheredPeople()
+        let head = try await loadPeople { gathered.take($0) }
+        return gathered.snapshot(auditSeq: head)
+    }
+}
+
+/// The parts of a load gathered into one snapshot (handed over from the database's thread).
+private final class GatheredPeople: @unchecked Sendable {
+    private let lock = NSLock()
+    private var persons: [PersonRecord] = [], identities: [IdentityRecord] = [], memberships: [MembershipRecord] = []
+    private var sessions: [GateSession] = []
+
+    func take(_ part: PeopleLoadPart) {
+        lock.withLock {
+            switch part {
+            case .sizes(let p, let i, let m):
+                persons.reserveCapacity(p)
+                identities.reserveCapacity(i)
+                memberships.reserveCapacity(m)
+            case .persons(let rows): persons += rows
+            case .identities(let rows): identities += rows
+            case .memberships(let rows): memberships += rows
+            case .sessions(let rows): sessions += rows
+            }
+        }
+    }
+
+    func snapshot(auditSeq: Int64) -> PeopleSnapshot {
+        lock.withLock {
+            PeopleSnapshot(persons: persons, identities: identities, memberships: memberships, auditSeq: auditSeq, sessions: sessions)
+        }
+    }
 }

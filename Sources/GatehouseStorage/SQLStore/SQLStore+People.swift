@@ -2,12 +2,6 @@ import Foundation
 import GatehouseDomain
 
 extension SQLStore {
-    public func peopleSnapshot() async throws -> PeopleSnapshot {
-        let collected = Collected()
-        let head = try await loadPeople { collected.take($0) }
-        return collected.snapshot(auditSeq: head)
-    }
-
     public func loadPeople(_ deliver: @escaping @Sendable (PeopleLoadPart) -> Void) async throws -> Int64 {
         try await read { db in
             func count(_ table: String) throws -> Int { Int(try db.value(as: Int64.self, "SELECT COUNT(*) FROM \(table)") ?? 0) }
@@ -38,34 +32,6 @@ extension SQLStore {
 
     /// Rows per part of a load.
     static let loadPiece = 8_192
-
-    /// The parts of a load gathered into one snapshot.
-    final class Collected: @unchecked Sendable {
-        private let lock = NSLock()
-        private var persons: [PersonRecord] = [], identities: [IdentityRecord] = [], memberships: [MembershipRecord] = []
-        private var sessions: [GateSession] = []
-
-        func take(_ part: PeopleLoadPart) {
-            lock.withLock {
-                switch part {
-                case .sizes(let p, let i, let m):
-                    persons.reserveCapacity(p)
-                    identities.reserveCapacity(i)
-                    memberships.reserveCapacity(m)
-                case .persons(let rows): persons += rows
-                case .identities(let rows): identities += rows
-                case .memberships(let rows): memberships += rows
-                case .sessions(let rows): sessions += rows
-                }
-            }
-        }
-
-        func snapshot(auditSeq: Int64) -> PeopleSnapshot {
-            lock.withLock {
-                PeopleSnapshot(persons: persons, identities: identities, memberships: memberships, auditSeq: auditSeq, sessions: sessions)
-            }
-        }
-    }
 
     /// The columns `person`, `identity` and `membership` read (not the bookkeeping times).
     static let personColumns = "id, name, email, role, status, seat, last_seen_at, created_at"
