@@ -406,16 +406,15 @@ public struct PeopleIndex: Sendable {
             // Someone new (a whole load is all of these).
             personRows.append(PersonRow(record: person, known: true))
             knownPersons += 1
-            if let email = person.email?.lowercased(), !email.isEmpty { personRowByEmail[email] = row }
-            return
+        } else {
+            let old = personRows[Int(row)]
+            if old.known, let email = old.record.email?.lowercased(), personRowByEmail[email] == row { personRowByEmail[email] = nil }
+            if !old.known { knownPersons += 1 }
+            var person = person
+            person.id = old.record.id  // one string for the person's id, shared by their identities
+            personRows[Int(row)].record = person
+            personRows[Int(row)].known = true
         }
-        let old = personRows[Int(row)]
-        if old.known, let email = old.record.email?.lowercased(), personRowByEmail[email] == row { personRowByEmail[email] = nil }
-        if !old.known { knownPersons += 1 }
-        var person = person
-        person.id = old.record.id  // one string for the person's id, shared by their identities
-        personRows[Int(row)].record = person
-        personRows[Int(row)].known = true
         if let email = person.email?.lowercased(), !email.isEmpty { personRowByEmail[email] = row }
     }
 

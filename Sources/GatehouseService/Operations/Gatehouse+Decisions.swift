@@ -90,7 +90,7 @@ extension Gatehouse {
     }
 
     func loginInputs(_ request: LoginRequest, at t: Date) -> DecisionInputs {
-        // Read through the pointer: a borrowed snapshot was copied whole (every table retained).
+        // Through the pointer: the closures below that use a borrowed snapshot copied it whole.
         live.peek { s in
             let (identity, update) = s.pointee.index.lookup(request.identity, externalID: request.externalID)
             let linkTo =
@@ -134,7 +134,7 @@ extension Gatehouse {
     }
 
     func uploadInputs(_ request: UploadRequest, at t: Date) -> DecisionInputs {
-        // Read through the pointer: a borrowed snapshot was copied whole (every table retained).
+        // Through the pointer: the closures below that use a borrowed snapshot copied it whole.
         live.peek { s in
             let (identity, update) = s.pointee.index.lookup(request.author, externalID: request.authorExternalID)
             let linkTo =
