@@ -14,6 +14,12 @@ import Testing
 /// 127.0.0.1, names are answered by a resolver the test controls.
 @Suite("Egress proxy")
 struct EgressProxyTests {
+    /// The largest buffer a TCP socket may grow to (`net.ipv4.tcp_rmem`/`tcp_wmem`, third field).
+    static func sysctlMaximum(_ name: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/\(name)", encoding: .utf8)) ?? ""
+        return text.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? (4 << 20)
+    }
+
     static func policy(port: Int, mode: String = "enforce", allowLoopback: Bool = false) -> String {
         """
         egress:
@@ -267,7 +273,14 @@ struct EgressProxyTests {
 
     @Test("Backpressure: a client that does not read stops the destination; nothing is lost when it does")
     func backpressure() async throws {
-        let total = 32 << 20
+        // What the kernel alone may hold between the destination and a client that reads
+        // nothing: the destination's send buffer, the proxy's receive buffer from it and send
+        // buffer to the client, the client's receive buffer (set below). Loopback buffers grow
+        // up to these sysctls' maxima (32 MiB of receive buffer on some machines), so a fixed
+        // bound would test the machine, not the proxy. Add what the proxy itself may hold.
+        let kernelMay = 2 * Self.sysctlMaximum("tcp_wmem") + Self.sysctlMaximum("tcp_rmem") + 65536
+        let proxyMay = 4 << 20
+        let total = kernelMay + proxyMay + (16 << 20)
         let source = try await Upstream.start(.source(count: total))
         let fixture = try await ProxyFixture.start(policy: Self.policy(port: source.port, allowLoopback: true), resolver: Self.resolver())
         let client = try await blocking { try RawClient(port: fixture.proxy.port, receiveBuffer: 65536) }
@@ -276,14 +289,23 @@ struct EgressProxyTests {
             return client.readHead()
         }
         #expect(head.head.hasPrefix("HTTP/1.1 200"))
-        try await Task.sleep(for: .seconds(2))
-        let stalled = source.written.load(ordering: .relaxed)
-        #expect(stalled < 20 << 20, "the proxy buffered \(stalled) bytes for a client that reads nothing")
+        // The destination stops: nothing more written for half a second, well short of the whole.
+        var stalled = source.written.load(ordering: .relaxed)
+        let settled = try await eventually(10) {
+            try await Task.sleep(for: .milliseconds(500))
+            let now = source.written.load(ordering: .relaxed)
+            defer { stalled = now }
+            return now == stalled
+        }
+        #expect(settled, "the destination kept sending to a client that reads nothing (\(stalled) bytes)")
+        #expect(
+            stalled <= kernelMay + proxyMay,
+            "the proxy buffered \(stalled) bytes for a client that reads nothing (the kernel may hold \(kernelMay))")
         let (count, intact) = try await blocking {
             var count = head.rest.count
-            var intact = head.rest.enumerated().allSatisfy { $0.element == Upstream.patternByte($0.offset) }
+            var intact = Upstream.matchesPattern(head.rest, from: 0)
             while let chunk = client.read() {
-                for (i, byte) in chunk.enumerated() where byte != Upstream.patternByte(count + i) { intact = false }
+                intact = intact && Upstream.matchesPattern(chunk, from: count)
                 count += chunk.count
             }
             return (count, intact)

@@ -110,7 +110,9 @@ struct GateCLITests {
         try cli("sessions", "revoke").expectCleanFailure("give a session id, --user USER or --all")
         try cli("sessions", "revoke", "--all", "--user", "oidc:alice").expectCleanFailure("one of them")
         #expect(try cli("sessions", "revoke", id).expectSuccess().stdout.contains("ended 1 session"))
-        let refused = try await eventually(2) {
+        // How soon every replica follows is GateProxyTests' to time; this one checks that the
+        // CLI's revocation (another process, straight to the database) is followed at all.
+        let refused = try await eventually(5) {
             try await HTTPProbe.request(.GET, proxy.base + "/login/gh", headers: [("Cookie", cookie), ("Accept", "text/html")]).status
                 == 302
         }
