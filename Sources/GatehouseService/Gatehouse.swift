@@ -41,6 +41,8 @@ public final class Gatehouse: Sendable {
     let auditCheck = Mutex<(at: Date, broken: (seq: Int64, problem: String)?)?>(nil)
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
+    /// Seat activations waiting for the writer, written together.
+    let activations = ActivationQueue()
     /// Where this server's clock observations started (see `observeClock()`); nil until the first.
     let clockObserver = Mutex<ClockObserver?>(nil)
     /// This process among the replicas sharing a database (holder of periodic-job leases):

@@ -33,13 +33,12 @@ public protocol PeopleStore: Sendable {
         _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date,
         rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
     ) async throws -> ActivationResult
-    /// Several activations as `activateSeat` makes them, in one write transaction: each
-    /// `rule(target)` reads facts that include the ones before it (the seat counter moves with
-    /// each grant), so the limit holds as it does one by one. For bulk first logins.
-    func activateSeats(
-        _ batch: [(target: SeatTarget, claims: MembershipClaims?)], actor: String, at: Date,
-        rule: @escaping @Sendable (SeatTarget, any PeopleFacts) throws -> PeoplePlan
-    ) async throws -> [ActivationResult]
+    /// Several activations as `activateSeat` makes them, in order, in one write transaction:
+    /// each rule reads facts that include the activations before it (the seat counter moves
+    /// with each grant), so the limit holds as it does one by one. For bulk first logins and
+    /// for concurrent activations written together (`ActivationQueue`). All or nothing: when
+    /// one fails (another replica created one of its identities meanwhile), nothing is written.
+    func activateSeats(_ batch: [SeatActivation]) async throws -> [ActivationResult]
     /// Blocks, unblocks or marks a person as gone; leaving `active` releases the seat.
     /// Decides a change of people with `rule` (the domain's `SeatRules`) from facts read inside
     /// one write transaction, and carries out the plan it returns, audit entries included.
@@ -122,5 +121,26 @@ private final class GatheredPeople: @unchecked Sendable {
         lock.withLock {
             PeopleSnapshot(persons: persons, identities: identities, memberships: memberships, auditSeq: auditSeq, sessions: sessions)
         }
+    }
+}
+
+/// One seat activation of a batch (`PeopleStore.activateSeats`): what `activateSeat` takes.
+public struct SeatActivation: Sendable {
+    public var target: SeatTarget
+    public var claims: MembershipClaims?
+    public var actor: String
+    public var at: Date
+    /// The domain's `SeatRules.activate` for this target, reading facts inside the transaction.
+    public var rule: @Sendable (any PeopleFacts) throws -> PeoplePlan
+
+    public init(
+        _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date,
+        rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
+    ) {
+        self.target = target
+        self.claims = claims
+        self.actor = actor
+        self.at = at
+        self.rule = rule
     }
 }

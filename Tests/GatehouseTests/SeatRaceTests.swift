@@ -207,7 +207,10 @@ struct BulkLoginTests {
         #expect(single.allow && answers.allSatisfy { $0.allow })
         func claims(_ name: String) async throws -> Set<String> {
             let found = try await gatehouse.store.identity(IdentityRef(provider: .github, username: name))
-            let identity = try #require(found)
+            guard let identity = found else {
+                Issue.record("no identity \(name)")
+                return []
+            }
             return Set(
                 try await gatehouse.store.memberships(identityID: identity.id).map {
                     "\($0.kind.rawValue):\($0.name):\($0.source.rawValue)"

@@ -182,7 +182,8 @@ extension Gatehouse {
 
     /// Activates a seat atomically in the database: the only place the seat limit is decided.
     /// When a concurrent request created the same new identity first, the seat is sought for
-    /// the person that request created.
+    /// the person that request created. Concurrent activations are written together
+    /// (`ActivationQueue`): one transaction for all that arrived while the last one ran.
     /// With a `requestKind` (a login's or an upload's), a full house files a seat request when
     /// `seats.when_full` is `request`; an administrator's activation never does.
     func activate(
@@ -192,28 +193,35 @@ extension Gatehouse {
     {
         let limit = live.read { $0.policy.seats.limit(licensed: $0.license?.seats ?? 0) }
         let whenFull: SeatPolicy.WhenFull = requestKind == nil ? .deny : live.read { $0.policy.seats.whenFull }
-        do {
-            let result = try await store.activateSeat(target, claims: claims, actor: actor, at: t) {
+        let activation = { @Sendable (target: SeatTarget, claims: MembershipClaims?) in
+            SeatActivation(target, claims: claims, actor: actor, at: t) {
                 try SeatRules.activate(
                     target, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t,
                     facts: $0)
             }
-            remember(result)
-            return result
-        } catch let error as StoreError where error.code == .conflict {
-            guard case .newIdentity(let new) = target, let existing = try await store.identity(new.ref) else { throw error }
-            live.update { $0.index.upsert(existing) }
-            var claims = claims
-            claims?.identityID = existing.id
-            let retry = SeatTarget.person(existing.personID)
-            let result = try await store.activateSeat(retry, claims: claims, actor: actor, at: t) {
-                try SeatRules.activate(
-                    retry, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t,
-                    facts: $0)
-            }
-            remember(result)
-            return result
         }
+        let store = self.store
+        // Alone (a batch's conflict, or nobody else waiting): a concurrent request, or another
+        // replica, may have created the identity meanwhile; then the seat is sought for its person.
+        let alone = { @Sendable [live] () async throws -> ActivationResult in
+            func write(_ a: SeatActivation) async throws -> ActivationResult {
+                try await store.activateSeat(a.target, claims: a.claims, actor: a.actor, at: a.at, rule: a.rule)
+            }
+            do {
+                return try await write(activation(target, claims))
+            } catch let error as StoreError where error.code == .conflict {
+                guard case .newIdentity(let new) = target, let existing = try await store.identity(new.ref) else { throw error }
+                live.update { $0.index.upsert(existing) }
+                var claims = claims
+                claims?.identityID = existing.id
+                return try await write(activation(.person(existing.personID), claims))
+            }
+        }
+        let result = try await activations.submit(ActivationQueue.Job(activation: activation(target, claims), alone: alone)) {
+            try await store.activateSeats($0)
+        }
+        remember(result)
+        return result
     }
 
     /// Creates a new identity (and person, unless linked), or finds the one a concurrent

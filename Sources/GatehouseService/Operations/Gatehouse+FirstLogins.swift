@@ -14,22 +14,23 @@ extension Gatehouse {
         let t = now()
         try await ensureLoaded()
         var results = [DecisionResult?](repeating: nil, count: requests.count)
-        var batch: [(target: SeatTarget, claims: MembershipClaims?)] = []
+        var batch: [SeatActivation] = []
         var batched: [(index: Int, inputs: DecisionInputs, elseDeny: DecisionReason)] = []
+        let (limit, whenFull) = live.read { ($0.policy.seats.limit(licensed: $0.license?.seats ?? 0), $0.policy.seats.whenFull) }
         for (index, request) in requests.enumerated() {
             let inputs = loginInputs(request, at: t)
             guard inputs.identity == nil, inputs.update == nil, case .activateSeat(let elseDeny) = inputs.verdict else { continue }
-            let new = newIdentity(request.identity, request.externalID, request.email, inputs.linkTo)
+            let target = SeatTarget.newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
             // The request's claims are recorded with the seat, as for a single first login.
-            batch.append((.newIdentity(new), inputs.claimsChanged ? request.claims(identityID: nil) : nil))
+            batch.append(
+                SeatActivation(target, claims: inputs.claimsChanged ? request.claims(identityID: nil) : nil, actor: actor, at: t) {
+                    try SeatRules.activate(
+                        target, limit: limit, whenFull: whenFull, requestKind: .login, actor: actor, reason: "login", at: t, facts: $0)
+                })
             batched.append((index, inputs, elseDeny))
         }
         if !batch.isEmpty {
-            let (limit, whenFull) = live.read { ($0.policy.seats.limit(licensed: $0.license?.seats ?? 0), $0.policy.seats.whenFull) }
-            let activations = try await store.activateSeats(batch, actor: actor, at: t) { target, facts in
-                try SeatRules.activate(
-                    target, limit: limit, whenFull: whenFull, requestKind: .login, actor: actor, reason: "login", at: t, facts: facts)
-            }
+            let activations = try await store.activateSeats(batch)
             for ((index, inputs, elseDeny), result) in zip(batched, activations) {
                 remember(result)
                 results[index] = loginAnswer(result, inputs, elseDeny: elseDeny, subject: requests[index].identity, at: t)

@@ -153,15 +153,8 @@ extension SQLStore {
         try await write { db in try SQLStore.activateSeat(db, target, claims: claims, actor: actor, at: at) { try rule($0) } }
     }
 
-    public func activateSeats(
-        _ batch: [(target: SeatTarget, claims: MembershipClaims?)], actor: String, at: Date,
-        rule: @escaping @Sendable (SeatTarget, any PeopleFacts) throws -> PeoplePlan
-    ) async throws -> [ActivationResult] {
-        try await write { db in
-            try batch.map { item in
-                try SQLStore.activateSeat(db, item.target, claims: item.claims, actor: actor, at: at) { try rule(item.target, $0) }
-            }
-        }
+    public func activateSeats(_ batch: [SeatActivation]) async throws -> [ActivationResult] {
+        try await write { db in try SQLStore.activateSeats(db, batch) }
     }
 
     /// One activation inside a write transaction, with the claims of a login that gets (or

@@ -78,56 +78,59 @@ extension SQLStore {
     static func execute(_ plan: PeoplePlan, _ db: any SQLSession, at: Date) throws -> [IdentityRecord] {
         let stamp = UTC.format(at, milliseconds: true)
         var created: [IdentityRecord] = []
-        for step in plan.steps {
-            switch step {
-            case .createPerson(let id, let name, let email):
-                try db.executeLater("INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [id, name, email, stamp])
-            case .createIdentity(let new):
-                let personID = new.linkTo ?? new.newPersonID
-                guard
-                    let id = try db.value(
-                        as: Int64.self,
-                        "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        [
-                            new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID,
-                            stamp,
-                        ])
-                else { throw StoreError(.corrupt, "inserting identity \(new.ref) returned no id") }
-                created.append(IdentityRecord(id: id, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID))
-            case .moveIdentity(let id, let personID):
-                try db.execute("UPDATE identities SET person_id = ? WHERE id = ?", [personID, id])
-            case .renameIdentity(let id, let username, let externalID):
-                try db.execute(
-                    "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
-                    [username, username.lowercased(), externalID, id])
-            case .deleteIdentity(let id):
-                try db.execute("DELETE FROM identities WHERE id = ?", [id])
-            case .setSeat(let personID, let active, let activeAfter, let actor, let reason):
-                try db.execute("UPDATE persons SET seat = ? WHERE id = ?", [active ? "active" : "none", personID])
-                try insertSeatEvent(
-                    db, personID, active ? "activate" : "deactivate", activeAfter: activeAfter, actor: actor, reason: reason, at: at)
-            case .setStatus(let personID, let status):
-                try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
-            case .replaceMemberships(let identityID, let source, let memberships):
-                try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
-                for m in memberships {
-                    try db.executeLater(
-                        "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-                        [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
-                }
-            case .fileSeatRequest(let request):
-                try db.execute(
-                    "INSERT INTO seat_requests (person_id, identity, kind, requested_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [request.personID, request.identity, request.kind.rawValue, UTC.format(request.requestedAt, milliseconds: true)])
-            case .removeSeatRequest(let personID):
-                try db.execute("DELETE FROM seat_requests WHERE person_id = ?", [personID])
-            case .endSessions(let personID, let actor, let reason):
-                try endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
-            case .audit(let draft):
-                try appendAudit(db, draft, at: at)
-            }
-        }
+        for step in plan.steps { try execute(step, db, at: at, stamp: stamp, created: &created) }
         return created
+    }
+
+    /// One step of a plan; an identity it creates is appended to `created`.
+    static func execute(_ step: PeopleStep, _ db: any SQLSession, at: Date, stamp: String, created: inout [IdentityRecord]) throws {
+        switch step {
+        case .createPerson(let id, let name, let email):
+            try db.executeLater("INSERT INTO persons (id, name, email, created_at) VALUES (?, ?, ?, ?)", [id, name, email, stamp])
+        case .createIdentity(let new):
+            let personID = new.linkTo ?? new.newPersonID
+            guard
+                let id = try db.value(
+                    as: Int64.self,
+                    "INSERT INTO identities (provider, username, username_key, external_id, email, person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [
+                        new.ref.provider.rawValue, new.ref.username, new.ref.username.lowercased(), new.externalID, new.email, personID,
+                        stamp,
+                    ])
+            else { throw StoreError(.corrupt, "inserting identity \(new.ref) returned no id") }
+            created.append(IdentityRecord(id: id, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID))
+        case .moveIdentity(let id, let personID):
+            try db.execute("UPDATE identities SET person_id = ? WHERE id = ?", [personID, id])
+        case .renameIdentity(let id, let username, let externalID):
+            try db.execute(
+                "UPDATE identities SET username = ?, username_key = ?, external_id = ? WHERE id = ?",
+                [username, username.lowercased(), externalID, id])
+        case .deleteIdentity(let id):
+            try db.execute("DELETE FROM identities WHERE id = ?", [id])
+        case .setSeat(let personID, let active, let activeAfter, let actor, let reason):
+            try db.execute("UPDATE persons SET seat = ? WHERE id = ?", [active ? "active" : "none", personID])
+            try insertSeatEvent(
+                db, personID, active ? "activate" : "deactivate", activeAfter: activeAfter, actor: actor, reason: reason, at: at)
+        case .setStatus(let personID, let status):
+            try db.execute("UPDATE persons SET status = ? WHERE id = ?", [status.rawValue, personID])
+        case .replaceMemberships(let identityID, let source, let memberships):
+            try db.executeLater("DELETE FROM memberships WHERE identity_id = ? AND source = ?", [identityID, source.rawValue])
+            for m in memberships {
+                try db.executeLater(
+                    "INSERT INTO memberships (identity_id, kind, name, source, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    [identityID, m.kind.rawValue, m.name, source.rawValue, stamp])
+            }
+        case .fileSeatRequest(let request):
+            try db.execute(
+                "INSERT INTO seat_requests (person_id, identity, kind, requested_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [request.personID, request.identity, request.kind.rawValue, UTC.format(request.requestedAt, milliseconds: true)])
+        case .removeSeatRequest(let personID):
+            try db.execute("DELETE FROM seat_requests WHERE person_id = ?", [personID])
+        case .endSessions(let personID, let actor, let reason):
+            try endSessions(db, .person(personID), reason: reason, actor: actor, at: at)
+        case .audit(let draft):
+            try appendAudit(db, draft, at: at)
+        }
     }
 
     /// Decides with a people rule from the facts inside this transaction, and carries it out.

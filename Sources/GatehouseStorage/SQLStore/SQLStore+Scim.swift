@@ -322,7 +322,7 @@ extension SQLStore {
     }
 
     public func recordScimRefusal(_ message: String, at: Date) async throws {
-        try await write(remembered: false) { db in
+        _ = try await write(remembered: false) { db in
             try db.execute(
                 """
                 INSERT INTO scim_state (id, last_refused_at, last_refusal) VALUES (1, ?, ?)
