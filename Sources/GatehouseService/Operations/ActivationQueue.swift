@@ -85,6 +85,10 @@ final class ActivationQueue: Sendable {
             }
             do {
                 let results = try await writeBatch(batch.map(\.job.activation))
+                // Every waiting request is answered, whatever the store returned.
+                guard results.count == batch.count else {
+                    throw StoreError(.corrupt, "a batch of \(batch.count) seat activations returned \(results.count) results")
+                }
                 for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: result) }
             } catch let error as StoreError where error.code == .conflict || error.code == .notFound {
                 for waiting in batch { await resume(waiting) { try await waiting.job.alone() } }
