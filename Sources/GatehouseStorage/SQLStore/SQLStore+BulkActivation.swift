@@ -18,30 +18,7 @@ extension SQLStore {
         var results: [ActivationResult] = []
         var personIDs: [String?] = []
         for item in batch {
-            let committed = try writer.apply(at: item.at) { try item.rule($0) }
-            let identity: IdentityRecord? =
-                switch item.target {
-                case .person: nil
-                case .newIdentity(let candidate): try committed.created.first ?? writer.identity(candidate.ref)
-                }
-            let personID: String? =
-                switch item.target {
-                case .person(let id): id
-                case .newIdentity(let candidate): identity?.personID ?? candidate.linkTo
-                }
-            var result = ActivationResult(
-                outcome: committed.plan.activation ?? .noSeatAvailable, person: nil, identity: identity,
-                activeSeats: try writer.activeSeats(), committed: committed)
-            if let claims = item.claims, result.outcome == .activated || result.outcome == .alreadyActive,
-                let identityID = claims.identityID ?? identity?.id
-            {
-                let memberships = claims.records(for: identityID)
-                try writer.apply(at: item.at) {
-                    try SeatRules.replaceMemberships(
-                        identityID: identityID, source: claims.source, with: memberships, actor: item.actor, facts: $0)
-                }
-                result.claimsRecorded = RecordedClaims(identityID: identityID, source: claims.source, memberships: memberships)
-            }
+            let (result, personID) = try SQLStore.activate(item, in: writer)
             results.append(result)
             personIDs.append(personID)
         }
@@ -60,23 +37,30 @@ extension SQLStore {
 /// written at once, after what is kept (so the order of writes is the plan's), and any fact
 /// these rows could change that is not answered from them here is read after a flush: the
 /// rules see exactly what one-by-one execution would have shown them.
-final class BulkPeopleWriter: PeopleFacts {
+final class BulkPeopleWriter: PeopleTransaction {
     private let db: any SQLSession
     /// Identities looked up in one query for the batch's new identities (`nil`: not stored).
     private var prefetched: [String: IdentityRecord?] = [:]
-    /// The seat counter as stored, and the seats granted by the rows kept since.
+    /// The seat counter as stored (before what is kept).
     private var storedSeats: Int64?
-    private var keptGrants: Int64 = 0
     private var nextIdentityID: Int64?
+    private var kept = Kept()
+    private var audit: SQLStore.AuditBatch?
 
-    private var persons: [String: (row: Int, seat: Bool)] = [:]
-    private var personRows: [JSONValue] = []
-    private var identities: [String: IdentityRecord] = [:]
-    private var identityRows: [JSONValue] = []
-    private var seatEventRows: [JSONValue] = []
-    /// Memberships of identities still kept here, by identity and source.
-    private var memberships: [Int64: [MembershipSource: (records: Set<MembershipRecord>, stamp: String)]] = [:]
-    private var auditRows: [JSONValue] = []
+    /// The rows not yet written.
+    private struct Kept {
+        var persons: [(id: String, name: String, email: String?, stamp: String, seated: Bool)] = []
+        var personRows: [String: Int] = [:]
+        var identities: [String: IdentityRecord] = [:]
+        var identityRows: [JSONValue] = []
+        var seatEvents: [JSONValue] = []
+        /// Memberships of the identities kept, by identity and source.
+        var memberships: [Int64: [MembershipSource: (records: Set<MembershipRecord>, stamp: String)]] = [:]
+        /// Seats granted to the persons kept.
+        var grants: Int64 { Int64(persons.count { $0.seated }) }
+        /// The row of a person kept here without a seat yet.
+        func unseated(_ id: String) -> Int? { personRows[id].flatMap { persons[$0].seated ? nil : $0 } }
+    }
 
     init(_ db: any SQLSession, prefetching refs: [IdentityRef]) throws {
         self.db = db
@@ -102,10 +86,7 @@ final class BulkPeopleWriter: PeopleFacts {
     /// Decides with `rule` from these facts and carries the plan out (kept or written).
     @discardableResult
     func apply(at: Date, _ rule: (BulkPeopleWriter) throws -> PeoplePlan) throws -> CommittedPeoplePlan {
-        let plan: PeoplePlan
-        do { plan = try rule(self) } catch let error as PeopleRuleError {
-            throw StoreError(error.code == .noSeatAvailable ? .conflict : .notFound, error.message)
-        }
+        let plan = try SQLStore.decide(self, rule)
         let stamp = UTC.format(at, milliseconds: true)
         var created: [IdentityRecord] = []
         for step in plan.steps { try execute(step, at: at, stamp: stamp, created: &created) }
@@ -115,45 +96,34 @@ final class BulkPeopleWriter: PeopleFacts {
     private func execute(_ step: PeopleStep, at: Date, stamp: String, created: inout [IdentityRecord]) throws {
         switch step {
         case .createPerson(let id, let name, let email):
-            persons[id] = (personRows.count, false)
-            personRows.append([.string(id), .string(name), .optional(email), .string(stamp), .string("none")])
+            kept.personRows[id] = kept.persons.count
+            kept.persons.append((id, name, email, stamp, false))
         case .createIdentity(let new):
             if nextIdentityID == nil { nextIdentityID = (try db.value(as: Int64.self, "SELECT MAX(id) FROM identities") ?? 0) + 1 }
             let id = nextIdentityID!
             nextIdentityID = id + 1
             let personID = new.linkTo ?? new.newPersonID
             let identity = IdentityRecord(id: id, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID)
-            identities[Self.key(new.ref)] = identity
-            identityRows.append([
+            kept.identities[Self.key(new.ref)] = identity
+            kept.identityRows.append([
                 .int(id), .string(new.ref.provider.rawValue), .string(new.ref.username), .string(new.ref.username.lowercased()),
                 .optional(new.externalID), .optional(new.email), .string(personID), .string(stamp),
             ])
-            memberships[id] = [:]
+            kept.memberships[id] = [:]
             created.append(identity)
-        case .setSeat(let personID, let active, let activeAfter, let actor, let reason) where active && persons[personID]?.seat == false:
+        case .setSeat(let personID, true, let activeAfter, let actor, let reason) where kept.unseated(personID) != nil:
             // A person kept here is written with the seat (the counter's trigger counts it).
-            let row = persons[personID]!.row
-            persons[personID]!.seat = true
-            if case .array(var fields) = personRows[row] {
-                fields[4] = .string("active")
-                personRows[row] = .array(fields)
-            }
-            keptGrants += 1
-            seatEventRows.append([
+            kept.persons[kept.unseated(personID)!].seated = true
+            kept.seatEvents.append([
                 .string(personID), .string("activate"), .string(stamp), .string(actor), .string(reason), .int(activeAfter),
             ])
-        case .replaceMemberships(let identityID, let source, let records) where memberships[identityID] != nil:
-            memberships[identityID]![source] = (
+        case .replaceMemberships(let identityID, let source, let records) where kept.memberships[identityID] != nil:
+            kept.memberships[identityID]![source] = (
                 Set(records.map { MembershipRecord(identityID: identityID, kind: $0.kind, name: $0.name, source: source) }), stamp
             )
         case .audit(let draft):
-            let head = try SQLStore.storedAuditHead(db)
-            let e = AuditChain.seal(draft, seq: (head?.seq ?? 0) + 1, at: at, prevHash: head?.hash ?? AuditChain.genesis)
-            auditRows.append([
-                .int(e.seq), .string(e.at), .string(e.actor), .string(e.action), .string(e.subject), .string(e.details),
-                .string(e.prevHash), .string(e.hash),
-            ])
-            SQLStore.writeAuditHead(db, seq: e.seq, hash: e.hash)
+            if audit == nil { audit = try SQLStore.AuditBatch(db) }
+            audit!.append(draft, at: at)
         default:
             // Written at once, after everything kept; what it changes is read from the database again.
             try flush()
@@ -166,64 +136,45 @@ final class BulkPeopleWriter: PeopleFacts {
     /// Writes what is kept: persons, identities, seat events, memberships, audit entries (each
     /// refers to the ones before it).
     func flush() throws {
-        if !personRows.isEmpty {
-            try db.executeLater(
-                """
-                INSERT INTO persons (id, name, email, created_at, seat)
-                SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM \(db.dialect.jsonArrayElements)
-                """, [JSONValue.array(personRows).canonicalText])
+        func insert(_ sql: String, _ rows: [JSONValue]) throws {
+            if !rows.isEmpty { try db.executeLater("\(sql) FROM \(db.dialect.jsonArrayElements)", [JSONValue.array(rows).canonicalText]) }
         }
-        if !identityRows.isEmpty {
-            try db.executeLater(
-                """
-                INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
-                SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
-                FROM \(db.dialect.jsonArrayElements)
-                """, [JSONValue.array(identityRows).canonicalText])
-            try db.idsWereSet(table: "identities")
-        }
-        if !seatEventRows.isEmpty {
-            try db.executeLater(
-                """
-                INSERT INTO seat_events (person_id, event, at, actor, reason, active_after)
-                SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT) FROM \(db.dialect.jsonArrayElements)
-                """, [JSONValue.array(seatEventRows).canonicalText])
-        }
+        try insert(
+            "INSERT INTO persons (id, name, email, created_at, seat) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4",
+            kept.persons.map {
+                [.string($0.id), .string($0.name), .optional($0.email), .string($0.stamp), .string($0.seated ? "active" : "none")]
+            })
+        try insert(
+            """
+            INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
+            SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
+            """, kept.identityRows)
+        if !kept.identityRows.isEmpty { try db.idsWereSet(table: "identities") }
+        try insert(
+            """
+            INSERT INTO seat_events (person_id, event, at, actor, reason, active_after)
+            SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT)
+            """, kept.seatEvents)
         var membershipRows: [JSONValue] = []
-        for (identityID, sources) in memberships.sorted(by: { $0.key < $1.key }) {
-            for (source, kept) in sources.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                for m in kept.records.sorted(by: { ($0.kind.rawValue, $0.name) < ($1.kind.rawValue, $1.name) }) {
+        for (identityID, sources) in kept.memberships.sorted(by: { $0.key < $1.key }) {
+            for (source, held) in sources.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                for m in held.records.sorted(by: { ($0.kind.rawValue, $0.name) < ($1.kind.rawValue, $1.name) }) {
                     membershipRows.append([
-                        .int(identityID), .string(m.kind.rawValue), .string(m.name), .string(source.rawValue), .string(kept.stamp),
+                        .int(identityID), .string(m.kind.rawValue), .string(m.name), .string(source.rawValue), .string(held.stamp),
                     ])
                 }
             }
         }
-        if !membershipRows.isEmpty {
-            try db.executeLater(
-                """
-                INSERT INTO memberships (identity_id, kind, name, source, updated_at)
-                SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM \(db.dialect.jsonArrayElements)
-                """, [JSONValue.array(membershipRows).canonicalText])
-        }
-        if !auditRows.isEmpty {
-            try db.executeLater(
-                """
-                INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
-                SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
-                FROM \(db.dialect.jsonArrayElements)
-                """, [JSONValue.array(auditRows).canonicalText])
-        }
-        storedSeats = storedSeats.map { $0 + keptGrants }
-        keptGrants = 0
-        for (key, identity) in identities { prefetched[key] = identity }
-        persons = [:]
-        personRows = []
-        identities = [:]
-        identityRows = []
-        seatEventRows = []
-        memberships = [:]
-        auditRows = []
+        try insert(
+            """
+            INSERT INTO memberships (identity_id, kind, name, source, updated_at)
+            SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4
+            """, membershipRows)
+        try audit?.finish()
+        audit = nil
+        storedSeats = storedSeats.map { $0 + kept.grants }
+        for (key, identity) in kept.identities { prefetched[key] = identity }
+        kept = Kept()
     }
 
     /// Persons as stored, by id (after `flush()`), in one query.
@@ -232,7 +183,7 @@ final class BulkPeopleWriter: PeopleFacts {
         var found: [String: PersonRecord] = [:]
         for row in try db.rows(
             "SELECT \(SQLStore.personColumns) FROM persons WHERE id IN (SELECT value ->> 0 FROM \(db.dialect.jsonArrayElements))",
-            [JSONValue.array(ids.sorted().map { [.string($0)] as JSONValue }).canonicalText])
+            [SQLStore.idList(ids.sorted())])
         {
             let person = try SQLStore.person(row)
             found[person.id] = person
@@ -244,23 +195,23 @@ final class BulkPeopleWriter: PeopleFacts {
 
     func identity(_ ref: IdentityRef) throws -> IdentityRecord? {
         let key = Self.key(ref)
-        if let kept = identities[key] { return kept }
+        if let identity = kept.identities[key] { return identity }
         if let known = prefetched[key] { return known }
         return try SQLStore.fetchIdentity(db, ref)
     }
 
     func activeSeats() throws -> Int64 {
         if storedSeats == nil { storedSeats = try SQLStore.activeSeats(db) }
-        return storedSeats! + keptGrants
+        return storedSeats! + kept.grants
     }
 
     func memberships(of identityID: Int64, source: MembershipSource) throws -> Set<MembershipRecord> {
-        if let kept = memberships[identityID] { return kept[source]?.records ?? [] }
+        if let held = kept.memberships[identityID] { return held[source]?.records ?? [] }
         return try SQLPeopleFacts(db: db).memberships(of: identityID, source: source)
     }
 
     func person(_ id: String) throws -> PersonRecord? {
-        if persons[id] != nil { try flush() }
+        if kept.personRows[id] != nil { try flush() }
         return try SQLStore.fetchPerson(db, id)
     }
 

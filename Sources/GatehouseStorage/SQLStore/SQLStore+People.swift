@@ -150,51 +150,51 @@ extension SQLStore {
         _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date,
         rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan
     ) async throws -> ActivationResult {
-        try await write { db in try SQLStore.activateSeat(db, target, claims: claims, actor: actor, at: at) { try rule($0) } }
+        let item = SeatActivation(target, claims: claims, actor: actor, at: at, rule: rule)
+        return try await write { db in
+            var (result, personID) = try SQLStore.activate(item, in: SQLPeopleFacts(db: db))
+            result.person = try personID.flatMap { try SQLStore.fetchPerson(db, $0) }
+            return result
+        }
     }
 
     public func activateSeats(_ batch: [SeatActivation]) async throws -> [ActivationResult] {
         try await write { db in try SQLStore.activateSeats(db, batch) }
     }
 
-    /// One activation inside a write transaction, with the claims of a login that gets (or
-    /// already has) its seat.
-    static func activateSeat(
-        _ db: any SQLSession, _ target: SeatTarget, claims: MembershipClaims?, actor: String, at: Date,
-        _ rule: (SQLPeopleFacts) throws -> PeoplePlan
-    ) throws -> ActivationResult {
-        var result = try SQLStore.activateSeat(db, target, at: at, rule)
-        if let claims, result.outcome == .activated || result.outcome == .alreadyActive,
-            let identityID = claims.identityID ?? result.identity?.id
-        {
-            let memberships = claims.records(for: identityID)
-            try SQLStore.apply(db, at: at) {
-                try SeatRules.replaceMemberships(identityID: identityID, source: claims.source, with: memberships, actor: actor, facts: $0)
-            }
-            result.claimsRecorded = RecordedClaims(identityID: identityID, source: claims.source, memberships: memberships)
-        }
-        return result
-    }
-
-    static func activateSeat(_ db: any SQLSession, _ target: SeatTarget, at: Date, _ rule: (SQLPeopleFacts) throws -> PeoplePlan) throws
-        -> ActivationResult
-    {
-        let committed = try SQLStore.apply(db, at: at, rule)
-        let (plan, created) = (committed.plan, committed.created)
+    /// One activation inside a write transaction — `item`'s rule decided from `transaction`'s
+    /// facts and its plan carried out there — with the claims of a login that gets (or already
+    /// has) its seat. The person is named rather than read: one by one it is read at once; a
+    /// batch reads its people once everything is written.
+    static func activate(_ item: SeatActivation, in transaction: some PeopleTransaction) throws -> (
+        result: ActivationResult, personID: String?
+    ) {
+        let committed = try transaction.apply(at: item.at) { try item.rule($0) }
         // What came of it, as stored now.
         let identity: IdentityRecord? =
-            switch target {
+            switch item.target {
             case .person: nil
-            case .newIdentity(let candidate): try created.first ?? SQLStore.fetchIdentity(db, candidate.ref)
+            case .newIdentity(let candidate): try committed.created.first ?? transaction.identity(candidate.ref)
             }
         let personID: String? =
-            switch target {
+            switch item.target {
             case .person(let id): id
             case .newIdentity(let candidate): identity?.personID ?? candidate.linkTo
             }
-        return ActivationResult(
-            outcome: plan.activation ?? .noSeatAvailable, person: try personID.flatMap { try SQLStore.fetchPerson(db, $0) },
-            identity: identity, activeSeats: try SQLStore.activeSeats(db), committed: committed)
+        var result = ActivationResult(
+            outcome: committed.plan.activation ?? .noSeatAvailable, person: nil, identity: identity,
+            activeSeats: try transaction.activeSeats(), committed: committed)
+        if let claims = item.claims, result.outcome == .activated || result.outcome == .alreadyActive,
+            let identityID = claims.identityID ?? identity?.id
+        {
+            let memberships = claims.records(for: identityID)
+            _ = try transaction.apply(at: item.at) {
+                try SeatRules.replaceMemberships(
+                    identityID: identityID, source: claims.source, with: memberships, actor: item.actor, facts: $0)
+            }
+            result.claimsRecorded = RecordedClaims(identityID: identityID, source: claims.source, memberships: memberships)
+        }
+        return (result, personID)
     }
 
     public func changePeople(at: Date, _ rule: @escaping @Sendable (any PeopleFacts) throws -> PeoplePlan) async throws

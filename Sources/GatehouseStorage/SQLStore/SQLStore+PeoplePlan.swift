@@ -1,9 +1,21 @@
 import Foundation
 import GatehouseDomain
 
+/// A write transaction as the people rules see it: facts to decide from, and the place their
+/// plan is carried out — statement by statement (`SQLPeopleFacts`), or rows kept and written
+/// together for a batch (`BulkPeopleWriter`).
+protocol PeopleTransaction: PeopleFacts {
+    /// Decides with `rule` from these facts and carries out the plan it returns.
+    func apply(at: Date, _ rule: (Self) throws -> PeoplePlan) throws -> CommittedPeoplePlan
+}
+
 /// The facts the people rules read, from inside the write transaction.
-struct SQLPeopleFacts: PeopleFacts {
+struct SQLPeopleFacts: PeopleTransaction {
     let db: any SQLSession
+
+    func apply(at: Date, _ rule: (SQLPeopleFacts) throws -> PeoplePlan) throws -> CommittedPeoplePlan {
+        try SQLStore.apply(db, at: at, rule)
+    }
 
     func person(_ id: String) throws -> PersonRecord? { try SQLStore.fetchPerson(db, id) }
     func identity(_ ref: IdentityRef) throws -> IdentityRecord? { try SQLStore.fetchIdentity(db, ref) }
@@ -144,8 +156,13 @@ extension SQLStore {
 
     /// Runs a people rule on the facts of this transaction; a refusal is a `StoreError`.
     static func decide(_ db: any SQLSession, _ rule: (SQLPeopleFacts) throws -> PeoplePlan) throws -> PeoplePlan {
+        try decide(SQLPeopleFacts(db: db), rule)
+    }
+
+    /// Runs a people rule on `facts`; a refusal is a `StoreError`.
+    static func decide<Facts: PeopleFacts>(_ facts: Facts, _ rule: (Facts) throws -> PeoplePlan) throws -> PeoplePlan {
         do {
-            return try rule(SQLPeopleFacts(db: db))
+            return try rule(facts)
         } catch let error as PeopleRuleError {
             throw StoreError(error.code == .noSeatAvailable ? .conflict : .notFound, error.message)
         }

@@ -236,7 +236,7 @@ public final class SQLStore: Store {
 
         func finish() throws {
             guard !rows.isEmpty else { return }
-            try db.execute(
+            try db.executeLater(
                 """
                 INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
                 SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM \(db.dialect.jsonArrayElements)
