@@ -42,7 +42,7 @@ public final class Gatehouse: Sendable {
     /// What decisions are answered from (loaded on first use, refreshed on change).
     let live = LiveState()
     /// Seat activations waiting for the writer, written together.
-    let activations = ActivationQueue()
+    let activations: ActivationQueue
     /// Where this server's clock observations started (see `observeClock()`); nil until the first.
     let clockObserver = Mutex<ClockObserver?>(nil)
     /// This process among the replicas sharing a database (holder of periodic-job leases):
@@ -62,6 +62,7 @@ public final class Gatehouse: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.activations = ActivationQueue { try await store.activateSeats($0) }
         self.scimRemoval = scimRemoval ?? ScimRemovalGuard(maxPercent: directory?.maxRemovalPercent ?? 10)
         self.console = console
         self.notificationChannels = notifications

@@ -37,7 +37,7 @@ public protocol PeopleStore: Sendable {
     /// each rule reads facts that include the activations before it (the seat counter moves
     /// with each grant), so the limit holds as it does one by one. For bulk first logins and
     /// for concurrent activations written together (`ActivationQueue`). All or nothing: when
-    /// one fails (another replica created one of its identities meanwhile), nothing is written.
+    /// one fails (its rule refuses, say a login joined to a person who is gone), nothing is written.
     func activateSeats(_ batch: [SeatActivation]) async throws -> [ActivationResult]
     /// Blocks, unblocks or marks a person as gone; leaving `active` releases the seat.
     /// Decides a change of people with `rule` (the domain's `SeatRules`) from facts read inside

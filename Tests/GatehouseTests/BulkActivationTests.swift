@@ -164,10 +164,10 @@ struct BulkActivationTests {
             }
         }
         let store = gatehouse.store
-        let first = Task { try await queue.submit(job(0, hold: true)) { try await store.activateSeats($0) } }
+        let first = Task { try await queue.submit(job(0, hold: true)) }
         #expect(try await eventually { queue.written.batches == 1 })
         let others = (1...9).map { i in
-            Task { try await queue.submit(job(i, linkTo: i == 5 ? "p_missing" : nil)) { try await store.activateSeats($0) } }
+            Task { try await queue.submit(job(i, linkTo: i == 5 ? "p_missing" : nil)) }
         }
         #expect(try await eventually { queue.waiting == 9 })
         release.signal()

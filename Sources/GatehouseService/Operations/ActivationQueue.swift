@@ -34,10 +34,13 @@ final class ActivationQueue: Sendable {
 
     /// At most this many activations in one transaction (a bound on how long it holds the writer).
     let maxBatch: Int
+    /// Writes several activations in one transaction, all or nothing (`PeopleStore.activateSeats`).
+    private let writeBatch: @Sendable ([SeatActivation]) async throws -> [ActivationResult]
     private let state = Mutex(State())
 
-    init(maxBatch: Int = 128) {
+    init(maxBatch: Int = 128, writeBatch: @escaping @Sendable ([SeatActivation]) async throws -> [ActivationResult]) {
         self.maxBatch = maxBatch
+        self.writeBatch = writeBatch
     }
 
     /// Transactions written through the queue so far, and the most activations one held.
@@ -45,14 +48,11 @@ final class ActivationQueue: Sendable {
     /// Activations waiting for the next transaction.
     var waiting: Int { state.withLock { $0.waiting.count } }
 
-    /// Writes `job` with whatever else is waiting and returns its result. `writeBatch` writes
-    /// several in one transaction (all or nothing); when that fails with one activation's
-    /// refusal (a conflict with stored data, a person not found), each is written alone, so one
-    /// activation's refusal is not the others'. Any other failure (the database unreachable)
-    /// is every one's.
-    func submit(_ job: Job, writeBatch: @escaping @Sendable ([SeatActivation]) async throws -> [ActivationResult]) async throws
-        -> ActivationResult
-    {
+    /// Writes `job` with whatever else is waiting and returns its result. When a batch fails
+    /// with one activation's refusal (a conflict with stored data, a person not found), each is
+    /// written alone, so one activation's refusal is not the others'. Any other failure (the
+    /// database unreachable) is every one's.
+    func submit(_ job: Job) async throws -> ActivationResult {
         try await withCheckedThrowingContinuation { continuation in
             let lead = state.withLock { state in
                 state.waiting.append(Waiting(job: job, continuation: continuation))
@@ -60,12 +60,12 @@ final class ActivationQueue: Sendable {
                 state.writing = true
                 return true
             }
-            if lead { Task { await self.drain(writeBatch) } }
+            if lead { Task { await self.drain() } }
         }
     }
 
     /// Writes batches until nobody is waiting.
-    private func drain(_ writeBatch: @Sendable ([SeatActivation]) async throws -> [ActivationResult]) async {
+    private func drain() async {
         while true {
             let batch: [Waiting] = state.withLock { state in
                 let taken = Array(state.waiting.prefix(maxBatch))

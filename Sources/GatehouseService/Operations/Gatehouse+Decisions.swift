@@ -191,17 +191,11 @@ extension Gatehouse {
     ) async throws
         -> ActivationResult
     {
-        let limit = live.read { $0.policy.seats.limit(licensed: $0.license?.seats ?? 0) }
-        let whenFull: SeatPolicy.WhenFull = requestKind == nil ? .deny : live.read { $0.policy.seats.whenFull }
-        let activation = { @Sendable (target: SeatTarget, claims: MembershipClaims?) in
-            SeatActivation(target, claims: claims, actor: actor, at: t) {
-                try SeatRules.activate(
-                    target, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t,
-                    facts: $0)
-            }
+        let activation = { @Sendable [self] (target: SeatTarget, claims: MembershipClaims?) in
+            seatActivation(target, claims: claims, actor: actor, reason: reason, at: t, requestKind: requestKind)
         }
         let store = self.store
-        // Alone (a batch's conflict, or nobody else waiting): a concurrent request, or another
+        // Alone (a batch's refusal, or nobody else waiting): a concurrent request, or another
         // replica, may have created the identity meanwhile; then the seat is sought for its person.
         let alone = { @Sendable [live] () async throws -> ActivationResult in
             func write(_ a: SeatActivation) async throws -> ActivationResult {
@@ -217,11 +211,22 @@ extension Gatehouse {
                 return try await write(activation(.person(existing.personID), claims))
             }
         }
-        let result = try await activations.submit(ActivationQueue.Job(activation: activation(target, claims), alone: alone)) {
-            try await store.activateSeats($0)
-        }
+        let result = try await activations.submit(ActivationQueue.Job(activation: activation(target, claims), alone: alone))
         remember(result)
         return result
+    }
+
+    /// A seat sought for `target` under the seat policy and license in force now: the domain's
+    /// `SeatRules.activate`, to be decided inside the write transaction.
+    func seatActivation(
+        _ target: SeatTarget, claims: MembershipClaims?, actor: String, reason: String, at t: Date, requestKind: SeatRequest.Kind?
+    ) -> SeatActivation {
+        let (limit, policyWhenFull) = live.read { ($0.policy.seats.limit(licensed: $0.license?.seats ?? 0), $0.policy.seats.whenFull) }
+        let whenFull: SeatPolicy.WhenFull = requestKind == nil ? .deny : policyWhenFull
+        return SeatActivation(target, claims: claims, actor: actor, at: t) {
+            try SeatRules.activate(
+                target, limit: limit, whenFull: whenFull, requestKind: requestKind ?? .admin, actor: actor, reason: reason, at: t, facts: $0)
+        }
     }
 
     /// Creates a new identity (and person, unless linked), or finds the one a concurrent

@@ -16,17 +16,15 @@ extension Gatehouse {
         var results = [DecisionResult?](repeating: nil, count: requests.count)
         var batch: [SeatActivation] = []
         var batched: [(index: Int, inputs: DecisionInputs, elseDeny: DecisionReason)] = []
-        let (limit, whenFull) = live.read { ($0.policy.seats.limit(licensed: $0.license?.seats ?? 0), $0.policy.seats.whenFull) }
         for (index, request) in requests.enumerated() {
             let inputs = loginInputs(request, at: t)
             guard inputs.identity == nil, inputs.update == nil, case .activateSeat(let elseDeny) = inputs.verdict else { continue }
             let target = SeatTarget.newIdentity(newIdentity(request.identity, request.externalID, request.email, inputs.linkTo))
             // The request's claims are recorded with the seat, as for a single first login.
             batch.append(
-                SeatActivation(target, claims: inputs.claimsChanged ? request.claims(identityID: nil) : nil, actor: actor, at: t) {
-                    try SeatRules.activate(
-                        target, limit: limit, whenFull: whenFull, requestKind: .login, actor: actor, reason: "login", at: t, facts: $0)
-                })
+                seatActivation(
+                    target, claims: inputs.claimsChanged ? request.claims(identityID: nil) : nil, actor: actor, reason: "login", at: t,
+                    requestKind: .login))
             batched.append((index, inputs, elseDeny))
         }
         if !batch.isEmpty {
