@@ -15,9 +15,10 @@ import Testing
 @Suite("Egress proxy")
 struct EgressProxyTests {
     /// The largest buffer a TCP socket may grow to (`net.ipv4.tcp_rmem`/`tcp_wmem`, third field).
-    static func sysctlMaximum(_ name: String) -> Int {
-        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/\(name)", encoding: .utf8)) ?? ""
-        return text.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? (4 << 20)
+    /// (A guess in its place would make the bound below the machine's again: it must be read.)
+    static func sysctlMaximum(_ name: String) throws -> Int {
+        let text = try String(contentsOfFile: "/proc/sys/net/ipv4/\(name)", encoding: .utf8)
+        return try #require(text.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) }, "no maximum in \(name): \(text)")
     }
 
     static func policy(port: Int, mode: String = "enforce", allowLoopback: Bool = false) -> String {
@@ -278,7 +279,7 @@ struct EgressProxyTests {
         // buffer to the client, the client's receive buffer (set below). Loopback buffers grow
         // up to these sysctls' maxima (32 MiB of receive buffer on some machines), so a fixed
         // bound would test the machine, not the proxy. Add what the proxy itself may hold.
-        let kernelMay = 2 * Self.sysctlMaximum("tcp_wmem") + Self.sysctlMaximum("tcp_rmem") + 65536
+        let kernelMay = try 2 * Self.sysctlMaximum("tcp_wmem") + Self.sysctlMaximum("tcp_rmem") + 65536
         let proxyMay = 4 << 20
         let total = kernelMay + proxyMay + (16 << 20)
         let source = try await Upstream.start(.source(count: total))
