@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseDomain
 import GatehouseService
 import Logging
 import NIOCore
@@ -24,26 +25,53 @@ public final class EgressProxy: Sendable {
         let headTimeout: TimeAmount
         private let open = Mutex([ObjectIdentifier: any Channel]())
         /// Open connections per client address.
-        private let perSource = Mutex([String: Int]())
+        private let perSource = Mutex([IPAddress?: Int]())
+        /// A client bootstrap per event loop, configured on the loop's first connection (a
+        /// destination is connected to from the loop its client's connection is on).
+        private let bootstraps: [ObjectIdentifier: NIOLoopBoundBox<ClientBootstrap?>]
 
-        init(gatehouse: Gatehouse, limits: EgressProxyLimits, metrics: ProxyMetrics, logger: Logger) {
+        init(gatehouse: Gatehouse, limits: EgressProxyLimits, metrics: ProxyMetrics, logger: Logger, group: any EventLoopGroup) {
             self.gatehouse = gatehouse
             self.limits = limits
             self.metrics = metrics
             self.logger = logger
             idleTimeout = .milliseconds(Int64(limits.idleTimeout * 1000))
             headTimeout = .milliseconds(Int64(limits.headTimeout * 1000))
+            var bootstraps: [ObjectIdentifier: NIOLoopBoundBox<ClientBootstrap?>] = [:]
+            for loop in group.makeIterator() {
+                bootstraps[ObjectIdentifier(loop)] = .makeEmptyBox(valueType: ClientBootstrap.self, eventLoop: loop)
+            }
+            self.bootstraps = bootstraps
         }
 
-        /// Registers a new client connection; over the cap, or over its address's share, it is
-        /// answered 503 and closed (and counted until then).
-        func opened(_ channel: any Channel) -> Admission {
+        /// How the proxy connects to a destination from `loop`: reading starts once the
+        /// client's side is ready for the bytes.
+        func bootstrap(on loop: any EventLoop) -> ClientBootstrap {
+            guard let box = bootstraps[ObjectIdentifier(loop)] else { return Self.bootstrap(loop, limits: limits) }
+            if let bootstrap = box.value { return bootstrap }
+            let bootstrap = Self.bootstrap(loop, limits: limits)
+            box.value = bootstrap
+            return bootstrap
+        }
+
+        private static func bootstrap(_ loop: any EventLoop, limits: EgressProxyLimits) -> ClientBootstrap {
+            ClientBootstrap(group: loop)
+                .connectTimeout(.milliseconds(Int64(limits.connectTimeout * 1000)))
+                .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                .channelOption(ChannelOptions.autoRead, value: false)
+                .channelOption(ChannelOptions.recvAllocator, value: EgressProxy.readSizes)
+                .channelOption(ChannelOptions.writeBufferWaterMark, value: EgressProxy.writeLimits)
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+        }
+
+        /// Registers a new client connection from `source`; over the cap, or over its address's
+        /// share, it is answered 503 and closed (and counted until then).
+        func opened(_ channel: any Channel, from source: IPAddress?) -> Admission {
             let count = open.withLock { connections in
                 connections[ObjectIdentifier(channel)] = channel
                 return connections.count
             }
             metrics.active.record(Int64(count))
-            let source = channel.remoteAddress?.ipAddress ?? "?"
             let fromSource = perSource.withLock { counts in
                 counts[source, default: 0] += 1
                 return counts[source]!
@@ -52,12 +80,11 @@ public final class EgressProxy: Sendable {
             return fromSource > limits.maxConnectionsPerSource ? .sourceOverCapacity : .admitted
         }
 
-        func closed(_ channel: any Channel) {
+        func closed(_ channel: any Channel, from source: IPAddress?) {
             let count = open.withLock { connections in
                 connections[ObjectIdentifier(channel)] = nil
                 return connections.count
             }
-            let source = channel.remoteAddress?.ipAddress ?? "?"
             perSource.withLock { counts in
                 counts[source, default: 1] -= 1
                 if counts[source] == 0 { counts[source] = nil }
@@ -89,7 +116,7 @@ public final class EgressProxy: Sendable {
         gatehouse: Gatehouse, host: String, port: Int, limits: EgressProxyLimits, metrics: ProxyMetrics, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
-        shared = Shared(gatehouse: gatehouse, limits: limits, metrics: metrics, logger: logger)
+        shared = Shared(gatehouse: gatehouse, limits: limits, metrics: metrics, logger: logger, group: group)
         self.host = host
         self.port = port
         self.group = group
@@ -125,14 +152,15 @@ public final class EgressProxy: Sendable {
             .childChannelOption(ChannelOptions.recvAllocator, value: Self.readSizes)
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: Self.writeLimits)
             .childChannelInitializer { channel in
-                let admitted = shared.opened(channel)
-                channel.closeFuture.whenComplete { _ in shared.closed(channel) }
+                let source = channel.remoteAddress.flatMap(IPAddress.init)
+                let admitted = shared.opened(channel, from: source)
+                channel.closeFuture.whenComplete { _ in shared.closed(channel, from: source) }
                 return channel.eventLoop.makeCompletedFuture {
                     let encoder = HTTPResponseEncoder()
                     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(allTimeout: shared.idleTimeout), encoder, decoder,
-                        ProxyHandler(shared: shared, admitted: admitted, encoder: encoder, decoder: decoder),
+                        ProxyHandler(shared: shared, admitted: admitted, source: source, encoder: encoder, decoder: decoder),
                     ])
                 }
             }

@@ -47,13 +47,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
 
     private let admitted: EgressProxy.Admission
+    /// The client's address (its role, if any, applies).
+    private let source: IPAddress?
 
     init(
-        shared: EgressProxy.Shared, admitted: EgressProxy.Admission, encoder: HTTPResponseEncoder,
+        shared: EgressProxy.Shared, admitted: EgressProxy.Admission, source: IPAddress?, encoder: HTTPResponseEncoder,
         decoder: ByteToMessageHandler<HTTPRequestDecoder>
     ) {
         self.shared = shared
         self.admitted = admitted
+        self.source = source
         self.encoder = encoder
         self.decoder = decoder
     }
@@ -218,8 +221,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func decide(_ request: ProxyRequest, context: ChannelHandlerContext) {
         let gatehouse = shared.gatehouse
         let target = request.target
-        // The client's address picks its role (egress.roles), if any.
-        let source = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.parse)
+        let source = self.source
         // IP literals and names the rules refuse are answered on the event loop; a name to
         // resolve goes off it.
         if let check = gatehouse.checkEgressNow(target, source: source) {
@@ -268,23 +270,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context: context)
             return
         }
-        let address: SocketAddress
-        do {
-            address = try SocketAddress(ipAddress: addresses[index].description, port: target.port)
-        } catch {
-            connect(
-                request, addresses: addresses, index: index + 1, reason: reason, failures: failures + ["\(addresses[index]): \(error)"],
-                context: context)
-            return
-        }
-        ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(.milliseconds(Int64(shared.limits.connectTimeout * 1000)))
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .channelOption(ChannelOptions.autoRead, value: false)
-            .channelOption(ChannelOptions.recvAllocator, value: EgressProxy.readSizes)
-            .channelOption(ChannelOptions.writeBufferWaterMark, value: EgressProxy.writeLimits)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connect(to: address)
+        shared.bootstrap(on: context.eventLoop)
+            .connect(to: addresses[index].socketAddress(port: target.port))
             .assumeIsolated().whenComplete { result in
                 switch result {
                 case .success(let upstream):

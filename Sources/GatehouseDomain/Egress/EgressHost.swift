@@ -25,12 +25,19 @@ public enum EgressHost: Hashable, Sendable, CustomStringConvertible {
             }
             return .success(.ip(address))
         }
-        // Compatibility folding maps fullwidth forms; the ideographic full stops are dots.
-        text = text.precomposedStringWithCompatibilityMapping.lowercased()
-        for dot in ["\u{3002}", "\u{FF0E}", "\u{FF61}"] { text = text.replacingOccurrences(of: dot, with: ".") }
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII, as nearly every host is: compatibility folding leaves it as it is, so only
+            // the letters are lowered (without Foundation's Unicode machinery, which cost the
+            // egress proxy 7% of its CPU per tunnel).
+            text = String(decoding: text.utf8.map { $0 &- UInt8(ascii: "A") < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
+        } else {
+            // Compatibility folding maps fullwidth forms; the ideographic full stops are dots.
+            text = text.precomposedStringWithCompatibilityMapping.lowercased()
+            for dot in ["\u{3002}", "\u{FF0E}", "\u{FF61}"] { text = text.replacingOccurrences(of: dot, with: ".") }
+        }
         if text.hasSuffix(".") { text.removeLast() }
         guard !text.isEmpty else { return .failure(.invalidHost("empty host")) }
-        if text.contains(":") {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             guard let address = IPAddress.parseV6(text) else { return .failure(.invalidHost("\(raw) is not a host")) }
             return .success(.ip(address))
         }

@@ -68,10 +68,13 @@ public struct EgressTarget: Hashable, Sendable, CustomStringConvertible {
             hostText = authority[..<colon]
             portText = authority[authority.index(after: colon)...]
         }
-        if hostText.contains("%"), !hostText.hasPrefix("[") { return .failure(.invalidHost("\"\(authority)\": percent-encoded hosts are refused")) }
+        if hostText.utf8.contains(UInt8(ascii: "%")), !hostText.hasPrefix("[") {
+            return .failure(.invalidHost("\"\(authority)\": percent-encoded hosts are refused"))
+        }
         let port: Int
         if let portText {
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber), let value = Int(portText),
+            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
+                let value = Int(portText),
                 (1...65535).contains(value)
             else { return .failure(.invalidHost("\"\(authority)\": the port must be 1 to 65535")) }
             port = value

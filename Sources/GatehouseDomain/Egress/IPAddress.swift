@@ -27,7 +27,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String) -> IPAddress? {
         var host = Substring(text)
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        if host.contains(":") { return parseV6(String(host)) }
+        if host.utf8.contains(UInt8(ascii: ":")) { return parseV6(String(host)) }
         return parseV4(String(host))
     }
 

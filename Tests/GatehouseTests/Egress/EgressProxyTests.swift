@@ -1,14 +1,16 @@
 import Foundation
 import GatehouseDomain
-import GatehouseEgressProxy
 import GatehouseHTTP
 import GatehouseService
 import GatehouseStorage
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOCore
 import Synchronization
 import Testing
+
+@testable import GatehouseEgressProxy
 
 /// The egress proxy over real sockets on loopback: destinations are real servers on
 /// 127.0.0.1, names are answered by a resolver the test controls.
@@ -415,5 +417,18 @@ extension EgressProxyTests {
         ] {
             #expect(problems.contains(fragment), "\(fragment) missing from:\n\(problems)")
         }
+    }
+}
+
+extension EgressProxyTests {
+    @Test(
+        "Socket addresses convert to and from IPAddress as NIO's own parser reads the text",
+        arguments: ["127.0.0.1", "10.1.2.3", "255.255.255.255", "::1", "2001:db8::8:800:200c:417a", "::ffff:127.0.0.1", "fe80::1"])
+    func socketAddresses(text: String) throws {
+        let address = try #require(IPAddress.parse(text))
+        let nio = try SocketAddress(ipAddress: text, port: 8443)
+        #expect(address.socketAddress(port: 8443) == nio)
+        #expect(IPAddress(nio) == address)
+        #expect(address.socketAddress(port: 8443).port == 8443)
     }
 }
