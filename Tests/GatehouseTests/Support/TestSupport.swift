@@ -117,39 +117,69 @@ func privatePipe() -> Pipe {
     return pipe
 }
 
+/// Runs a program to completion with `posix_spawn` and `waitpid`, not Foundation's `Process`:
+/// its `waitUntilExit` spun forever now and then on this machine (a `runuser` child had
+/// exited and sat unreaped, a zombie, while the test's thread looped in a run loop — the
+/// clean-clone runs that hung), so the one thing a test needs, waiting for its child, is done
+/// with the system call.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil, stdin: String? = nil) throws
     -> ProcessResult
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    if let environment { process.environment = environment }
-    let out = privatePipe(), err = privatePipe()
-    process.standardOutput = out
-    process.standardError = err
-    if let stdin {
-        let input = privatePipe()
-        process.standardInput = input
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-    } else {
-        process.standardInput = FileHandle.nullDevice
+    struct SpawnFailed: Error, CustomStringConvertible {
+        let description: String
     }
-    try process.run()
+    /// A pipe whose both ends close on exec: only the child it is for gets a copy (dup2).
+    func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard Glibc.pipe(&fds) == 0 else { throw SpawnFailed(description: "pipe: errno \(errno)") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+    let output = try pipe(), errors = try pipe(), input = try pipe()
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, input.read, 0)
+    posix_spawn_file_actions_adddup2(&actions, output.write, 1)
+    posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
+    if let cwd {
+        // glibc's (2.29+); Swift's Glibc module leaves out the _GNU_SOURCE declarations.
+        typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else {
+            throw SpawnFailed(description: "this C library has no posix_spawn_file_actions_addchdir_np")
+        }
+        _ = unsafeBitCast(symbol, to: AddChdir.self)(&actions, cwd)
+    }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for pointer in argv + envp { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    for fd in [input.read, output.write, errors.write] { close(fd) }
+    guard spawned == 0 else {
+        for fd in [input.write, output.read, errors.read] { close(fd) }
+        throw SpawnFailed(description: "cannot run \(executable): \(String(cString: strerror(spawned)))")
+    }
+    let stdinHandle = FileHandle(fileDescriptor: input.write, closeOnDealloc: true)
+    if let stdin { stdinHandle.write(Data(stdin.utf8)) }
+    try stdinHandle.close()
     // Read both pipes fully before waiting, so a chatty child cannot block on a full pipe.
     let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data(), errData = Data()
+    nonisolated(unsafe) var outData = Data()
     group.enter()
     DispatchQueue.global().async {
-        outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave()
+        outData = FileHandle(fileDescriptor: output.read, closeOnDealloc: true).readDataToEndOfFile()
+        group.leave()
     }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
+    let errData = FileHandle(fileDescriptor: errors.read, closeOnDealloc: true).readDataToEndOfFile()
     group.wait()
-    process.waitUntilExit()
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+    // As Process reports it: the exit code, or the signal that ended it.
+    let signal = status & 0x7f
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        status: signal == 0 ? (status >> 8) & 0xff : signal, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
