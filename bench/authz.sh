@@ -197,18 +197,10 @@ seed() {  # database-url first end → people per second
   # (bench/seed-people), one transaction per 5,000 people, while the servers run.
   "$ROOT/.build/release/bench-seed-people" "$WORK/gatehouse.yml" "$1" "$2" "$3"
 }
-# Whether a server knows person u<i>: a login from an org outside the policy is refused
-# without writing anything, and the refusal names the person only when memory has them.
-knows_person() {  # port i
-  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -d "{\"provider\":\"github\",\"username\":\"u$2\",\"external_id\":\"$2\",\"orgs\":[\"other\"]}" \
-    "http://127.0.0.1:$1/v1/authorize/login" 2>/dev/null | grep -q '"person":"'
-}
-# Seconds from now until the server on `port` knows u<i> (at most 10 minutes).
+# Seconds from now until the server on `port` knows u<i> (at most 10 minutes; bench/known.py).
 seconds_until_known() {  # port i
   local started; started=$(date +%s.%N)
-  for _ in $(seq 1 30000); do knows_person "$1" "$2" && break; sleep 0.02; done
-  knows_person "$1" "$2" || { echo "the server on port $1 never learned u$2" >&2; exit 1; }
+  bench/known.py "$1" "$TOKEN" "$2" 600 || { echo "the server on port $1 never learned u$2" >&2; exit 1; }
   python3 -c "print(f'{$(date +%s.%N) - $started:.2f}')"
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

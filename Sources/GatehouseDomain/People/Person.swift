@@ -7,11 +7,11 @@ public enum PersonStatus: String, Sendable, Codable, CaseIterable {
     case leftDirectory = "left_directory"
 }
 
-public enum SeatState: String, Sendable, Codable {
+public enum SeatState: String, Sendable, Codable, CaseIterable {
     case active, none
 }
 
-public enum Role: String, Sendable, Codable {
+public enum Role: String, Sendable, Codable, CaseIterable {
     case user, admin
 }
 

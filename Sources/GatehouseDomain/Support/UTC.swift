@@ -113,7 +113,8 @@ public enum UTC {
         return text.withUTF8 { parseTimestamp(bytes: $0) }
     }
 
-    static func parseTimestamp(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+    /// `parseTimestamp` of UTF-8 bytes in place (a database's own buffer).
+    public static func parseTimestamp(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         let count = bytes.count
         guard count >= 20, count <= 30, bytes[count - 1] == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"),
             bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"),

@@ -30,6 +30,9 @@ extension Gatehouse {
         stored.flatMap { PolicyLoader.parse(files: $0.files).policy } ?? PolicySet()
     }
 
+    /// How many people memory holds (for the log line after a load).
+    public var peopleInMemory: Int { live.read { $0.index.personCount } }
+
     /// The policy set in force: from memory when this process serves decisions; otherwise read
     /// on its own, so that a one-off command does not load everyone into memory for it.
     func policyInEffect() async throws -> PolicySet {

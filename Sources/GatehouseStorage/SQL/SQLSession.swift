@@ -81,52 +81,39 @@ public struct SQLRow: Sendable {
     }
 
     public subscript<T: SQLDecodable>(_ column: String) -> T {
-        get throws {
-            guard let index = names.firstIndex(of: column) else {
-                throw StoreError(.corrupt, "the result has no column \(column) (it has \(names.joined(separator: ", ")))")
-            }
-            return try Self.decode(values[index], column)
-        }
+        get throws { try self[position(of: column)] }
     }
 
     public subscript<T: SQLDecodable>(_ index: Int) -> T {
         get throws {
             guard values.indices.contains(index) else { throw StoreError(.corrupt, "the result has no column at position \(index)") }
-            return try Self.decode(values[index], names.indices.contains(index) ? names[index] : "#\(index)")
+            guard let decoded = T.decode(values[index]) else { throw Self.mismatch(values[index], T.self, column: name(index)) }
+            return decoded
         }
     }
 
     static func decode<T: SQLDecodable>(_ value: SQLValue, _ column: String) throws -> T {
-        guard let decoded = T.decode(value) else {
-            let found =
-                switch value {
-                case .null: "NULL"
-                case .int(let int): "the integer \(int)"
-                case .text(let text): "the text \"\(text.prefix(40))\""
-                }
-            throw StoreError(.corrupt, "column \(column) holds \(found), not \(T.self)")
-        }
+        guard let decoded = T.decode(value) else { throw mismatch(value, T.self, column: column) }
         return decoded
     }
 
-    /// A UTC timestamp column (`2026-11-01T00:00:00Z`, milliseconds optional).
-    public func time(_ column: String) throws -> Date {
-        let text: String = try self[column]
-        guard let time = UTC.parseTimestamp(text) else {
-            throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time")
-        }
-        return time
+    /// A column whose value is not of the type asked for (named only when it happens: a load
+    /// reads millions of values).
+    private static func mismatch(_ value: SQLValue, _ type: Any.Type, column: String) -> StoreError {
+        let found =
+            switch value {
+            case .null: "NULL"
+            case .int(let int): "the integer \(int)"
+            case .text(let text): "the text \"\(text.prefix(40))\""
+            }
+        return StoreError(.corrupt, "column \(column) holds \(found), not \(type)")
     }
 
+    /// A UTC timestamp column (`2026-11-01T00:00:00Z`, milliseconds optional).
+    public func time(_ column: String) throws -> Date { try time(position(of: column)) }
+
     /// A nullable timestamp column.
-    public func optionalTime(_ column: String) throws -> Date? {
-        let text: String? = try self[column]
-        guard let text else { return nil }
-        guard let time = UTC.parseTimestamp(text) else {
-            throw StoreError(.corrupt, "column \(column) holds \"\(text.prefix(40))\", not a UTC time")
-        }
-        return time
-    }
+    public func optionalTime(_ column: String) throws -> Date? { try optionalTime(position(of: column)) }
 
     /// A day column (`2026-11-01`).
     public func day(_ column: String) throws -> Date {

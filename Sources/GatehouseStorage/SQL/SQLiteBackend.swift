@@ -109,6 +109,14 @@ struct SQLiteSession: SQLSession {
         }
     }
 
+    /// Hands each row to `body` as the statement itself, read by position (see `SQLColumns`).
+    func forEachRow(_ sql: String, columns body: (SQLiteColumns) throws -> Void) throws {
+        let statement = try db.cachedStatement(sql: sql)
+        let columns = SQLiteColumns(statement: statement.sqliteStatement, columnNames: statement.columnNames)
+        let cursor = try Row.fetchCursor(statement)
+        while try cursor.next() != nil { try body(columns) }
+    }
+
     func tables() throws -> Set<String> {
         Set(try values(as: String.self, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"))
     }
@@ -126,5 +134,50 @@ struct SQLiteSession: SQLSession {
                 case .text(let text): text
                 }
             })
+    }
+}
+
+/// The current row of a SQLite statement, read in place (valid until the next step).
+struct SQLiteColumns: SQLColumns {
+    let statement: OpaquePointer
+    let columnNames: [String]
+
+    func isNull(_ index: Int) -> Bool { sqlite3_column_type(statement, Int32(index)) == SQLITE_NULL }
+
+    func int64(_ index: Int) throws -> Int64 {
+        switch sqlite3_column_type(statement, Int32(index)) {
+        case SQLITE_INTEGER: return sqlite3_column_int64(statement, Int32(index))
+        case SQLITE_NULL: throw StoreError(.corrupt, "column \(name(index)) holds NULL, not Int64")
+        default:
+            let text = try self.text(index)
+            guard let value = Int64(text) else {
+                throw StoreError(.corrupt, "column \(name(index)) holds the text \"\(text.prefix(40))\", not Int64")
+            }
+            return value
+        }
+    }
+
+    func text(_ index: Int) throws -> String {
+        try withText(index) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func withText<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
+        let column = Int32(index)
+        switch sqlite3_column_type(statement, column) {
+        case SQLITE_NULL:
+            throw StoreError(.corrupt, "column \(name(index)) holds NULL, not String")
+        case SQLITE_INTEGER:
+            // As `SQLRow` reads numbers: their digits.
+            var digits = String(sqlite3_column_int64(statement, column))
+            return try digits.withUTF8(body)
+        case SQLITE_FLOAT:
+            var digits = String(sqlite3_column_double(statement, column))
+            return try digits.withUTF8(body)
+        default:
+            // sqlite3_column_text before sqlite3_column_bytes (SQLite's own rule for the count).
+            let text = sqlite3_column_text(statement, column)
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return try body(UnsafeBufferPointer(start: text, count: count))
+        }
     }
 }

@@ -2,37 +2,6 @@ import Foundation
 import GatehouseDomain
 
 extension SQLStore {
-    public func loadPeople(_ deliver: @escaping @Sendable (PeopleLoadPart) -> Void) async throws -> Int64 {
-        try await read { db in
-            func count(_ table: String) throws -> Int { Int(try db.value(as: Int64.self, "SELECT COUNT(*) FROM \(table)") ?? 0) }
-            deliver(.sizes(persons: try count("persons"), identities: try count("identities"), memberships: try count("memberships")))
-            // Rows are decoded as they are read and handed over a piece at a time: a million
-            // people are never held as rows, nor all at once as records.
-            func stream<T>(
-                _ table: String, _ columns: String, _ decode: (SQLRow) throws -> T, _ part: @escaping ([T]) -> PeopleLoadPart
-            ) throws {
-                var piece: [T] = []
-                piece.reserveCapacity(Self.loadPiece)
-                try db.forEachRow("SELECT \(columns) FROM \(table)", []) { row in
-                    piece.append(try decode(row))
-                    if piece.count == Self.loadPiece {
-                        deliver(part(piece))
-                        piece.removeAll(keepingCapacity: true)
-                    }
-                }
-                if !piece.isEmpty { deliver(part(piece)) }
-            }
-            try stream("persons", SQLStore.personColumns, SQLStore.person) { .persons($0) }
-            try stream("identities", SQLStore.identityColumns, SQLStore.identity) { .identities($0) }
-            try stream("memberships", SQLStore.membershipColumns, SQLStore.membership) { .memberships($0) }
-            deliver(.sessions(try db.rows("SELECT * FROM sessions").map(SQLStore.session)))
-            return try SQLStore.auditHead(db)
-        }
-    }
-
-    /// Rows per part of a load.
-    static let loadPiece = 8_192
-
     /// The columns `person`, `identity` and `membership` read (not the bookkeeping times).
     static let personColumns = "id, name, email, role, status, seat, last_seen_at, created_at"
     static let identityColumns = "id, provider, username, external_id, email, person_id"
@@ -375,25 +344,62 @@ extension SQLStore {
         ).map(identity)
     }
 
-    static func person(_ row: SQLRow) throws -> PersonRecord {
-        try PersonRecord(
-            id: row["id"], name: row["name"], email: row["email"], role: row.value("role", as: Role.self),
-            status: row.value("status", as: PersonStatus.self), seat: row.value("seat", as: SeatState.self),
-            lastSeenAt: row.optionalTime("last_seen_at"),
-            createdAt: row.time("created_at"))
+    static func person(_ row: SQLRow) throws -> PersonRecord { try PersonColumns(row).decode(row) }
+    static func identity(_ row: SQLRow) throws -> IdentityRecord { try IdentityColumns(row).decode(row) }
+    static func membership(_ row: SQLRow) throws -> MembershipRecord { try MembershipColumns(row).decode(row) }
+
+    /// Where a result holds a person's columns, looked up once for all its rows.
+    struct PersonColumns: RowDecoder {
+        let id, name, email, role, status, seat, lastSeenAt, createdAt: Int
+        let roles = RawValues<Role>(), statuses = RawValues<PersonStatus>(), seats = RawValues<SeatState>()
+
+        init(_ row: some SQLColumns) throws {
+            (id, name, email) = (try row.position(of: "id"), try row.position(of: "name"), try row.position(of: "email"))
+            (role, status, seat) = (try row.position(of: "role"), try row.position(of: "status"), try row.position(of: "seat"))
+            (lastSeenAt, createdAt) = (try row.position(of: "last_seen_at"), try row.position(of: "created_at"))
+        }
+
+        func decode(_ row: some SQLColumns) throws -> PersonRecord {
+            try PersonRecord(
+                id: row.text(id), name: row.text(name), email: row.optionalText(email), role: row.value(role, in: roles),
+                status: row.value(status, in: statuses), seat: row.value(seat, in: seats),
+                lastSeenAt: row.optionalTime(lastSeenAt), createdAt: row.time(createdAt))
+        }
     }
 
-    static func identity(_ row: SQLRow) throws -> IdentityRecord {
-        try IdentityRecord(
-            id: row["id"], ref: IdentityRef(provider: row.value("provider", as: Provider.self), username: row["username"]),
-            externalID: row["external_id"],
-            email: row["email"],
-            personID: row["person_id"])
+    /// Where a result holds an identity's columns.
+    struct IdentityColumns: RowDecoder {
+        let id, provider, username, externalID, email, personID: Int
+        let providers = RawValues<Provider>()
+
+        init(_ row: some SQLColumns) throws {
+            (id, provider, username) = (try row.position(of: "id"), try row.position(of: "provider"), try row.position(of: "username"))
+            (externalID, email, personID) = (
+                try row.position(of: "external_id"), try row.position(of: "email"), try row.position(of: "person_id")
+            )
+        }
+
+        func decode(_ row: some SQLColumns) throws -> IdentityRecord {
+            try IdentityRecord(
+                id: row.int64(id), ref: IdentityRef(provider: row.value(provider, in: providers), username: row.text(username)),
+                externalID: row.optionalText(externalID), email: row.optionalText(email), personID: row.text(personID))
+        }
     }
 
-    static func membership(_ row: SQLRow) throws -> MembershipRecord {
-        try MembershipRecord(
-            identityID: row["identity_id"], kind: row.value("kind", as: MembershipKind.self), name: row["name"],
-            source: row.value("source", as: MembershipSource.self), present: row["present"] as Bool)
+    /// Where a result holds a membership's columns.
+    struct MembershipColumns: RowDecoder {
+        let identityID, kind, name, source, present: Int
+        let kinds = RawValues<MembershipKind>(), sources = RawValues<MembershipSource>()
+
+        init(_ row: some SQLColumns) throws {
+            (identityID, kind, name) = (try row.position(of: "identity_id"), try row.position(of: "kind"), try row.position(of: "name"))
+            (source, present) = (try row.position(of: "source"), try row.position(of: "present"))
+        }
+
+        func decode(_ row: some SQLColumns) throws -> MembershipRecord {
+            try MembershipRecord(
+                identityID: row.int64(identityID), kind: row.value(kind, in: kinds), name: row.text(name),
+                source: row.value(source, in: sources), present: row.bool(present))
+        }
     }
 }

@@ -77,7 +77,15 @@ struct ServeCommand: AsyncParsableCommand {
         let gatehouse = try await Gatehouse.open(config, create: true)
         let applied = try await gatehouse.migrate(actor: "system")
         if !applied.isEmpty { logger.info("applied migrations", metadata: ["versions": "\(applied)"]) }
+        let loading = ContinuousClock.now
         try await gatehouse.refresh()
+        let loaded = ContinuousClock.now - loading
+        logger.info(
+            "people loaded into memory",
+            metadata: [
+                "people": "\(gatehouse.peopleInMemory)",
+                "seconds": "\(Double(loaded.components.seconds) + Double(loaded.components.attoseconds) / 1e18)",
+            ])
         let status = try await gatehouse.licenseStatus()
         for warning in status.warnings { logger.warning("\(warning)") }
 
