@@ -200,7 +200,7 @@ seed() {  # database-url first end → people per second
 # Seconds from now until the server on `port` knows u<i> (at most 10 minutes; bench/known.py).
 seconds_until_known() {  # port i
   local started; started=$(date +%s.%N)
-  bench/known.py "$1" "$TOKEN" "$2" 600 || { echo "the server on port $1 never learned u$2" >&2; exit 1; }
+  "$ROOT/bench/known.py" "$1" "$TOKEN" "$2" 600 || { echo "the server on port $1 never learned u$2" >&2; exit 1; }
   python3 -c "print(f'{$(date +%s.%N) - $started:.2f}')"
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
