@@ -80,40 +80,21 @@ struct SQLiteSession: SQLSession {
     }
 
     func forEachRow(_ sql: String, _ arguments: [(any SQLBindable)?], _ body: (SQLRow) throws -> Void) throws {
-        let statement = try db.cachedStatement(sql: sql)
-        let names = statement.columnNames
-        let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
-        let sqlite = statement.sqliteStatement
         var values: [SQLValue] = []
-        values.reserveCapacity(names.count)
-        while try cursor.next() != nil {
-            // Each step's columns are read straight from the statement (through GRDB's
-            // `DatabaseValue` every value took a generic decode: a fifth of a load's time).
+        try forEachRow(sql, arguments) { (columns: SQLiteColumns) in
             values.removeAll(keepingCapacity: true)
-            for index in 0..<Int32(names.count) {
-                switch sqlite3_column_type(sqlite, index) {
-                case SQLITE_NULL: values.append(.null)
-                case SQLITE_INTEGER: values.append(.int(sqlite3_column_int64(sqlite, index)))
-                case SQLITE_FLOAT: values.append(.text(String(sqlite3_column_double(sqlite, index))))
-                case SQLITE_BLOB:
-                    let bytes = sqlite3_column_blob(sqlite, index)
-                    let count = Int(sqlite3_column_bytes(sqlite, index))
-                    values.append(.text(String(decoding: UnsafeRawBufferPointer(start: bytes, count: count), as: UTF8.self)))
-                default:
-                    let text = sqlite3_column_text(sqlite, index)
-                    let count = Int(sqlite3_column_bytes(sqlite, index))
-                    values.append(.text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)))
-                }
-            }
-            try body(SQLRow(names: names, values: values))
+            for index in columns.columnNames.indices { values.append(try columns.value(index)) }
+            try body(SQLRow(names: columns.columnNames, values: values))
         }
     }
 
-    /// Hands each row to `body` as the statement itself, read by position (see `SQLColumns`).
-    func forEachRow(_ sql: String, columns body: (SQLiteColumns) throws -> Void) throws {
+    /// Hands each row to `body` as the statement itself, read by position (see `SQLColumns`):
+    /// each step's columns are read straight from the statement (through GRDB's
+    /// `DatabaseValue` every value took a generic decode: a fifth of a load's time).
+    func forEachRow(_ sql: String, _ arguments: [(any SQLBindable)?] = [], _ body: (SQLiteColumns) throws -> Void) throws {
         let statement = try db.cachedStatement(sql: sql)
         let columns = SQLiteColumns(statement: statement.sqliteStatement, columnNames: statement.columnNames)
-        let cursor = try Row.fetchCursor(statement)
+        let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
         while try cursor.next() != nil { try body(columns) }
     }
 
@@ -143,6 +124,15 @@ struct SQLiteColumns: SQLColumns {
     let columnNames: [String]
 
     func isNull(_ index: Int) -> Bool { sqlite3_column_type(statement, Int32(index)) == SQLITE_NULL }
+
+    /// The column as an `SQLValue` (a float or a blob as text, as the SQL layer knows no other).
+    func value(_ index: Int) throws -> SQLValue {
+        switch sqlite3_column_type(statement, Int32(index)) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .int(sqlite3_column_int64(statement, Int32(index)))
+        default: .text(try text(index))
+        }
+    }
 
     func int64(_ index: Int) throws -> Int64 {
         switch sqlite3_column_type(statement, Int32(index)) {

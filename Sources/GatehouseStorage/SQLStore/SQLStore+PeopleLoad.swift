@@ -37,7 +37,7 @@ extension SQLStore {
         }
         let sql = "SELECT \(columns) FROM \(table)"
         if let sqlite = db as? SQLiteSession {
-            try sqlite.forEachRow(sql, columns: take)
+            try sqlite.forEachRow(sql) { (columns: SQLiteColumns) in try take(columns) }
         } else {
             try db.forEachRow(sql, [], take)
         }
