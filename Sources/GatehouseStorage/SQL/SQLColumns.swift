@@ -38,12 +38,8 @@ extension SQLColumns {
         }
     }
 
-    /// One of an enumeration's raw values; anything else names the column.
-    func value<E>(_ index: Int, as type: E.Type) throws -> E where E: RawRepresentable & CaseIterable, E.RawValue == String {
-        try value(index, in: RawValues<E>())
-    }
-
-    /// One of the raw values in `values`, matched as bytes (no string is made).
+    /// One of the raw values in `values`, matched as bytes (no string is made); anything else
+    /// names the column.
     func value<E>(_ index: Int, in values: RawValues<E>) throws -> E {
         guard let found = try withText(index, values.match) else {
             throw StoreError(.corrupt, "column \(name(index)) holds \"\(try text(index).prefix(40))\", not a \(E.self)")
@@ -85,8 +81,9 @@ protocol RowDecoder {
     func decode(_ row: some SQLColumns) throws -> Record
 }
 
-/// An enumeration's raw values as UTF-8 bytes, made once per result rather than per row.
-struct RawValues<E: RawRepresentable & CaseIterable> where E.RawValue == String {
+/// An enumeration's raw values as UTF-8 bytes, made once (the decoders hold them as statics)
+/// rather than per row.
+struct RawValues<E: RawRepresentable & CaseIterable & Sendable>: Sendable where E.RawValue == String {
     private let cases: [(bytes: [UInt8], value: E)]
 
     init() { cases = E.allCases.map { (Array($0.rawValue.utf8), $0) } }

@@ -351,7 +351,7 @@ extension SQLStore {
     /// Where a result holds a person's columns, looked up once for all its rows.
     struct PersonColumns: RowDecoder {
         let id, name, email, role, status, seat, lastSeenAt, createdAt: Int
-        let roles = RawValues<Role>(), statuses = RawValues<PersonStatus>(), seats = RawValues<SeatState>()
+        static let roles = RawValues<Role>(), statuses = RawValues<PersonStatus>(), seats = RawValues<SeatState>()
 
         init(_ row: some SQLColumns) throws {
             (id, name, email) = (try row.position(of: "id"), try row.position(of: "name"), try row.position(of: "email"))
@@ -361,8 +361,8 @@ extension SQLStore {
 
         func decode(_ row: some SQLColumns) throws -> PersonRecord {
             try PersonRecord(
-                id: row.text(id), name: row.text(name), email: row.optionalText(email), role: row.value(role, in: roles),
-                status: row.value(status, in: statuses), seat: row.value(seat, in: seats),
+                id: row.text(id), name: row.text(name), email: row.optionalText(email), role: row.value(role, in: Self.roles),
+                status: row.value(status, in: Self.statuses), seat: row.value(seat, in: Self.seats),
                 lastSeenAt: row.optionalTime(lastSeenAt), createdAt: row.time(createdAt))
         }
     }
@@ -370,7 +370,7 @@ extension SQLStore {
     /// Where a result holds an identity's columns.
     struct IdentityColumns: RowDecoder {
         let id, provider, username, externalID, email, personID: Int
-        let providers = RawValues<Provider>()
+        static let providers = RawValues<Provider>()
 
         init(_ row: some SQLColumns) throws {
             (id, provider, username) = (try row.position(of: "id"), try row.position(of: "provider"), try row.position(of: "username"))
@@ -381,7 +381,7 @@ extension SQLStore {
 
         func decode(_ row: some SQLColumns) throws -> IdentityRecord {
             try IdentityRecord(
-                id: row.int64(id), ref: IdentityRef(provider: row.value(provider, in: providers), username: row.text(username)),
+                id: row.int64(id), ref: IdentityRef(provider: row.value(provider, in: Self.providers), username: row.text(username)),
                 externalID: row.optionalText(externalID), email: row.optionalText(email), personID: row.text(personID))
         }
     }
@@ -389,7 +389,7 @@ extension SQLStore {
     /// Where a result holds a membership's columns.
     struct MembershipColumns: RowDecoder {
         let identityID, kind, name, source, present: Int
-        let kinds = RawValues<MembershipKind>(), sources = RawValues<MembershipSource>()
+        static let kinds = RawValues<MembershipKind>(), sources = RawValues<MembershipSource>()
 
         init(_ row: some SQLColumns) throws {
             (identityID, kind, name) = (try row.position(of: "identity_id"), try row.position(of: "kind"), try row.position(of: "name"))
@@ -398,8 +398,8 @@ extension SQLStore {
 
         func decode(_ row: some SQLColumns) throws -> MembershipRecord {
             try MembershipRecord(
-                identityID: row.int64(identityID), kind: row.value(kind, in: kinds), name: row.text(name),
-                source: row.value(source, in: sources), present: row.bool(present))
+                identityID: row.int64(identityID), kind: row.value(kind, in: Self.kinds), name: row.text(name),
+                source: row.value(source, in: Self.sources), present: row.bool(present))
         }
     }
 }
