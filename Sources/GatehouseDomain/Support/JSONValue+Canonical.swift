@@ -65,8 +65,7 @@ extension JSONValue {
                 case "\t": "\\t"
                 case "\u{08}": "\\b"
                 case "\u{0C}": "\\f"
-                case _ where scalar.value < 0x20:
-                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                case _ where scalar.value < 0x20: (scalar.value < 0x10 ? "\\u000" : "\\u00") + String(scalar.value, radix: 16)
                 default: nil
                 }
             scalars.formIndex(after: &index)
