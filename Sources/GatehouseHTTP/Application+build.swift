@@ -10,11 +10,15 @@ public struct HTTPSettings: Sendable {
     public var port: Int
     /// Deadlines and the connection cap (`http:` in gatehouse.yml).
     public var limits: ConnectionLimits
+    /// Decisions that need no write answered on the event loop (`DecisionFastPath`); off,
+    /// every request goes through the router (the tests compare the two).
+    public var decisionsOnEventLoop: Bool
 
-    public init(host: String, port: Int, limits: ConnectionLimits = ConnectionLimits()) {
+    public init(host: String, port: Int, limits: ConnectionLimits = ConnectionLimits(), decisionsOnEventLoop: Bool = true) {
         self.host = host
         self.port = port
         self.limits = limits
+        self.decisionsOnEventLoop = decisionsOnEventLoop
     }
 }
 
@@ -49,13 +53,20 @@ public func buildApplication(
     services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let limits = settings.limits
+    let logRequests = logger.logLevel <= .debug
+    // Every request is logged by the router's middleware when asked for: none answered before it then.
+    let fastPath = settings.decisionsOnEventLoop && !logRequests
+    let serverName = "gatehouse"
     return Application(
-        router: buildRouter(gatehouse: gatehouse, metrics: metrics, logRequests: logger.logLevel <= .debug),
+        router: buildRouter(gatehouse: gatehouse, metrics: metrics, logRequests: logRequests),
         // Slow heads, silent and idle connections and slow bodies are cut off; beyond the cap,
         // new connections wait in the backlog instead of exhausting the process's files.
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionDeadlines.forHummingbird(limits)])),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionDeadlines.forHummingbird(limits)]
+                    + (fastPath ? [DecisionFastPath(gatehouse: gatehouse, metrics: metrics, serverName: serverName)] : []))),
         configuration: .init(
-            address: .hostname(settings.host, port: settings.port), serverName: "gatehouse",
+            address: .hostname(settings.host, port: settings.port), serverName: serverName,
             availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
         services: gatehouse.backgroundServices(logger: logger) + services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },

@@ -10,6 +10,8 @@ public final class GatehouseMetrics: Sendable {
     /// Every decision counter by kind and reason, made up front: counting a decision takes no
     /// lock and makes no string.
     private let decisionCounters: [String: [String: Counter]]
+    /// Decisions answered on the event loop, before the router (`DecisionFastPath`).
+    private let decisionsOnEventLoop: Counter
 
     public init() {
         var counters: [String: [String: Counter]] = [:]
@@ -22,6 +24,10 @@ public final class GatehouseMetrics: Sendable {
             }
         }
         decisionCounters = counters
+        decisionsOnEventLoop = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "gatehouse", metricName: "decisions_on_event_loop", unitName: "total",
+                helpText: "Decisions that needed no write, answered before the router (also in gatehouse_decisions_total)."))
     }
 
     static let gateOutcomes = ["sign_in", "untrusted_proxy", "proxy_misconfigured", "gate_not_configured"]
@@ -35,8 +41,9 @@ public final class GatehouseMetrics: Sendable {
         MetricNameDescriptor(namespace: "gatehouse", metricName: "decisions", unitName: "total", helpText: "Decisions by kind and reason.")
     }
 
-    func countDecision(kind: String, reason: String) {
+    func countDecision(kind: String, reason: String, onEventLoop: Bool = false) {
         decisionCounters[kind]?[reason]?.increment()
+        if onEventLoop { decisionsOnEventLoop.increment() }
     }
 
     /// A gauge named `gatehouse_<name>`.

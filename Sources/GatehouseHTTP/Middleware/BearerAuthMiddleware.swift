@@ -30,7 +30,11 @@ struct BearerAuthMiddleware: RouterMiddleware {
     /// The secret of `Authorization: Bearer <secret>` (the scheme in any case), or `nil`.
     /// Checked on the bytes, with no Foundation trimming: it runs on every request.
     static func secret(_ request: Request) -> String? {
-        guard let header = request.headers.single(.authorization) else { return nil }
+        request.headers.single(.authorization).flatMap(secret)
+    }
+
+    /// The secret of an `Authorization` field's value, or `nil`.
+    static func secret(_ header: String) -> String? {
         let bytes = header.utf8
         guard bytes.count > 7, zip(bytes, "bearer ".utf8).allSatisfy({ $0 | ($0 >= 0x41 && $0 <= 0x5A ? 0x20 : 0) == $1 }) else {
             return nil

@@ -8,6 +8,7 @@ extension Gatehouse {
     public func authorizeLogin(_ request: LoginRequest, actor: String) async throws -> DecisionResult {
         let t = now()
         let inputs = try await gather(actor: actor, at: t) { loginInputs(request, at: t) }
+        if let answer = loginAnswerFromMemory(request, inputs, at: t) { return answer }
         switch inputs.verdict {
         case .deny(let reason):
             // What a sign-in just read from the provider is kept for a known identity even when
@@ -42,6 +43,35 @@ extension Gatehouse {
         }
     }
 
+    /// A login decision that needs no write, answered from memory alone without suspending
+    /// (the API port answers these on its event loop: `DecisionFastPath`); `nil` when the
+    /// decision must write first (a first login, a seat to activate, an identity to update,
+    /// claims to record) or memory is not loaded yet — then `authorizeLogin` answers it.
+    public func authorizeLoginFromMemory(_ request: LoginRequest) -> DecisionResult? {
+        guard live.isLoaded else { return nil }
+        let t = now()
+        let inputs = loginInputs(request, at: t)
+        guard inputs.update == nil else { return nil }
+        return loginAnswerFromMemory(request, inputs, at: t)
+    }
+
+    /// The answer when the gathered inputs need no write (the bookkeeping — a denial counted,
+    /// a login's last-seen time noted — is memory's); `nil` otherwise.
+    func loginAnswerFromMemory(_ request: LoginRequest, _ inputs: DecisionInputs, at t: Date) -> DecisionResult? {
+        switch inputs.verdict {
+        case .deny(let reason):
+            if request.verified, inputs.claimsChanged, inputs.identity != nil { return nil }
+            return deny(kind: "login", reason, inputs, subject: request.identity, at: t)
+        case .allow(let reason):
+            guard inputs.identity != nil, !inputs.claimsChanged else { return nil }
+            let personID = inputs.facts?.id
+            if let personID, inputs.noteSeen { live.noteSeen(personID, at: t) }
+            return DecisionResult(allow: true, reason: reason, personID: personID, seat: inputs.facts?.seat ?? .none, role: inputs.role)
+        case .activateSeat:
+            return nil
+        }
+    }
+
     /// A login's answer once its seat was sought: allowed when granted or already held,
     /// otherwise refused with the reason the outcome gives.
     func loginAnswer(_ result: ActivationResult, _ inputs: DecisionInputs, elseDeny: DecisionReason, subject: IdentityRef, at t: Date)
@@ -59,21 +89,36 @@ extension Gatehouse {
     public func authorizeUpload(_ request: UploadRequest, actor: String) async throws -> DecisionResult {
         let t = now()
         let inputs = try await gather(actor: actor, at: t) { uploadInputs(request, at: t) }
+        guard case .activateSeat(let elseDeny) = inputs.verdict else { return settledUpload(request, inputs, at: t) }
+        let target: SeatTarget =
+            inputs.identity.map { .person($0.personID) }
+            ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, inputs.linkTo))
+        let result = try await activate(target, claims: nil, actor: actor, reason: "pull request author", at: t, requestKind: .upload)
+        guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
+            return deny(kind: "upload", refusal(result.outcome, elseDeny), inputs, subject: request.author, at: t)
+        }
+        return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
+    }
+
+    /// As `authorizeLoginFromMemory`, for an upload: `nil` when a seat must be activated.
+    public func authorizeUploadFromMemory(_ request: UploadRequest) -> DecisionResult? {
+        guard live.isLoaded else { return nil }
+        let t = now()
+        let inputs = uploadInputs(request, at: t)
+        if inputs.update != nil { return nil }
+        if case .activateSeat = inputs.verdict { return nil }
+        return settledUpload(request, inputs, at: t)
+    }
+
+    /// An upload allowed or refused outright (one whose seat is to be sought never comes here;
+    /// were it to, it is refused with the reason a failed activation would give).
+    func settledUpload(_ request: UploadRequest, _ inputs: DecisionInputs, at t: Date) -> DecisionResult {
         switch inputs.verdict {
-        case .deny(let reason):
+        case .deny(let reason), .activateSeat(let reason):
             return deny(kind: "upload", reason, inputs, subject: request.author, at: t)
         case .allow(let reason):
             return DecisionResult(
                 allow: true, reason: reason, personID: inputs.facts?.id, seat: inputs.facts?.seat ?? .none, role: inputs.role)
-        case .activateSeat(let elseDeny):
-            let target: SeatTarget =
-                inputs.identity.map { .person($0.personID) }
-                ?? .newIdentity(newIdentity(request.author, request.authorExternalID, nil, inputs.linkTo))
-            let result = try await activate(target, claims: nil, actor: actor, reason: "pull request author", at: t, requestKind: .upload)
-            guard let person = result.person, result.outcome == .activated || result.outcome == .alreadyActive else {
-                return deny(kind: "upload", refusal(result.outcome, elseDeny), inputs, subject: request.author, at: t)
-            }
-            return DecisionResult(allow: true, reason: .ok, personID: person.id, seat: .active, role: inputs.role)
         }
     }
 

@@ -62,13 +62,27 @@ extension Gatehouse {
     /// The token a bearer secret belongs to, or `nil`. The store finds the row by hash; the
     /// hashes are then compared in constant time, so no timing depends on secret bytes.
     public func authenticate(bearer secret: String) async throws -> TokenRecord? {
-        guard secret.hasPrefix(APIToken.prefix), secret.count < 200 else { return nil }
-        let hash = APIToken.hash(secret)
+        guard let hash = Self.tokenHash(secret) else { return nil }
         // A serving process answers from memory (refreshed within a second of any change);
         // a CLI process asks the database.
         let (loaded, cached) = live.peek { ($0.pointee.loaded, $0.pointee.tokens[hash]) }
-        let found = loaded ? cached : try await store.token(hash: hash)
-        guard let record = found, APIToken.constantTimeEquals(record.hash, hash) else { return nil }
-        return record
+        return Self.matching(loaded ? cached : try await store.token(hash: hash), hash)
+    }
+
+    /// As `authenticate(bearer:)`, from memory alone (for answers given without suspending):
+    /// `nil` for a secret that is not a token's, and whenever memory is not loaded.
+    public func tokenFromMemory(bearer secret: String) -> TokenRecord? {
+        guard let hash = Self.tokenHash(secret) else { return nil }
+        return Self.matching(live.peek { $0.pointee.loaded ? $0.pointee.tokens[hash] : nil }, hash)
+    }
+
+    private static func tokenHash(_ secret: String) -> String? {
+        guard secret.hasPrefix(APIToken.prefix), secret.count < 200 else { return nil }
+        return APIToken.hash(secret)
+    }
+
+    private static func matching(_ found: TokenRecord?, _ hash: String) -> TokenRecord? {
+        guard let found, APIToken.constantTimeEquals(found.hash, hash) else { return nil }
+        return found
     }
 }
