@@ -39,8 +39,11 @@ public struct GatePolicy: Sendable, Equatable {
     /// public or upload, and never anonymous: it is classed `signin` (a session is required).
     public func classify(_ path: GatePath) -> RouteClass {
         guard path.canonical else { return .signin }
-        for rule in routes where rule.patterns.contains(where: { $0.matches(path.decoded) }) { return rule.routeClass }
-        return .app
+        var decoded = path.decoded
+        return decoded.withUTF8 { bytes in
+            for rule in routes where rule.patterns.contains(where: { $0.matches(bytes) }) { return rule.routeClass }
+            return .app
+        }
     }
 
     /// The shipped default, mirroring Codecov's own gateway map (`codecov-gateway`'s

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A route pattern of `policies/gate.yml`: a path where `*` stands for any characters of one
 /// segment (never `/`) and `**` for any characters across segments (none included).
 /// `/webhooks/**` matches `/webhooks/github` and `/webhooks/`; `/*/*/*/graph/badge.svg`
@@ -57,20 +59,28 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     /// every rule on every request.
     public func matches(_ path: String) -> Bool {
         var path = path
-        return path.withUTF8 { bytes in
-            guard bytes.count >= prefix.count + suffix.count,
-                bytes.prefix(prefix.count).elementsEqual(prefix), bytes.suffix(suffix.count).elementsEqual(suffix)
-            else { return false }
-            return tokens.withUnsafeBufferPointer { Self.match($0, 0, bytes, 0) }
-        }
+        return path.withUTF8 { matches($0) }
+    }
+
+    /// As `matches(_:)`, on the path's UTF-8 bytes (a classification reads them once for
+    /// every pattern).
+    public func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= prefix.count + suffix.count, Self.equal(bytes, at: 0, prefix),
+            Self.equal(bytes, at: bytes.count - suffix.count, suffix)
+        else { return false }
+        return tokens.withUnsafeBufferPointer { Self.match($0, 0, bytes, 0) }
+    }
+
+    /// Whether `s` holds `literal` at `offset` (which the caller keeps in bounds).
+    private static func equal(_ s: UnsafeBufferPointer<UInt8>, at offset: Int, _ literal: [UInt8]) -> Bool {
+        literal.withUnsafeBufferPointer { l in l.isEmpty || memcmp(s.baseAddress! + offset, l.baseAddress!, l.count) == 0 }
     }
 
     private static func match(_ tokens: UnsafeBufferPointer<Token>, _ t: Int, _ s: UnsafeBufferPointer<UInt8>, _ p: Int) -> Bool {
         guard t < tokens.count else { return p == s.count }
         switch tokens[t] {
         case .literal(let literal):
-            guard p + literal.count <= s.count else { return false }
-            for k in 0..<literal.count where s[p + k] != literal[k] { return false }
+            guard p + literal.count <= s.count, equal(s, at: p, literal) else { return false }
             return match(tokens, t + 1, s, p + literal.count)
         case .segment:
             var q = p

@@ -142,29 +142,30 @@ extension Gatehouse {
     func decideGate(_ question: GateQuestion) -> GateDecision {
         guard let gate else { return GateDecision(result: .refuse("gate_not_configured", "the gate is not configured"), session: .none) }
         let original = question.original, sessionHash = question.sessionHash, cookies = question.cookies, t = question.at
-        return live.read { s in
-            let routeClass = s.policy.gate.classify(GatePath(requestTarget: original.uri))
-            let licenseState = LicenseEvaluator.evaluate(s.verification, now: t, latestSeen: s.latestSeen).state
+        // Through the pointer: the closures below that use a borrowed snapshot copied it whole.
+        return live.peek { s in
+            let routeClass = s.pointee.policy.gate.classify(GatePath(requestTarget: original.uri))
+            let licenseState = LicenseEvaluator.evaluate(s.pointee.verification, now: t, latestSeen: s.pointee.latestSeen).state
             var state = SessionState.none
             var sessionFacts: (personID: String, verdict: Verdict)?
             var person: PersonRecord?
             var session: GateSession?
-            if routeClass == .signin || routeClass == .app, let sessionHash, let found = s.index.session(hash: sessionHash),
+            if routeClass == .signin || routeClass == .app, let sessionHash, let found = s.pointee.index.session(hash: sessionHash),
                 APIToken.constantTimeEquals(found.tokenHash, sessionHash)
             {
                 if t >= found.expiresAt {
                     state = .none
                 } else if t.timeIntervalSince(found.lastSeenAt) >= gate.session.idleTimeout {
                     state = .idle(found)
-                } else if let facts = s.index.facts(found.personID), let record = s.index.person(found.personID) {
+                } else if let facts = s.pointee.index.facts(found.personID), let record = s.pointee.index.person(found.personID) {
                     state = .valid(found)
                     session = found
                     person = record
-                    let identity = s.index.identity(found.identity)
-                    let (orgs, teams) = s.index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
+                    let identity = s.pointee.index.identity(found.identity)
+                    let (orgs, teams) = s.pointee.index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
                     let verdict = LoginDecider.decide(
                         LoginFacts(identity: found.identity, person: facts, orgs: orgs, teams: teams, licenseState: licenseState),
-                        policy: s.policy)
+                        policy: s.pointee.policy)
                     sessionFacts = (found.personID, verdict)
                 }
             }
@@ -172,7 +173,7 @@ extension Gatehouse {
             // Only an anonymous visitor of an app page needs Codecov's cookies looked at.
             let carriesCodecovSession =
                 routeClass == .app && sessionFacts == nil && gate.publicAccess
-                && GateCookies.names(in: cookies).contains { s.policy.gate.codecovSessionCookies.contains(String($0)) }
+                && GateCookies.names(in: cookies).contains { s.pointee.policy.gate.codecovSessionCookies.contains(String($0)) }
             let answer = GateDecider.decide(
                 routeClass: routeClass, session: sessionFacts, licenseState: licenseState, publicAccess: gate.publicAccess,
                 carriesCodecovSession: carriesCodecovSession)
@@ -184,7 +185,7 @@ extension Gatehouse {
                     result.user = session.identity.description
                     result.personID = personID
                     result.email = person.email
-                    result.role = (s.policy.login.admins.contains(session.identity) ? Role.admin : person.role).rawValue
+                    result.role = (s.pointee.policy.login.admins.contains(session.identity) ? Role.admin : person.role).rawValue
                 }
             case .signIn:
                 result = GateAuthAnswer(status: 401, message: "sign in to continue")
