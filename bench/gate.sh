@@ -6,8 +6,8 @@
 #      (one more proxied HTTP round trip per request);
 #   3. auth_request to Gatehouse's forward-auth listener (deploy/nginx/gatehouse-locations.conf
 #      as shipped) with a valid session cookie: the gate deciding from memory;
-# and, for scale, auth_request to a bare Hummingbird route (bench-noop: what the framework
-# alone costs). Then the same at light load (4 connections), where latency is not queueing.
+# and, for scale, a bare Hummingbird route in Gatehouse's place (bench-noop answering 200 to
+# /gate/auth: what the framework alone costs), asked through the same shipped locations. Then the same at light load (4 connections), where latency is not queueing.
 # Figures go to stdout and bench/out/.
 # Usage: bench/gate.sh [--duration SECONDS] [--people "1000 100000"] [--sessions 100000]
 set -euo pipefail
@@ -48,7 +48,7 @@ wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; s
 # --- Gatehouse: a license, a gate whose public URL is the gated nginx, no login restriction ---
 cd "$WORK"
 GATED_PORT=$(free_port) PLAIN_PORT=$(free_port) LIMIT_PORT=$(free_port) UP_PORT=$(free_port) OK_PORT=$(free_port)
-HB_PORT=$(free_port) NOOP_PORT=$(free_port)
+HB_PORT=$(free_port) HB_BARE_PORT=$(free_port) NOOP_PORT=$(free_port)
 GH_PORT=$(free_port) GATE_PORT=$(free_port)
 bench_license "$G"
 { bench_config "$WORK/gatehouse.db"; printf 'gate:\n  public_url: http://127.0.0.1:%s\n  proxy: nginx\n' "$GATED_PORT"; } > gatehouse.yml
@@ -65,6 +65,9 @@ start_serve
 
 # --- nginx: the upstream, the plain proxy, the nginx-authorised one, the gated one ---------
 mkdir -p nginx/tmp
+# The shipped locations with the no-op in Gatehouse's place.
+sed -e 's#http://gatehouse_auth/#http://noopauth/#' -e 's#http://gatehouse;#http://noopauth;#' \
+  "$ROOT/deploy/nginx/gatehouse-locations.conf" > nginx/noop-locations.conf
 cat > nginx/nginx.conf <<NGINX
 worker_processes 2;
 pid $WORK/nginx/nginx.pid;
@@ -103,9 +106,15 @@ http {
       proxy_pass http://codecov; proxy_http_version 1.1; proxy_set_header Connection "";
     }
   }
-  # For scale: auth_request to a bare Hummingbird route.
+  # For scale: a bare Hummingbird route as the authoriser, asked through the same shipped
+  # locations as Gatehouse (so that nginx does the same work in both rows).
   server {
     listen 127.0.0.1:$HB_PORT;
+    include $WORK/nginx/noop-locations.conf;
+  }
+  # The row of earlier runs: the no-op asked bare (no forwarded headers, a minimal location).
+  server {
+    listen 127.0.0.1:$HB_BARE_PORT;
     location = /_auth {
       internal;
       proxy_pass http://noopauth/healthz;
@@ -194,20 +203,23 @@ for N in $PEOPLE_STEPS; do
   read -r L_RPS L_50 L_99 L_CPU L_ERR <<< "$(run_wrk "limit-$N" "http://127.0.0.1:$LIMIT_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
   read -r G_RPS G_50 G_99 G_CPU G_ERR <<< "$(run_wrk "gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
   read -r H_RPS H_50 H_99 H_CPU H_ERR <<< "$(run_wrk "hb-$N" "http://127.0.0.1:$HB_PORT/gh/acme/api/pulls" $NGINX_PIDS "$NOOP_PID")"
+  read -r HB_RPS HB_50 HB_99 HB_CPU HB_ERR <<< "$(run_wrk "hb-bare-$N" "http://127.0.0.1:$HB_BARE_PORT/gh/acme/api/pulls" $NGINX_PIDS "$NOOP_PID")"
   # Light load: latency without queueing.
   read -r LL_RPS LL_50 LL_99 LL_CPU LL_ERR <<< "$(CONNECTIONS=4 run_wrk "light-limit-$N" "http://127.0.0.1:$LIMIT_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
   read -r LG_RPS LG_50 LG_99 LG_CPU LG_ERR <<< "$(CONNECTIONS=4 run_wrk "light-gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
-  for e in "$P_ERR" "$L_ERR" "$G_ERR" "$H_ERR" "$LL_ERR" "$LG_ERR"; do [ "$e" = 0 ] || echo "  errors or non-2xx answers: $e" >&2; done
+  for e in "$P_ERR" "$L_ERR" "$G_ERR" "$H_ERR" "$HB_ERR" "$LL_ERR" "$LG_ERR"; do [ "$e" = 0 ] || echo "  errors or non-2xx answers: $e" >&2; done
   ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
   added() { python3 -c "print(f'{$1-$2:+.2f}')"; }
   {
     echo "| $N | nginx, no auth | $P_RPS | $P_50 | $P_99 | $P_CPU | $(ratio "$P_RPS" "$L_RPS") | |"
     echo "| $N | nginx auth_request → nginx 200 | $L_RPS | $L_50 | $L_99 | $L_CPU | 1.00× | |"
     echo "| $N | nginx auth_request → **gatehouse** | $G_RPS | $G_50 | $G_99 | $G_CPU | **$(ratio "$G_RPS" "$L_RPS")** | $(added "$G_99" "$L_99") |"
-    echo "| $N | nginx auth_request → Hummingbird no-op route | $H_RPS | $H_50 | $H_99 | $H_CPU | $(ratio "$H_RPS" "$L_RPS") | $(added "$H_99" "$L_99") |"
+    echo "| $N | nginx auth_request → Hummingbird no-op route in Gatehouse's place (the same locations) | $H_RPS | $H_50 | $H_99 | $H_CPU | $(ratio "$H_RPS" "$L_RPS") | $(added "$H_99" "$L_99") |"
+    echo "| $N | nginx auth_request → Hummingbird no-op route, bare location (earlier runs' row) | $HB_RPS | $HB_50 | $HB_99 | $HB_CPU | $(ratio "$HB_RPS" "$L_RPS") | $(added "$HB_99" "$L_99") |"
     echo "| $N | light load (4 connections): nginx auth_request → nginx 200 | $LL_RPS | $LL_50 | $LL_99 | $LL_CPU | | |"
     echo "| $N | light load (4 connections): nginx auth_request → **gatehouse** | $LG_RPS | $LG_50 | $LG_99 | $LG_CPU | | **$(added "$LG_99" "$LL_99")** |"
   } >> "$RESULT"
+  echo "  $N people: gatehouse answers $(ratio "$G_RPS" "$H_RPS") the requests/s of the no-op route in its place, p99 $(added "$G_99" "$H_99") ms" | tee -a "$WORK/notes.txt"
   echo "  gatehouse resident memory with $N people and $SESSIONS sessions: $((RSS / 1024)) MB" | tee -a "$WORK/notes.txt"
 done
 { echo; cat "$WORK/notes.txt"; } >> "$RESULT"
