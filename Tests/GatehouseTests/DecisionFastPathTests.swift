@@ -240,6 +240,32 @@ struct DecisionFastPathTests {
         }
     }
 
+    @Test func aTokenRevokedIsRefusedAtOnceOnAConnectionThatUsedIt() async throws {
+        let (_, gatehouse, authorize, _) = try await Self.seeded()
+        let other = try await gatehouse.createToken(name: "other", scope: .authorize, actor: "test").secret
+        let metrics = GatehouseMetrics()
+        let body = #"{"provider":"github","username":"u1","external_id":"1","orgs":["acme"],"teams":["acme/eng"]}"#
+        try await Self.withServer(gatehouse, metrics: metrics) { port, _ in
+            let client = try RawClient(port: port)
+            let ask = { @Sendable (token: String) async throws -> String in
+                try await blocking {
+                    client.send(Self.request("/v1/authorize/login", token: token, body))
+                    return Self.responses(1, from: client).first?.status ?? "no answer"
+                }
+            }
+            #expect(try await ask(authorize) == "HTTP/1.1 200 OK")
+            #expect(try await ask(authorize) == "HTTP/1.1 200 OK")
+            #expect(try await ask(other) == "HTTP/1.1 200 OK")
+            #expect(try await ask(authorize) == "HTTP/1.1 200 OK")
+            #expect(Self.onEventLoop(metrics) == "4")
+            try await gatehouse.revokeToken(name: "codecov", actor: "test")
+            #expect(try await ask(authorize) == "HTTP/1.1 401 Unauthorized")
+            #expect(try await ask(other) == "HTTP/1.1 200 OK")
+            #expect(try await ask(authorize.dropLast() + "x") == "HTTP/1.1 401 Unauthorized")
+            #expect(Self.onEventLoop(metrics) == "5")
+        }
+    }
+
     @Test func aGracefulShutdownAnswersTheRequestBeingRead() async throws {
         let (_, gatehouse, authorize, _) = try await Self.seeded()
         let metrics = GatehouseMetrics()

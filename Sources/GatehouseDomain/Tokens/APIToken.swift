@@ -55,12 +55,17 @@ public enum APIToken {
     public static func lastFour(_ secret: String) -> String { String(secret.suffix(4)) }
 
     /// Compares two strings in time that depends only on their lengths.
+    /// Read in place (it runs on every decision): no copies of the bytes.
     public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<x.count { difference |= x[i] ^ y[i] }
-        return difference == 0
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                var difference: UInt8 = 0
+                for i in 0..<x.count { difference |= x[i] ^ y[i] }
+                return difference == 0
+            }
+        }
     }
 
     /// Token names: 1–64 characters from A-Z a-z 0-9 _ . -

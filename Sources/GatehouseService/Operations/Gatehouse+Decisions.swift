@@ -137,18 +137,21 @@ extension Gatehouse {
     func loginInputs(_ request: LoginRequest, at t: Date) -> DecisionInputs {
         // Through the pointer: the closures below that use a borrowed snapshot copied it whole.
         live.peek { s in
-            let (identity, update) = s.pointee.index.lookup(request.identity, externalID: request.externalID)
+            // One copy of the index (a dozen references retained): calling its methods through
+            // the pointer copied it for every call.
+            let index = s.pointee.index
+            let (identity, update) = index.lookup(request.identity, externalID: request.externalID)
             let linkTo =
                 identity == nil && update == nil
-                ? s.pointee.index.linkCandidate(request.identity, email: request.email, policy: s.pointee.policy.identity) : nil
-            var facts = (identity?.personID ?? linkTo).flatMap { s.pointee.index.facts($0) }
+                ? index.linkCandidate(request.identity, email: request.email, policy: s.pointee.policy.identity) : nil
+            var facts = (identity?.personID ?? linkTo).flatMap { index.facts($0) }
             let (orgs, teams) =
                 request.verified
-                ? s.pointee.index.verifiedMemberships(of: identity?.id, orgs: request.orgs.union(request.groups), teams: request.teams)
-                : s.pointee.index.hasVerifiedMemberships(identity?.id)
+                ? index.verifiedMemberships(of: identity?.id, orgs: request.orgs.union(request.groups), teams: request.teams)
+                : index.hasVerifiedMemberships(identity?.id)
                     // Memberships the gate's sign-in read from the provider outrank a caller's claims.
-                    ? s.pointee.index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
-                    : s.pointee.index.effectiveMemberships(
+                    ? index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
+                    : index.effectiveMemberships(
                         of: identity?.id, orgs: request.orgs, teams: request.teams, includeStoredClaims: false)
             // A directory person signing in through an OIDC provider of the `ldap` namespace:
             // the groups just read count as their directory groups.
@@ -156,7 +159,7 @@ extension Gatehouse {
             // Stored claims are kept for the record: rewritten only when the request's differ.
             var storedClaims = 0
             var claimsMatch = true
-            for m in identity.map({ s.pointee.index.heldMemberships(of: $0.id) }) ?? [] where m.source == request.claimsSource {
+            for m in identity.map({ index.heldMemberships(of: $0.id) }) ?? [] where m.source == request.claimsSource {
                 storedClaims += 1
                 let claimed = m.kind == .team ? request.teams : m.kind == .group ? request.groups : request.orgs
                 claimsMatch = claimsMatch && claimed.contains(m.name)
@@ -170,7 +173,7 @@ extension Gatehouse {
                 (request.verified || !request.orgs.isEmpty || !request.teams.isEmpty)
                 && (!claimsMatch || storedClaims != request.orgs.count + request.teams.count + request.groups.count)
             let role: Role = s.pointee.policy.login.admins.contains(request.identity) ? .admin : (facts?.role ?? .user)
-            let lastSeen = facts.flatMap { s.pointee.index.person($0.id)?.lastSeenAt }
+            let lastSeen = facts.flatMap { index.person($0.id)?.lastSeenAt }
             return DecisionInputs(
                 identity: identity, update: update, linkTo: linkTo, facts: facts, verdict: verdict, role: role,
                 claimsChanged: claimsChanged,
@@ -181,11 +184,14 @@ extension Gatehouse {
     func uploadInputs(_ request: UploadRequest, at t: Date) -> DecisionInputs {
         // Through the pointer: the closures below that use a borrowed snapshot copied it whole.
         live.peek { s in
-            let (identity, update) = s.pointee.index.lookup(request.author, externalID: request.authorExternalID)
+            // One copy of the index (a dozen references retained): calling its methods through
+            // the pointer copied it for every call.
+            let index = s.pointee.index
+            let (identity, update) = index.lookup(request.author, externalID: request.authorExternalID)
             let linkTo =
                 identity == nil && update == nil
-                ? s.pointee.index.linkCandidate(request.author, email: nil, policy: s.pointee.policy.identity) : nil
-            let facts = (identity?.personID ?? linkTo).flatMap { s.pointee.index.facts($0) }
+                ? index.linkCandidate(request.author, email: nil, policy: s.pointee.policy.identity) : nil
+            let facts = (identity?.personID ?? linkTo).flatMap { index.facts($0) }
             let state = LicenseEvaluator.evaluate(s.pointee.verification, now: t, latestSeen: s.pointee.latestSeen).state
             let verdict = UploadDecider.decide(
                 isPrivate: request.isPrivate, author: request.author, person: facts, licenseState: state, policy: s.pointee.policy)

@@ -144,25 +144,26 @@ extension Gatehouse {
         let original = question.original, sessionHash = question.sessionHash, cookies = question.cookies, t = question.at
         // Through the pointer: the closures below that use a borrowed snapshot copied it whole.
         return live.peek { s in
+            let index = s.pointee.index  // one copy: calling its methods through the pointer copied it for each
             let routeClass = s.pointee.policy.gate.classify(GatePath(requestTarget: original.uri))
             let licenseState = LicenseEvaluator.evaluate(s.pointee.verification, now: t, latestSeen: s.pointee.latestSeen).state
             var state = SessionState.none
             var sessionFacts: (personID: String, verdict: Verdict)?
             var person: PersonRecord?
             var session: GateSession?
-            if routeClass == .signin || routeClass == .app, let sessionHash, let found = s.pointee.index.session(hash: sessionHash),
+            if routeClass == .signin || routeClass == .app, let sessionHash, let found = index.session(hash: sessionHash),
                 APIToken.constantTimeEquals(found.tokenHash, sessionHash)
             {
                 if t >= found.expiresAt {
                     state = .none
                 } else if t.timeIntervalSince(found.lastSeenAt) >= gate.session.idleTimeout {
                     state = .idle(found)
-                } else if let facts = s.pointee.index.facts(found.personID), let record = s.pointee.index.person(found.personID) {
+                } else if let facts = index.facts(found.personID), let record = index.person(found.personID) {
                     state = .valid(found)
                     session = found
                     person = record
-                    let identity = s.pointee.index.identity(found.identity)
-                    let (orgs, teams) = s.pointee.index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
+                    let identity = index.identity(found.identity)
+                    let (orgs, teams) = index.effectiveMemberships(of: identity?.id, includeStoredClaims: false)
                     let verdict = LoginDecider.decide(
                         LoginFacts(identity: found.identity, person: facts, orgs: orgs, teams: teams, licenseState: licenseState),
                         policy: s.pointee.policy)

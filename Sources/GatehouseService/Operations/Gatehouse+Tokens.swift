@@ -72,11 +72,17 @@ extension Gatehouse {
     /// As `authenticate(bearer:)`, from memory alone (for answers given without suspending):
     /// `nil` for a secret that is not a token's, and whenever memory is not loaded.
     public func tokenFromMemory(bearer secret: String) -> TokenRecord? {
-        guard let hash = Self.tokenHash(secret) else { return nil }
-        return Self.matching(live.peek { $0.pointee.loaded ? $0.pointee.tokens[hash] : nil }, hash)
+        Self.tokenHash(secret).flatMap(tokenFromMemory(hash:))
     }
 
-    private static func tokenHash(_ secret: String) -> String? {
+    /// As `tokenFromMemory(bearer:)`, by the secret's hash (`tokenHash`), for a caller that
+    /// keeps the hash of a secret it sees again and again.
+    public func tokenFromMemory(hash: String) -> TokenRecord? {
+        Self.matching(live.peek { $0.pointee.loaded ? $0.pointee.tokens[hash] : nil }, hash)
+    }
+
+    /// The hash tokens are kept by, of a secret that could be one; `nil` otherwise.
+    public static func tokenHash(_ secret: String) -> String? {
         guard secret.hasPrefix(APIToken.prefix), secret.count < 200 else { return nil }
         return APIToken.hash(secret)
     }
