@@ -152,12 +152,15 @@ run_wrk() {
   local name=$1 url=$2; shift 2
   local before after threads=2
   [ "${CONNECTIONS:-64}" -lt 2 ] && threads=1
+  local last=${!#} auth_before auth_after
   before=$(cpu_ticks "$@")
+  auth_before=$(cpu_ticks "$last")
   COOKIES=$WORK/cookies.txt wrk -t$threads -c"${CONNECTIONS:-64}" -d"${DURATION}s" --latency -s "$ROOT/bench/gate.lua" "$url" > "$WORK/wrk-$name.txt"
   after=$(cpu_ticks "$@")
-  python3 - "$HZ" "$((after - before))" "$WORK/wrk-$name.txt" <<'PY'
+  auth_after=$(cpu_ticks "$last")
+  python3 - "$HZ" "$((after - before))" "$WORK/wrk-$name.txt" "$((auth_after - auth_before))" <<'PY'
 import re, sys
-hz, ticks, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+hz, ticks, path, auth_ticks = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 out = open(path).read()
 def ms(text):
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
@@ -170,7 +173,7 @@ for pattern in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: connect (\d
     if m: errors += sum(int(g) for g in m.groups())
 p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))
 p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-print(f"{rps:.0f} {p50:.2f} {p99:.2f} {ticks / hz * 1e6 / max(reqs, 1):.0f} {errors}")
+print(f"{rps:.0f} {p50:.2f} {p99:.2f} {ticks / hz * 1e6 / max(reqs, 1):.0f} {errors} {auth_ticks / hz * 1e6 / max(reqs, 1):.0f}")
 PY
 }
 
@@ -180,10 +183,10 @@ PY
   echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB; $(swift --version 2>&1 | head -1); $("$NGINX" -v 2>&1)."
   echo "Load: wrk -t2 -c64 -d${DURATION}s --latency, keep-alive, GET /gh/acme/api/pulls with a random one of 1,000 session cookies (bench/gate.lua), all targets through one nginx (2 workers) on the same machine."
   echo "Sessions: $SESSIONS live (bench/sessions.py), spread over the people; people seeded through the API."
-  echo "CPU: user+system time per request of nginx's workers, plus Gatehouse's (or bench-noop's) for their rows."
+  echo "CPU: user+system time per request of nginx's workers, plus Gatehouse's (or bench-noop's) for their rows; the authoriser's own apart."
   echo
-  echo "| people | target | requests/s | p50 ms | p99 ms | CPU µs/request | vs nginx-authorised | p99 added |"
-  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| people | target | requests/s | p50 ms | p99 ms | CPU µs/request | of it the authoriser's | vs nginx-authorised | p99 added |"
+  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } > "$RESULT"
 
 SEEDED=0
@@ -201,23 +204,23 @@ for N in $PEOPLE_STEPS; do
   test "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $(head -1 "$WORK/cookies.txt")" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls")" = 200
   read -r P_RPS P_50 P_99 P_CPU P_ERR <<< "$(run_wrk "plain-$N" "http://127.0.0.1:$PLAIN_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
   read -r L_RPS L_50 L_99 L_CPU L_ERR <<< "$(run_wrk "limit-$N" "http://127.0.0.1:$LIMIT_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
-  read -r G_RPS G_50 G_99 G_CPU G_ERR <<< "$(run_wrk "gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
-  read -r H_RPS H_50 H_99 H_CPU H_ERR <<< "$(run_wrk "hb-$N" "http://127.0.0.1:$HB_PORT/gh/acme/api/pulls" $NGINX_PIDS "$NOOP_PID")"
-  read -r HB_RPS HB_50 HB_99 HB_CPU HB_ERR <<< "$(run_wrk "hb-bare-$N" "http://127.0.0.1:$HB_BARE_PORT/gh/acme/api/pulls" $NGINX_PIDS "$NOOP_PID")"
+  read -r G_RPS G_50 G_99 G_CPU G_ERR G_AUTH <<< "$(run_wrk "gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
+  read -r H_RPS H_50 H_99 H_CPU H_ERR H_AUTH <<< "$(run_wrk "hb-$N" "http://127.0.0.1:$HB_PORT/gh/acme/api/pulls" $NGINX_PIDS "$NOOP_PID")"
+  read -r HB_RPS HB_50 HB_99 HB_CPU HB_ERR HB_AUTH <<< "$(run_wrk "hb-bare-$N" "http://127.0.0.1:$HB_BARE_PORT/gh/acme/api/pulls" $NGINX_PIDS "$NOOP_PID")"
   # Light load: latency without queueing.
   read -r LL_RPS LL_50 LL_99 LL_CPU LL_ERR <<< "$(CONNECTIONS=4 run_wrk "light-limit-$N" "http://127.0.0.1:$LIMIT_PORT/gh/acme/api/pulls" $NGINX_PIDS)"
-  read -r LG_RPS LG_50 LG_99 LG_CPU LG_ERR <<< "$(CONNECTIONS=4 run_wrk "light-gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
+  read -r LG_RPS LG_50 LG_99 LG_CPU LG_ERR LG_AUTH <<< "$(CONNECTIONS=4 run_wrk "light-gated-$N" "http://127.0.0.1:$GATED_PORT/gh/acme/api/pulls" $NGINX_PIDS "$GH_PID")"
   for e in "$P_ERR" "$L_ERR" "$G_ERR" "$H_ERR" "$HB_ERR" "$LL_ERR" "$LG_ERR"; do [ "$e" = 0 ] || echo "  errors or non-2xx answers: $e" >&2; done
   ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
   added() { python3 -c "print(f'{$1-$2:+.2f}')"; }
   {
-    echo "| $N | nginx, no auth | $P_RPS | $P_50 | $P_99 | $P_CPU | $(ratio "$P_RPS" "$L_RPS") | |"
-    echo "| $N | nginx auth_request → nginx 200 | $L_RPS | $L_50 | $L_99 | $L_CPU | 1.00× | |"
-    echo "| $N | nginx auth_request → **gatehouse** | $G_RPS | $G_50 | $G_99 | $G_CPU | **$(ratio "$G_RPS" "$L_RPS")** | $(added "$G_99" "$L_99") |"
-    echo "| $N | nginx auth_request → Hummingbird no-op route in Gatehouse's place (the same locations) | $H_RPS | $H_50 | $H_99 | $H_CPU | $(ratio "$H_RPS" "$L_RPS") | $(added "$H_99" "$L_99") |"
-    echo "| $N | nginx auth_request → Hummingbird no-op route, bare location (earlier runs' row) | $HB_RPS | $HB_50 | $HB_99 | $HB_CPU | $(ratio "$HB_RPS" "$L_RPS") | $(added "$HB_99" "$L_99") |"
-    echo "| $N | light load (4 connections): nginx auth_request → nginx 200 | $LL_RPS | $LL_50 | $LL_99 | $LL_CPU | | |"
-    echo "| $N | light load (4 connections): nginx auth_request → **gatehouse** | $LG_RPS | $LG_50 | $LG_99 | $LG_CPU | | **$(added "$LG_99" "$LL_99")** |"
+    echo "| $N | nginx, no auth | $P_RPS | $P_50 | $P_99 | $P_CPU | | $(ratio "$P_RPS" "$L_RPS") | |"
+    echo "| $N | nginx auth_request → nginx 200 | $L_RPS | $L_50 | $L_99 | $L_CPU | | 1.00× | |"
+    echo "| $N | nginx auth_request → **gatehouse** | $G_RPS | $G_50 | $G_99 | $G_CPU | $G_AUTH | **$(ratio "$G_RPS" "$L_RPS")** | $(added "$G_99" "$L_99") |"
+    echo "| $N | nginx auth_request → Hummingbird no-op route in Gatehouse's place (the same locations) | $H_RPS | $H_50 | $H_99 | $H_CPU | $H_AUTH | $(ratio "$H_RPS" "$L_RPS") | $(added "$H_99" "$L_99") |"
+    echo "| $N | nginx auth_request → Hummingbird no-op route, bare location (earlier runs' row) | $HB_RPS | $HB_50 | $HB_99 | $HB_CPU | $HB_AUTH | $(ratio "$HB_RPS" "$L_RPS") | $(added "$HB_99" "$L_99") |"
+    echo "| $N | light load (4 connections): nginx auth_request → nginx 200 | $LL_RPS | $LL_50 | $LL_99 | $LL_CPU | | | |"
+    echo "| $N | light load (4 connections): nginx auth_request → **gatehouse** | $LG_RPS | $LG_50 | $LG_99 | $LG_CPU | $LG_AUTH | | **$(added "$LG_99" "$LL_99")** |"
   } >> "$RESULT"
   echo "  $N people: gatehouse answers $(ratio "$G_RPS" "$H_RPS") the requests/s of the no-op route in its place, p99 $(added "$G_99" "$H_99") ms" | tee -a "$WORK/notes.txt"
   echo "  gatehouse resident memory with $N people and $SESSIONS sessions: $((RSS / 1024)) MB" | tee -a "$WORK/notes.txt"
