@@ -117,13 +117,19 @@ struct DecisionFastPathTests {
             try await routed.test(.live) { routedClient in
                 var onEventLoop = 0.0
                 for c in cases {
+                    let asked = Date()
                     let a = try await fastClient.execute(
                         uri: c.path, method: c.method, headers: c.headers, body: ByteBuffer(string: c.body))
+                    let answered = Date()
                     let b = try await routedClient.execute(
                         uri: c.path, method: c.method, headers: c.headers, body: ByteBuffer(string: c.body))
                     #expect(Self.comparable(a) == Self.comparable(b), "\(c.method) \(c.path) \(c.body)")
-                    let (dateA, dateB) = (try #require(Self.httpDate(a)), try #require(Self.httpDate(b)))
-                    #expect(abs(dateA.timeIntervalSince(dateB)) <= 1 && abs(dateA.timeIntervalSinceNow) < 5)
+                    // Both dates read alike; the fast path's is the time of its answer (to the
+                    // second). Hummingbird's own comes from a cache its timer refreshes, late
+                    // on a loaded machine: only its form is compared.
+                    let dateA = try #require(Self.httpDate(a))
+                    _ = try #require(Self.httpDate(b))
+                    #expect(dateA >= asked.addingTimeInterval(-1) && dateA <= answered, "\(dateA) not in \(asked)…\(answered)")
                     let counted = try #require(
                         Double(
                             Self.metricLines(fastMetrics.render(), "gatehouse_decisions_on_event_loop_total").first?.split(separator: " ")
