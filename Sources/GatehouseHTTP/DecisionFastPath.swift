@@ -208,7 +208,8 @@ struct HTTPDate {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     mutating func now() -> String {
-        let t = Int(time(nil))
+        // Not `time(nil)`: glibc reads the coarse clock there, a few milliseconds behind.
+        let t = Int(Date().timeIntervalSince1970)
         if t != second {
             second = t
             text = Self.format(t)
