@@ -61,6 +61,10 @@ public struct DirectoryListing: Sendable {
         var people: [DirectoryPerson] = []
         var byUID: [String: Int] = [:]
         var byDN: [String: Int] = [:]
+        // Sized up front: growing them was a sixth of this at 100,000 people.
+        people.reserveCapacity(raw.count)
+        byUID.reserveCapacity(raw.count)
+        byDN.reserveCapacity(raw.count)
         for person in raw {
             if let problem = IdentityRef.usernameProblem(person.uid, provider: .ldap) {
                 warnings.append("\(person.dn): uid \"\(person.uid)\" is not a usable username (it \(problem)); skipped")
@@ -76,6 +80,7 @@ public struct DirectoryListing: Sendable {
             people.append(person)
         }
         var groupByDN: [String: Int] = [:]
+        groupByDN.reserveCapacity(groups.count)
         for (i, group) in groups.enumerated() { groupByDN[group.dn] = i }
         // For each group: every group reachable through nesting (itself included), then the
         // people listed directly in any of them.

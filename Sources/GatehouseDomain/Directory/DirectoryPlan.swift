@@ -144,13 +144,17 @@ public enum DirectoryPlanner {
         plan.directoryGroups = listing.groupCount
         plan.previouslyPresent = stored.filter { $0.status != .leftDirectory }.count
 
+        // Sized up front: at 100,000 people, growing these was a fifth of the plan's time.
         var byExternal: [String: Int] = [:]
         var byUID: [String: Int] = [:]
+        var matched = Set<Int>()
+        byExternal.reserveCapacity(stored.count)
+        byUID.reserveCapacity(stored.count)
+        matched.reserveCapacity(stored.count)
         for (i, s) in stored.enumerated() {
             if let external = s.externalID { byExternal[external] = i }
             byUID[s.uid.lowercased()] = i
         }
-        var matched = Set<Int>()
         for person in listing.people {
             // The stable id first: a renamed uid is the same person.
             var index = person.externalID.flatMap { byExternal[$0] }
@@ -209,6 +213,7 @@ public enum DirectoryPlanner {
     }
 
     public static func sameEmail(_ a: String?, _ b: String?) -> Bool {
-        (a?.lowercased() ?? "") == (b?.lowercased() ?? "")
+        // Equal as they are (nearly always, on a resync) before equal in any case.
+        (a ?? "") == (b ?? "") || (a?.lowercased() ?? "") == (b?.lowercased() ?? "")
     }
 }
