@@ -149,8 +149,3 @@ final class LockedCounts: Sendable {
         state.withLock { $0.groups = n; return DirectoryProgress(people: $0.people, groups: $0.groups) }
     }
 }
-
-extension Duration {
-    /// Seconds as a floating-point number, for timings shown to people.
-    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

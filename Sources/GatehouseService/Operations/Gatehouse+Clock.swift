@@ -38,8 +38,7 @@ extension Gatehouse {
         }
         guard let observer else { return }
         let elapsed = observer.start.duration(to: instant)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let time = observer.anchor.bounded(wall: wall, elapsed: seconds)
+        let time = observer.anchor.bounded(wall: wall, elapsed: elapsed.seconds)
         var latest = recorded
         if recorded == nil || time > recorded! {
             if observer.lastChained.map({ time.timeIntervalSince($0) >= Self.clockChainInterval }) ?? true {

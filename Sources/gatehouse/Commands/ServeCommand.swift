@@ -84,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
             "people loaded into memory",
             metadata: [
                 "people": "\(gatehouse.peopleInMemory)",
-                "seconds": "\(String(format: "%.2f", Double(loaded.components.seconds) + Double(loaded.components.attoseconds) / 1e18))",
+                "seconds": "\(String(format: "%.2f", loaded.seconds))",
             ])
         let status = try await gatehouse.licenseStatus()
         for warning in status.warnings { logger.warning("\(warning)") }
