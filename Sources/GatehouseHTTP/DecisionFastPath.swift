@@ -2,6 +2,7 @@ import Foundation
 import GatehouseDomain
 import GatehouseService
 import HTTPTypes
+import HummingbirdCore
 import NIOCore
 import NIOHTTPTypes
 
@@ -29,11 +30,11 @@ final class DecisionFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     static let maxBodyBytes = 64 << 10
-    static let paths: [(path: String, kind: Kind)] = [("/v1/authorize/login", .login), ("/v1/authorize/upload", .upload)]
-
-    enum Kind {
+    enum Kind: CaseIterable {
         case login, upload
         var label: String { self == .login ? "login" : "upload" }
+        /// The route's path, which is also its label in the request metrics.
+        var path: String { self == .login ? DecisionRoutes.login : DecisionRoutes.upload }
     }
 
     /// A request being read to be answered here.
@@ -111,7 +112,7 @@ final class DecisionFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Which decision a request head asks for, when it can be answered here; `nil` sends it
     /// to the router.
     private func answerable(_ head: HTTPRequest) -> Kind? {
-        guard head.method == .post, let path = head.path, let kind = Self.paths.first(where: { $0.path == path })?.kind else {
+        guard head.method == .post, let path = head.path, let kind = Kind.allCases.first(where: { $0.path == path }) else {
             return nil
         }
         var length: Int?
@@ -135,7 +136,7 @@ final class DecisionFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 continue
             }
         }
-        guard length != nil, let secret, let token = token(secret), token.scope.permits(.decide) else { return nil }
+        guard length != nil, let secret, let token = token(secret), token.scope.permits(DecisionRoutes.access) else { return nil }
         return kind
     }
 
@@ -166,11 +167,8 @@ final class DecisionFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Hummingbird adds to every response.
     private func write(_ answer: DecisionResult, _ request: Held, context: ChannelHandlerContext) {
         metrics.countDecision(kind: request.kind.label, reason: answer.reason.rawValue, onEventLoop: true)
-        metrics.countRequest(method: "POST", route: request.head.path ?? "", status: 200)
-        let text = answer.jsonText
-        var body = context.channel.allocator.buffer(capacity: text.utf8.count + 1)
-        body.writeString(text)
-        body.writeInteger(UInt8(ascii: "\n"))
+        metrics.countRequest(method: "POST", route: request.kind.path, status: 200)
+        let body = Response.body(answer.jsonText, newline: true, allocator: context.channel.allocator)
         var fields = HTTPFields()
         fields.reserveCapacity(4)
         fields[.contentType] = "application/json"

@@ -19,10 +19,16 @@ extension Response {
     ) -> Response {
         var fields = headers
         fields[.contentType] = contentType
-        var buffer = ByteBufferAllocator().buffer(capacity: text.utf8.count + 1)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body(text, newline: newline)))
+    }
+
+    /// A body's bytes: the text, and for JSON a final newline (the decision fast path writes
+    /// its answers with this too).
+    static func body(_ text: String, newline: Bool, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: text.utf8.count + 1)
         buffer.writeString(text)
         if newline { buffer.writeInteger(UInt8(ascii: "\n")) }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: buffer))
+        return buffer
     }
 
     /// The error body of SPEC section 6: `{"error":{"code","message"}}`.
