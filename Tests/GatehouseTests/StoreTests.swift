@@ -135,6 +135,18 @@ struct ConfigurationTests {
         #expect(error?.message.contains("s3cret") == false)
     }
 
+    @Test func egressProxyThreadsDefaultToOneAndAreBounded() throws {
+        let dir = try TempDir()
+        #expect(try GatehouseConfiguration.load(path: dir.write("a.yml", "database: sqlite:a.db\n"), environment: [:]).egressProxy.threads == 1)
+        let two = try GatehouseConfiguration.load(path: dir.write("b.yml", "egress_proxy: {threads: 2}\n"), environment: [:])
+        #expect(two.egressProxy.threads == 2)
+        for bad in ["0", "257", "two"] {
+            let path = try dir.write("c.yml", "egress_proxy: {threads: \(bad)}\n")
+            let error = #expect(throws: GatehouseError.self) { try GatehouseConfiguration.load(path: path, environment: [:]) }
+            #expect(error?.message.contains("line 1: egress_proxy.threads: expected a whole number from 1 to 256") == true, "\(bad)")
+        }
+    }
+
     @Test func layersApplyInOrder() throws {
         let dir = try TempDir()
         _ = try dir.write("v.pub.pem", VendorKey.pem(TestVendor().key.publicKey))

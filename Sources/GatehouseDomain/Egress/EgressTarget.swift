@@ -73,7 +73,8 @@ public struct EgressTarget: Hashable, Sendable, CustomStringConvertible {
         }
         let port: Int
         if let portText {
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
+            // ASCII digits only, compared as bytes (a Character's isNumber costs grapheme breaking).
+            guard !portText.isEmpty, portText.utf8.count <= 5, portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
                 let value = Int(portText),
                 (1...65535).contains(value)
             else { return .failure(.invalidHost("\"\(authority)\": the port must be 1 to 65535")) }

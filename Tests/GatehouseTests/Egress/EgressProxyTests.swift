@@ -183,6 +183,35 @@ struct EgressProxyTests {
         await upstream.stop()
     }
 
+    @Test("On event loops of its own (egress_proxy.threads: 3): concurrent tunnels all pass; stopping it closes its port")
+    func ownEventLoops() async throws {
+        let upstream = try await Upstream.start(.http)
+        let P = upstream.port
+        var limits = EgressProxyLimits()
+        limits.threads = 3
+        let fixture = try await ProxyFixture.start(policy: Self.policy(port: P, allowLoopback: true), resolver: Self.resolver(), limits: limits)
+        let port = fixture.proxy.port
+        let answers = try await withThrowingTaskGroup(of: String.self) { group in
+            for i in 0..<12 {
+                group.addTask {
+                    try await blocking {
+                        let client = try RawClient(port: port)
+                        client.send("CONNECT 127.0.0.1:\(P) HTTP/1.1\r\n\r\n")
+                        let (head, _) = client.readHead()
+                        guard head.hasPrefix("HTTP/1.1 200") else { return head }
+                        client.send("GET /tunnel-\(i) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                        return String(decoding: client.readToEnd(), as: UTF8.self)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for i in 0..<12 { #expect(answers.contains { $0.contains("GET /tunnel-\(i)") }, "tunnel \(i): \(answers)") }
+        await fixture.proxy.stop()
+        #expect(throws: (any Error).self) { try RawClient(port: port) }
+        await upstream.stop()
+    }
+
     @Test("DNS rebinding fails: the name is resolved once and the proxy connects to the address it checked")
     func rebinding() async throws {
         let upstream = try await Upstream.start(.http)
