@@ -172,8 +172,9 @@ public final class EgressProxy: Sendable {
                 let admitted = shared.opened(channel, from: source)
                 channel.closeFuture.whenComplete { _ in shared.closed(channel, from: source) }
                 return channel.eventLoop.makeCompletedFuture {
+                    // (TCP_NODELAY comes from the listening socket: a server bootstrap's default,
+                    // and Linux gives an accepted socket its listener's.)
                     try EgressProxy.configure(channel, autoRead: true)
-                    try channel.syncOptions?.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                     let encoder = HTTPResponseEncoder()
                     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
                     try channel.pipeline.syncOperations.addHandlers([

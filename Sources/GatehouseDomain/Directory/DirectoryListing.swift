@@ -56,15 +56,21 @@ public struct DirectoryListing: Sendable {
 
     /// Resolves group membership, nested groups included (a cycle of groups is tolerated: its
     /// groups simply share their members), and drops entries that cannot be people.
+    ///
+    /// Shaped by the 100,000-person resync's profile: each member value is looked up once (a
+    /// nested group's members are not looked up again for every group above it), members are
+    /// gathered by index with a stamp per person and per group instead of a set per group, and
+    /// each person's set of group names is built once at its final size.
     public init(people raw: [DirectoryPerson], groups: [DirectoryGroup], warnings: [String] = []) {
         var warnings = warnings
         var people: [DirectoryPerson] = []
         var byUID: [String: Int] = [:]
+        // Every DN a member value can name: a person (its index) or a group (~its index).
         var byDN: [String: Int] = [:]
         // Sized up front: growing them was a sixth of this at 100,000 people.
         people.reserveCapacity(raw.count)
         byUID.reserveCapacity(raw.count)
-        byDN.reserveCapacity(raw.count)
+        byDN.reserveCapacity(raw.count + groups.count)
         for person in raw {
             if let problem = IdentityRef.usernameProblem(person.uid, provider: .ldap) {
                 warnings.append("\(person.dn): uid \"\(person.uid)\" is not a usable username (it \(problem)); skipped")
@@ -79,28 +85,53 @@ public struct DirectoryListing: Sendable {
             byDN[person.dn] = people.count
             people.append(person)
         }
-        var groupByDN: [String: Int] = [:]
-        groupByDN.reserveCapacity(groups.count)
-        for (i, group) in groups.enumerated() { groupByDN[group.dn] = i }
-        // For each group: every group reachable through nesting (itself included), then the
-        // people listed directly in any of them.
-        for (i, group) in groups.enumerated() {
-            var seen: Set<Int> = [i]
-            var stack = [i]
-            var members = Set<Int>()
-            while let g = stack.popLast() {
-                for dn in groups[g].memberDNs {
-                    if let person = byDN[dn] {
-                        members.insert(person)
-                    } else if let nested = groupByDN[dn], seen.insert(nested).inserted {
-                        stack.append(nested)
-                    }
+        // A DN that is a person's stays the person's; of two groups with one DN, the later.
+        for (g, group) in groups.enumerated() where (byDN[group.dn] ?? -1) < 0 { byDN[group.dn] = ~g }
+
+        // Each group's own members: people (by DN or by uid) and nested groups, as indices.
+        var direct = [[Int32]](repeating: [], count: groups.count)
+        var nested = [[Int32]](repeating: [], count: groups.count)
+        for (g, group) in groups.enumerated() {
+            for dn in group.memberDNs {
+                guard let found = byDN[dn] else { continue }
+                if found >= 0 { direct[g].append(Int32(found)) } else { nested[g].append(Int32(~found)) }
+            }
+            for uid in group.memberUIDs {
+                if let person = byUID[uid] { direct[g].append(Int32(person)) }
+            }
+        }
+
+        // For each group: every group reachable through nesting (itself included), and the
+        // people listed in any of them, each once (the stamps say "already taken for group g").
+        var personStamp = [Int32](repeating: -1, count: people.count)
+        var groupStamp = [Int32](repeating: -1, count: groups.count)
+        var groupsOfPerson = [Int32](repeating: 0, count: people.count)
+        var pairs: [(person: Int32, group: Int32)] = []
+        pairs.reserveCapacity(direct.reduce(0) { $0 + $1.count })
+        var stack: [Int32] = []
+        for g in groups.indices {
+            let g32 = Int32(g)
+            groupStamp[g] = g32
+            stack.append(g32)
+            while let h = stack.popLast() {
+                for person in direct[Int(h)] where personStamp[Int(person)] != g32 {
+                    personStamp[Int(person)] = g32
+                    groupsOfPerson[Int(person)] += 1
+                    pairs.append((person, g32))
                 }
-                for uid in groups[g].memberUIDs {
-                    if let person = byUID[uid] { members.insert(person) }
+                for inner in nested[Int(h)] where groupStamp[Int(inner)] != g32 {
+                    groupStamp[Int(inner)] = g32
+                    stack.append(inner)
                 }
             }
-            for person in members { people[person].groups.insert(group.name) }
+        }
+
+        // Each person's group names, in a set made once at its size.
+        var names = [Set<String>](repeating: [], count: people.count)
+        for (p, count) in groupsOfPerson.enumerated() where count > 0 { names[p].reserveCapacity(Int(count)) }
+        for (person, group) in pairs { names[Int(person)].insert(groups[Int(group)].name) }
+        for p in people.indices where !names[p].isEmpty {
+            if people[p].groups.isEmpty { people[p].groups = names[p] } else { people[p].groups.formUnion(names[p]) }
         }
         self.people = people
         self.groupCount = groups.count

@@ -47,30 +47,69 @@ extension SQLStore {
     }
 
     /// The directory people of `source` (`ldap` or `scim`), or the one whose username is `usernameKey`.
+    ///
+    /// Read by position (`forEachRecord`), not as rows by column name: at 100,000 people this
+    /// runs beside the directory's answer on a two-core machine and took a core of its own.
+    /// Everyone's memberships are read without joining their identities (an index search per
+    /// identity): those of other providers' identities are never looked up below. Sorted by
+    /// identity here rather than by the database, which sorted in a temporary tree.
     static func fetchDirectoryPeople(_ db: any SQLSession, source: Provider = .ldap, usernameKey: String? = nil) throws
         -> [StoredDirectoryPerson]
     {
         var groups: [Int64: Set<String>] = [:]
-        let only = usernameKey == nil ? "" : " AND i.username_key = ?"
-        var arguments: [(any SQLBindable)?] = [source.rawValue, source.rawValue]
-        if let usernameKey { arguments.append(usernameKey) }
-        let memberships = try db.rows(
-            """
+        let memberships =
+            usernameKey == nil
+            ? "SELECT identity_id, name FROM memberships WHERE source = ? AND kind = 'group' AND present = 1"
+            : """
             SELECT m.identity_id, m.name FROM memberships m JOIN identities i ON i.id = m.identity_id
-            WHERE i.provider = ? AND m.source = ? AND m.kind = 'group' AND m.present = 1\(only)
-            """, arguments)
-        for row in memberships { try groups[row[0], default: []].insert(row[1]) }
-        return try db.rows(
+            WHERE m.source = ? AND m.kind = 'group' AND m.present = 1 AND i.provider = ? AND i.username_key = ?
+            """
+        let memberArguments: [(any SQLBindable)?] = usernameKey.map { [source.rawValue, source.rawValue, $0] } ?? [source.rawValue]
+        try forEachRecord(db, memberships, memberArguments, GroupMembershipColumns.self) { membership in
+            groups[membership.identityID, default: []].insert(membership.name)
+        }
+        var people: [StoredDirectoryPerson] = []
+        try forEachRecord(
+            db,
             """
             SELECT i.id, i.username, i.external_id, i.email, p.id AS person_id, p.name, p.email AS person_email, p.status
-            FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = ?\(only) ORDER BY i.id
-            """, Array(arguments.dropFirst())
-        ).map { row in
+            FROM identities i JOIN persons p ON p.id = i.person_id WHERE i.provider = ?\(usernameKey == nil ? "" : " AND i.username_key = ?")
+            """, [source.rawValue] + (usernameKey.map { [$0] } ?? []), StoredDirectoryPersonColumns.self
+        ) { person in
+            var person = person
+            person.groups = groups[person.identityID] ?? []
+            people.append(person)
+        }
+        people.sort { $0.identityID < $1.identityID }
+        return people
+    }
+
+    /// `identity_id`, `name` of a membership.
+    struct GroupMembershipColumns: RowDecoder {
+        let identityID, name: Int
+
+        init(_ row: some SQLColumns) throws { (identityID, name) = (try row.position(of: "identity_id"), try row.position(of: "name")) }
+
+        func decode(_ row: some SQLColumns) throws -> (identityID: Int64, name: String) { (try row.int64(identityID), try row.text(name)) }
+    }
+
+    /// A directory identity and its person (groups are added by the caller).
+    struct StoredDirectoryPersonColumns: RowDecoder {
+        let id, username, externalID, email, personID, name, personEmail, status: Int
+
+        init(_ row: some SQLColumns) throws {
+            (id, username) = (try row.position(of: "id"), try row.position(of: "username"))
+            (externalID, email) = (try row.position(of: "external_id"), try row.position(of: "email"))
+            (personID, name) = (try row.position(of: "person_id"), try row.position(of: "name"))
+            (personEmail, status) = (try row.position(of: "person_email"), try row.position(of: "status"))
+        }
+
+        func decode(_ row: some SQLColumns) throws -> StoredDirectoryPerson {
             try StoredDirectoryPerson(
-                identityID: row["id"], uid: row["username"], externalID: row["external_id"], email: row["email"],
-                personID: row["person_id"],
-                personName: row["name"], personEmail: row["person_email"], status: row.value("status", as: PersonStatus.self),
-                groups: groups[row["id"]] ?? [])
+                identityID: row.int64(id), uid: row.text(username), externalID: row.optionalText(externalID),
+                email: row.optionalText(email), personID: row.text(personID), personName: row.text(name),
+                personEmail: row.optionalText(personEmail),
+                status: row.value(status, in: PersonColumns.statuses), groups: [])
         }
     }
 

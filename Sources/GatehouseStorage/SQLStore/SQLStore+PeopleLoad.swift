@@ -25,22 +25,33 @@ extension SQLStore {
     ) throws {
         var piece: [Columns.Record] = []
         piece.reserveCapacity(loadPiece)
-        var positions: Columns?
-        func take(_ row: some SQLColumns) throws {
-            let decoder = try positions ?? Columns(row)
-            positions = decoder
-            piece.append(try decoder.decode(row))
+        try forEachRecord(db, "SELECT \(columns) FROM \(table)", [], decoder) { record in
+            piece.append(record)
             if piece.count == loadPiece {
                 deliver(piece)
                 piece.removeAll(keepingCapacity: true)
             }
         }
-        let sql = "SELECT \(columns) FROM \(table)"
-        if let sqlite = db as? SQLiteSession {
-            try sqlite.forEachRow(sql) { (columns: SQLiteColumns) in try take(columns) }
-        } else {
-            try db.forEachRow(sql, [], take)
-        }
         if !piece.isEmpty { deliver(piece) }
+    }
+
+    /// Decodes each row of a result with `Columns` (the positions found in the first row serve
+    /// every row) and hands the record to `body`; on SQLite straight from the statement's own
+    /// buffers (`SQLiteColumns`), elsewhere from `SQLRow`s.
+    static func forEachRecord<Columns: RowDecoder>(
+        _ db: any SQLSession, _ sql: String, _ arguments: [(any SQLBindable)?], _ decoder: Columns.Type,
+        _ body: (Columns.Record) throws -> Void
+    ) throws {
+        var positions: Columns?
+        func take(_ row: some SQLColumns) throws {
+            let decoder = try positions ?? Columns(row)
+            positions = decoder
+            try body(try decoder.decode(row))
+        }
+        if let sqlite = db as? SQLiteSession {
+            try sqlite.forEachRow(sql, arguments) { (columns: SQLiteColumns) in try take(columns) }
+        } else {
+            try db.forEachRow(sql, arguments, take)
+        }
     }
 }

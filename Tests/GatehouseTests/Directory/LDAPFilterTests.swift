@@ -27,6 +27,56 @@ struct LDAPFilterTests {
         #expect(group.memberDNs == ["uid=eve,dc=acme"] && group.memberUIDs == ["dave"] && group.name == "x")
     }
 
+    @Test("Group membership resolved by index equals the plain definition on 200 random directories (nesting, cycles, uids, shared DNs)")
+    func membershipMatchesTheDefinition() {
+        var rng = SeededGenerator(seed: 20)
+        for round in 0..<200 {
+            let peopleCount = Int.random(in: 0...12, using: &rng), groupCount = Int.random(in: 0...10, using: &rng)
+            let people = (0..<peopleCount).map { i in
+                // Some uids collide (the second is skipped); a few people come with groups already.
+                DirectoryPerson(
+                    dn: "uid=p\(i),dc=x", uid: "p\(Int.random(in: 0...(peopleCount + 2), using: &rng))", email: nil, name: "P", externalID: nil,
+                    groups: Int.random(in: 0...5, using: &rng) == 0 ? ["preset"] : [])
+            }
+            let groups = (0..<groupCount).map { g in
+                // Members: people by DN (some absent), other groups (nesting, cycles, itself), posix uids;
+                // now and then a group's DN is a person's, or another group's; names repeat.
+                let dn = Int.random(in: 0...8, using: &rng) == 0 ? "uid=p\(g),dc=x" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
+                let members = (0..<Int.random(in: 0...6, using: &rng)).map { _ in
+                    Bool.random(using: &rng) ? "uid=p\(Int.random(in: 0...(peopleCount + 1), using: &rng)),dc=x" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
+                }
+                let uids = (0..<Int.random(in: 0...2, using: &rng)).map { _ in "P\(Int.random(in: 0...(peopleCount + 1), using: &rng))" }
+                return DirectoryGroup(dn: dn, name: "Team\(Int.random(in: 0...6, using: &rng))", memberDNs: members, memberUIDs: uids)
+            }
+            let listing = DirectoryListing(people: people, groups: groups)
+            let expected = Self.definition(people: people, groups: groups)
+            #expect(listing.people.map(\.uid) == expected.map(\.uid), "round \(round)")
+            #expect(listing.people.map(\.groups) == expected.map(\.groups), "round \(round)")
+        }
+    }
+
+    /// Membership as the words define it, with no care for speed: a person is in a group if
+    /// the group, or any group reachable from it through member DNs, lists them (by DN, or by
+    /// uid); a DN that is a kept person's is that person; of two groups with one DN, the later.
+    static func definition(people raw: [DirectoryPerson], groups: [DirectoryGroup]) -> [DirectoryPerson] {
+        var people: [DirectoryPerson] = []
+        for person in raw where !people.contains(where: { $0.uid.lowercased() == person.uid.lowercased() }) { people.append(person) }
+        func group(_ dn: String) -> Int? {
+            people.contains(where: { $0.dn == dn }) ? nil : groups.indices.last(where: { groups[$0].dn == dn })
+        }
+        for g in groups.indices {
+            var reached: Set<Int> = [g], frontier = [g]
+            while let h = frontier.popLast() {
+                for dn in groups[h].memberDNs { if let n = group(dn), reached.insert(n).inserted { frontier.append(n) } }
+            }
+            for p in people.indices
+            where reached.contains(where: { groups[$0].memberDNs.contains(people[p].dn) || groups[$0].memberUIDs.contains(people[p].uid.lowercased()) }) {
+                people[p].groups.insert(groups[g].name)
+            }
+        }
+        return people
+    }
+
     @Test("Duplicate and unusable uids are skipped with a warning")
     func listingWarnings() {
         let listing = DirectoryListing(
