@@ -6,6 +6,8 @@ import Foundation
 final class LDAPConnection {
     private let ld: OpaquePointer
     private let timeout: TimeInterval
+    /// Whether answers are read through liblber's read-ahead buffer yet (see `search`).
+    private var readingAhead = false
 
     /// Connects (lazily, at the first operation, as libldap does), applying timeouts and TLS
     /// settings; with `startTLS` the connection is upgraded before anything is sent.
@@ -59,6 +61,12 @@ final class LDAPConnection {
         var cookie = berval(bv_len: 0, bv_val: nil)
         defer { ber_memfree(cookie.bv_val) }
         var messageID = try send(base: base, filter: filter, attributes: attributes, pageSize: pageSize, cookie: nil)
+        if !readingAhead {
+            // The connection is open now (a request went out) and nothing has been read yet.
+            // Reading 16 KiB at a time cut the system calls of a 100,000-person listing by most
+            // of them (docs/benchmarks.md); if the layer cannot be added, reads stay as they were.
+            readingAhead = cldap_add_readahead(ld) >= 0
+        }
         while true {
             let result = try receive(messageID, base: base)
             defer { ldap_msgfree(result) }
