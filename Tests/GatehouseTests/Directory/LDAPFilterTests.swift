@@ -27,15 +27,17 @@ struct LDAPFilterTests {
         #expect(group.memberDNs == ["uid=eve,dc=acme"] && group.memberUIDs == ["dave"] && group.name == "x")
     }
 
-    @Test("Group membership resolved by index equals the plain definition on 200 random directories (nesting, cycles, uids, shared DNs)")
+    @Test("Group membership resolved by index equals the plain definition on 200 random directories (nesting, cycles, uids, shared DNs, one base or two)")
     func membershipMatchesTheDefinition() {
         var rng = SeededGenerator(seed: 20)
+        // People under one base or two (the listing keys them by what their DNs share).
+        func ou(_ rng: inout SeededGenerator) -> String { Int.random(in: 0...3, using: &rng) == 0 ? "ou=a," : "" }
         for round in 0..<200 {
             let peopleCount = Int.random(in: 0...12, using: &rng), groupCount = Int.random(in: 0...10, using: &rng)
             let people = (0..<peopleCount).map { i in
                 // Some uids collide (the second is skipped); a few people come with groups already.
                 DirectoryPerson(
-                    dn: "uid=p\(i),dc=x", uid: "p\(Int.random(in: 0...(peopleCount + 2), using: &rng))", email: nil, name: "P", externalID: nil,
+                    dn: "uid=p\(i),\(ou(&rng))dc=x", uid: "p\(Int.random(in: 0...(peopleCount + 2), using: &rng))", email: nil, name: "P", externalID: nil,
                     groups: Int.random(in: 0...5, using: &rng) == 0 ? ["preset"] : [])
             }
             let groups = (0..<groupCount).map { g in
@@ -43,7 +45,7 @@ struct LDAPFilterTests {
                 // now and then a group's DN is a person's, or another group's; names repeat.
                 let dn = Int.random(in: 0...8, using: &rng) == 0 ? "uid=p\(g),dc=x" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
                 let members = (0..<Int.random(in: 0...6, using: &rng)).map { _ in
-                    Bool.random(using: &rng) ? "uid=p\(Int.random(in: 0...(peopleCount + 1), using: &rng)),dc=x" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
+                    Bool.random(using: &rng) ? "uid=p\(Int.random(in: 0...(peopleCount + 1), using: &rng)),\(ou(&rng))dc=\(Int.random(in: 0...5, using: &rng) == 0 ? "y" : "x")" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
                 }
                 let uids = (0..<Int.random(in: 0...2, using: &rng)).map { _ in "P\(Int.random(in: 0...(peopleCount + 1), using: &rng))" }
                 return DirectoryGroup(dn: dn, name: "Team\(Int.random(in: 0...6, using: &rng))", memberDNs: members, memberUIDs: uids)
