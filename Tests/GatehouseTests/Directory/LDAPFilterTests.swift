@@ -27,7 +27,9 @@ struct LDAPFilterTests {
         #expect(group.memberDNs == ["uid=eve,dc=acme"] && group.memberUIDs == ["dave"] && group.name == "x")
     }
 
-    @Test("Group membership resolved by index equals the plain definition on 200 random directories (nesting, cycles, uids, shared DNs, one base or two)")
+    @Test(
+        "Group membership resolved by index equals the plain definition on 200 random directories (nesting, cycles, uids, shared DNs, bases)"
+    )
     func membershipMatchesTheDefinition() {
         var rng = SeededGenerator(seed: 20)
         // People under one base or two (the listing keys them by what their DNs share).
@@ -37,8 +39,8 @@ struct LDAPFilterTests {
             let people = (0..<peopleCount).map { i in
                 // Some uids collide (the second is skipped); a few people come with groups already.
                 DirectoryPerson(
-                    dn: "uid=p\(i),\(ou(&rng))dc=x", uid: "p\(Int.random(in: 0...(peopleCount + 2), using: &rng))", email: nil, name: "P", externalID: nil,
-                    groups: Int.random(in: 0...5, using: &rng) == 0 ? ["preset"] : [])
+                    dn: "uid=p\(i),\(ou(&rng))dc=x", uid: "p\(Int.random(in: 0...(peopleCount + 2), using: &rng))", email: nil, name: "P",
+                    externalID: nil, groups: Int.random(in: 0...5, using: &rng) == 0 ? ["preset"] : [])
             }
             let groups = (0..<groupCount).map { g in
                 // Members: people by DN (some absent), other groups (nesting, cycles, itself), posix uids;
