@@ -45,9 +45,13 @@ struct LDAPFilterTests {
             let groups = (0..<groupCount).map { g in
                 // Members: people by DN (some absent), other groups (nesting, cycles, itself), posix uids;
                 // now and then a group's DN is a person's, or another group's; names repeat.
-                let dn = Int.random(in: 0...8, using: &rng) == 0 ? "uid=p\(g),dc=x" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
+                let dn =
+                    Int.random(in: 0...8, using: &rng) == 0
+                    ? "uid=p\(g),dc=x" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
                 let members = (0..<Int.random(in: 0...6, using: &rng)).map { _ in
-                    Bool.random(using: &rng) ? "uid=p\(Int.random(in: 0...(peopleCount + 1), using: &rng)),\(ou(&rng))dc=\(Int.random(in: 0...5, using: &rng) == 0 ? "y" : "x")" : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
+                    Bool.random(using: &rng)
+                        ? "uid=p\(Int.random(in: 0...(peopleCount + 1), using: &rng)),\(ou(&rng))dc=\(Int.random(in: 0...5, using: &rng) == 0 ? "y" : "x")"
+                        : "cn=g\(Int.random(in: 0...groupCount, using: &rng)),dc=x"
                 }
                 let uids = (0..<Int.random(in: 0...2, using: &rng)).map { _ in "P\(Int.random(in: 0...(peopleCount + 1), using: &rng))" }
                 return DirectoryGroup(dn: dn, name: "Team\(Int.random(in: 0...6, using: &rng))", memberDNs: members, memberUIDs: uids)
@@ -74,7 +78,9 @@ struct LDAPFilterTests {
                 for dn in groups[h].memberDNs { if let n = group(dn), reached.insert(n).inserted { frontier.append(n) } }
             }
             for p in people.indices
-            where reached.contains(where: { groups[$0].memberDNs.contains(people[p].dn) || groups[$0].memberUIDs.contains(people[p].uid.lowercased()) }) {
+            where reached.contains(where: {
+                groups[$0].memberDNs.contains(people[p].dn) || groups[$0].memberUIDs.contains(people[p].uid.lowercased())
+            }) {
                 people[p].groups.insert(groups[g].name)
             }
         }
