@@ -85,7 +85,14 @@ extension Gatehouse {
         do {
             try await store.touchLastSeen(seen)
             try await store.addDenials(denials, keep: LiveState.keptDenials)
-            if !seen.isEmpty { live.update { for (id, t) in seen { $0.index.setLastSeen(id, t) } } }
+            // A thousand at a time: every decision waits while the write lock is held, and a
+            // busy five seconds at 100,000 people sees tens of thousands of them.
+            var pending = seen[...]
+            while !pending.isEmpty {
+                let chunk = pending.prefix(1000)
+                pending = pending.dropFirst(chunk.count)
+                live.update { for (id, t) in chunk { $0.index.setLastSeen(id, t) } }
+            }
         } catch {
             live.restore(lastSeen: seen, denials: denials)
             live.restoreSessionSeen(sessionsSeen)
