@@ -26,7 +26,8 @@ enum ProxyRequest {
             case .failure(let refusal):
                 return .failure(.refused(.destinationNotAllowed, refusal.message, destination: EgressTarget.redacted(head.uri)))
             case .success(let target):
-                if let refusal = mismatch(hosts.first, target) { return .failure(refusal) }
+                // A Host header written as the CONNECT target itself (what clients send) names it.
+                if let host = hosts.first, host != head.uri, let refusal = mismatch(host, target) { return .failure(refusal) }
                 return .success(.tunnel(target))
             }
         }
