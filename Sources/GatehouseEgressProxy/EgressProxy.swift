@@ -126,8 +126,8 @@ public final class EgressProxy: Sendable {
 
     /// A proxy on event loops of its own, `limits.threads` of them, apart from the API's: a
     /// flood of tunnels cannot slow the decisions every request to Codecov waits for, and one
-    /// loop handles a tunnel's both sides with fewer wake-ups across threads (docs/benchmarks.md:
-    /// 12% less CPU per tunnel than on the API's two loops). Pass `group` to share one instead.
+    /// loop handles a tunnel's both sides with fewer wake-ups across threads (about 10% less CPU
+    /// per tunnel than on the API's two loops; docs/benchmarks.md). Pass `group` to share one.
     public init(
         gatehouse: Gatehouse, host: String, port: Int, limits: EgressProxyLimits, metrics: ProxyMetrics, logger: Logger,
         group: (any EventLoopGroup)? = nil
