@@ -189,7 +189,8 @@ struct EgressProxyTests {
         let P = upstream.port
         var limits = EgressProxyLimits()
         limits.threads = 3
-        let fixture = try await ProxyFixture.start(policy: Self.policy(port: P, allowLoopback: true), resolver: Self.resolver(), limits: limits)
+        let fixture = try await ProxyFixture.start(
+            policy: Self.policy(port: P, allowLoopback: true), resolver: Self.resolver(), limits: limits)
         let port = fixture.proxy.port
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<12 {
