@@ -133,7 +133,9 @@ public struct DirectoryListing: Sendable {
             }
         }
 
-        // Each person's group names, in a set made once at its size.
+        // Each person's group names, in a set made once at its size. Built apart and then handed
+        // to the person: inserting into `people[p].groups` directly read the whole record for
+        // every name, and took the listing ~10% longer (perf samples, taking turns).
         var names = [Set<String>](repeating: [], count: people.count)
         for (p, count) in groupsOfPerson.enumerated() where count > 0 { names[p].reserveCapacity(Int(count)) }
         for (person, group) in pairs { names[Int(person)].insert(groups[Int(group)].name) }
