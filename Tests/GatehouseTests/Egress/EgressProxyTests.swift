@@ -183,14 +183,19 @@ struct EgressProxyTests {
         await upstream.stop()
     }
 
-    @Test("On event loops of its own (egress_proxy.threads: 3): concurrent tunnels all pass")
+    @Test("On event loops of its own (egress_proxy.threads: 3): three new threads, concurrent tunnels all pass, gone once stopped")
     func ownEventLoops() async throws {
         let upstream = try await Upstream.start(.http)
         let P = upstream.port
         var limits = EgressProxyLimits()
         limits.threads = 3
+        let before = Set(Self.eventLoopGroups().keys)
         let fixture = try await ProxyFixture.start(
             policy: Self.policy(port: P, allowLoopback: true), resolver: Self.resolver(), limits: limits)
+        // The proxy's group: new since it started, with three threads (other tests' groups have
+        // one or as many as there are cores, and were there before, mostly).
+        let own = Self.eventLoopGroups().filter { !before.contains($0.key) && $0.value == 3 }.keys
+        #expect(own.count == 1, "\(Self.eventLoopGroups())")
         let port = fixture.proxy.port
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<12 {
@@ -209,7 +214,24 @@ struct EgressProxyTests {
         }
         for i in 0..<12 { #expect(answers.contains { $0.contains("GET /tunnel-\(i)") }, "tunnel \(i): \(answers)") }
         await fixture.proxy.stop()
+        let deadline = Date().addingTimeInterval(5)
+        while own.contains(where: { Self.eventLoopGroups()[$0] != nil }), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!own.contains { Self.eventLoopGroups()[$0] != nil }, "the proxy's threads outlived it")
         await upstream.stop()
+    }
+
+    /// SwiftNIO's event loop threads in this process (named `NIO-ELT-<group>-#<loop>`), counted
+    /// per group.
+    static func eventLoopGroups() -> [String: Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        var groups: [String: Int] = [:]
+        for task in tasks {
+            guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+                name.hasPrefix("NIO-ELT-"), let hash = name.firstIndex(of: "#")
+            else { continue }
+            groups[String(name[..<hash]), default: 0] += 1
+        }
+        return groups
     }
 
     @Test("DNS rebinding fails: the name is resolved once and the proxy connects to the address it checked")
