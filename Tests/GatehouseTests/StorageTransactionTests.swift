@@ -68,4 +68,74 @@ struct StorageTransactionTests {
         let verifier = try await store.verifyAudit()
         #expect(verifier.problem == nil && verifier.entries == (stored?.seq ?? 0))
     }
+
+    /// Persons whose names and emails try the binding: empty text (not NULL), NULL, text
+    /// beyond ASCII, quotes; 250 of them, so SQLite's hundred-row statements run twice and a
+    /// shorter one once.
+    static func bulkPersons() -> SQLRows {
+        var rows = SQLRows("persons", ["id", "name", "email"], constants: [("created_at", .text(stamp)), ("seat", .text("none"))])
+        for i in 0..<250 {
+            let name: SQLValue = i % 5 == 0 ? .text("") : .text("Zoë O'Brien \"\(i)\" 日本")
+            rows.append([.text(String(format: "p_%04d", i)), name, i % 3 == 0 ? .null : .text("user\(i)@example.com")])
+        }
+        return rows
+    }
+
+    @Test("Rows inserted in bulk are stored exactly as given, on both engines", arguments: Engine.allCases)
+    func bulkInsert(engine: Engine) async throws {
+        let dir = try TempDir()
+        let store = try #require(try engine.newStore(in: dir) as? SQLStore)
+        _ = try await store.migrate(actor: "test", at: Date())
+        let persons = Self.bulkPersons()
+        try await store.write { db in
+            try db.insert(persons)
+            // Integers (PostgreSQL reads them out of the JSON as such) and a constant among them.
+            var identities = SQLRows(
+                "identities", ["id", "username", "username_key", "person_id"],
+                constants: [("provider", .text("ldap")), ("created_at", .text(Self.stamp))])
+            for i in 0..<250 {
+                identities.append([.int(Int64(1000 + i)), .text("User\(i)"), .text("user\(i)"), .text(String(format: "p_%04d", i))])
+            }
+            try db.insert(identities)
+            try db.idsWereSet(table: "identities")
+            try db.insert(SQLRows("memberships", ["identity_id", "name"]))  // no rows: nothing sent
+        }
+        let stored = try await store.read { db in
+            try db.rows("SELECT id, name, email, created_at, seat FROM persons ORDER BY id").map(\.values)
+        }
+        #expect(stored.count == 250)
+        for (index, row) in stored.enumerated() {
+            #expect(Array(row[0..<3]) == Array(persons.values[index * 3..<index * 3 + 3]), "row \(index)")
+            #expect(row[3] == .text(Self.stamp) && row[4] == .text("none"))
+        }
+        let identities = try await store.read { db in
+            try db.rows("SELECT id, provider, person_id FROM identities ORDER BY id").map {
+                "\(try $0["id"] as Int64) \(try $0["provider"] as String) \(try $0["person_id"] as String)"
+            }
+        }
+        #expect(identities == (0..<250).map { "\(1000 + $0) ldap \(String(format: "p_%04d", $0))" })
+    }
+
+    @Test("A bulk insert that breaks a constraint midway keeps nothing of the transaction", arguments: Engine.allCases)
+    func bulkInsertFailure(engine: Engine) async throws {
+        let dir = try TempDir()
+        let store = try #require(try engine.newStore(in: dir) as? SQLStore)
+        _ = try await store.migrate(actor: "test", at: Date())
+        // Row 151 repeats row 7's id: the first hundred rows are written before it fails.
+        var values = Self.bulkPersons().values
+        values[150 * 3] = values[7 * 3]
+        var persons = SQLRows("persons", ["id", "name", "email"], constants: [("created_at", .text(Self.stamp))])
+        for start in stride(from: 0, to: values.count, by: 3) { persons.append(Array(values[start..<start + 3])) }
+        let failing = persons
+        let error = await #expect(throws: StoreError.self) {
+            try await store.write { db in
+                try SQLStore.appendAudit(db, AuditDraft(actor: "test", action: "test.write", subject: "p_bulk"), at: Date())
+                try db.insert(failing)
+                _ = try db.value(as: Int.self, "SELECT COUNT(*) FROM persons")  // PostgreSQL: the failure surfaces here
+            }
+        }
+        #expect(error?.code == .conflict, "\(String(describing: error))")
+        #expect(try await store.read { db in try db.value(as: Int.self, "SELECT COUNT(*) FROM persons") } == 0)
+        #expect(try await store.verifyAudit().problem == nil)
+    }
 }

@@ -280,6 +280,12 @@ struct PostgresSession: SQLSession {
         pending.futures.append(send(sql, arguments))
     }
 
+    /// One statement over a JSON array of the rows (one round trip however many rows).
+    func insert(_ rows: SQLRows) throws {
+        guard !rows.isEmpty else { return }
+        try executeLater(rows.jsonStatement(dialect), rows.constants.map(\.value) + [rows.jsonText])
+    }
+
     /// Waits for the statements sent earlier; throws the first failure among them.
     private func settle() throws {
         let futures = pending.futures

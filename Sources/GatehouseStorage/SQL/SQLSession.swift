@@ -161,6 +161,9 @@ public protocol SQLSession {
     /// there (or at COMMIT) and the transaction is rolled back as for any other failure.
     /// Never for a statement whose failure the caller means to catch.
     func executeLater(_ sql: String, _ arguments: [(any SQLBindable)?]) throws
+    /// Inserts the rows, as `executeLater` runs a statement: PostgreSQL sends them without
+    /// waiting (a failure surfaces at the next statement that waits, or at COMMIT).
+    func insert(_ rows: SQLRows) throws
     /// The audit chain's head as this transaction last read or wrote it (see
     /// `SQLStore.storedAuditHead`): a write transaction excludes every other writer, so the
     /// head read once is known until this transaction changes it.

@@ -33,7 +33,7 @@ extension SQLStore {
 /// The facts the people rules read and the steps they plan, for a batch of activations in one
 /// transaction: the rows of new people — persons (with their seat), identities (ids assigned
 /// here, as the directory sync does), seat events, the memberships of new identities, audit
-/// entries — are kept and written by `flush()` with one statement per table. Any other step is
+/// entries — are kept and written by `flush()`, table by table (`SQLSession.insert`). Any other step is
 /// written at once, after what is kept (so the order of writes is the plan's), and any fact
 /// these rows could change that is not answered from them here is read after a flush: the
 /// rules see exactly what one-by-one execution would have shown them.
@@ -52,8 +52,9 @@ final class BulkPeopleWriter: PeopleTransaction {
         var persons: [(id: String, name: String, email: String?, stamp: String, seated: Bool)] = []
         var personRows: [String: Int] = [:]
         var identities: [String: IdentityRecord] = [:]
-        var identityRows: [JSONValue] = []
-        var seatEvents: [JSONValue] = []
+        var identityRows = SQLRows(
+            "identities", ["id", "provider", "username", "username_key", "external_id", "email", "person_id", "created_at"])
+        var seatEvents = SQLRows("seat_events", ["person_id", "event", "at", "actor", "reason", "active_after"])
         /// Memberships of the identities kept, by identity and source.
         var memberships: [Int64: [MembershipSource: (records: Set<MembershipRecord>, stamp: String)]] = [:]
         /// Seats granted to the persons kept.
@@ -106,8 +107,8 @@ final class BulkPeopleWriter: PeopleTransaction {
             let identity = IdentityRecord(id: id, ref: new.ref, externalID: new.externalID, email: new.email, personID: personID)
             kept.identities[Self.key(new.ref)] = identity
             kept.identityRows.append([
-                .int(id), .string(new.ref.provider.rawValue), .string(new.ref.username), .string(new.ref.username.lowercased()),
-                .optional(new.externalID), .optional(new.email), .string(personID), .string(stamp),
+                .int(id), .text(new.ref.provider.rawValue), .text(new.ref.username), .text(new.ref.username.lowercased()),
+                .optional(new.externalID), .optional(new.email), .text(personID), .text(stamp),
             ])
             kept.memberships[id] = [:]
             created.append(identity)
@@ -115,7 +116,7 @@ final class BulkPeopleWriter: PeopleTransaction {
             // A person kept here is written with the seat (the counter's trigger counts it).
             kept.persons[kept.unseated(personID)!].seated = true
             kept.seatEvents.append([
-                .string(personID), .string("activate"), .string(stamp), .string(actor), .string(reason), .int(activeAfter),
+                .text(personID), .text("activate"), .text(stamp), .text(actor), .text(reason), .int(activeAfter),
             ])
         case .replaceMemberships(let identityID, let source, let records) where kept.memberships[identityID] != nil:
             kept.memberships[identityID]![source] = (
@@ -136,40 +137,23 @@ final class BulkPeopleWriter: PeopleTransaction {
     /// Writes what is kept: persons, identities, seat events, memberships, audit entries (each
     /// refers to the ones before it).
     func flush() throws {
-        func insert(_ sql: String, _ rows: [JSONValue]) throws {
-            if !rows.isEmpty { try db.executeLater("\(sql) FROM \(db.dialect.jsonArrayElements)", [JSONValue.array(rows).canonicalText]) }
+        var persons = SQLRows("persons", ["id", "name", "email", "created_at", "seat"])
+        for p in kept.persons {
+            persons.append([.text(p.id), .text(p.name), .optional(p.email), .text(p.stamp), .text(p.seated ? "active" : "none")])
         }
-        try insert(
-            "INSERT INTO persons (id, name, email, created_at, seat) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4",
-            kept.persons.map {
-                [.string($0.id), .string($0.name), .optional($0.email), .string($0.stamp), .string($0.seated ? "active" : "none")]
-            })
-        try insert(
-            """
-            INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
-            SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
-            """, kept.identityRows)
+        try db.insert(persons)
+        try db.insert(kept.identityRows)
         if !kept.identityRows.isEmpty { try db.idsWereSet(table: "identities") }
-        try insert(
-            """
-            INSERT INTO seat_events (person_id, event, at, actor, reason, active_after)
-            SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT)
-            """, kept.seatEvents)
-        var membershipRows: [JSONValue] = []
+        try db.insert(kept.seatEvents)
+        var memberships = SQLRows("memberships", ["identity_id", "kind", "name", "source", "updated_at"])
         for (identityID, sources) in kept.memberships.sorted(by: { $0.key < $1.key }) {
             for (source, held) in sources.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 for m in held.records.sorted(by: { ($0.kind.rawValue, $0.name) < ($1.kind.rawValue, $1.name) }) {
-                    membershipRows.append([
-                        .int(identityID), .string(m.kind.rawValue), .string(m.name), .string(source.rawValue), .string(held.stamp),
-                    ])
+                    memberships.append([.int(identityID), .text(m.kind.rawValue), .text(m.name), .text(source.rawValue), .text(held.stamp)])
                 }
             }
         }
-        try insert(
-            """
-            INSERT INTO memberships (identity_id, kind, name, source, updated_at)
-            SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4
-            """, membershipRows)
+        try db.insert(memberships)
         try audit?.finish()
         audit = nil
         storedSeats = storedSeats.map { $0 + kept.grants }

@@ -157,13 +157,13 @@ struct DirectoryApplier {
         var audit = try SQLStore.AuditBatch(db)
         for update in plan.updated { try self.update(update, &audit) }
         if let rekey = plan.rekeyAudit(actor: actor) { audit.append(rekey, at: at) }
-        var rows = try NewRows(db)
+        var rows = try NewRows(db, stamp: stamp, source: source)
         if !plan.added.isEmpty {
             var targets = try LinkTargets(db, plan.added, source: source)
             for addition in plan.added { try add(addition, &targets, &audit, &rows) }
         }
         for change in plan.memberships { try setGroups(change, &audit, &rows) }
-        try rows.insert(db, stamp: stamp, source: source)
+        try rows.insert(db)
         if summary { audit.append(plan.syncAudit(actor: actor), at: at) }
         try audit.finish()
     }
@@ -218,59 +218,48 @@ struct DirectoryApplier {
 
 }
 
-/// New persons, identities and group memberships, written at the end with one statement per
-/// table: a first sync writes tens of thousands of rows, and one statement over a JSON array
-/// costs a fraction of as many single-row inserts. Identity ids are assigned here, so that
-/// memberships can name them before the identities are written.
+/// New persons, identities and group memberships, written at the end, table by table
+/// (`SQLSession.insert`: a first sync writes hundreds of thousands of rows). Identity ids are
+/// assigned here, so that memberships can name them before the identities are written.
 struct NewRows {
-    private var persons: [JSONValue] = []
-    private var identities: [JSONValue] = []
-    private var memberships: [JSONValue] = []
+    private var persons: SQLRows
+    private var identities: SQLRows
+    private var memberships: SQLRows
     private var nextIdentityID: Int64
 
-    init(_ db: any SQLSession) throws {
+    /// `stamp`: the rows' creation time; `source`: the identities' provider and the memberships' source.
+    init(_ db: any SQLSession, stamp: String, source: Provider) throws {
         nextIdentityID = (try db.value(as: Int64.self, "SELECT MAX(id) FROM identities") ?? 0) + 1
+        let (at, by) = (SQLValue.text(stamp), SQLValue.text(source.rawValue))
+        persons = SQLRows("persons", ["id", "name", "email"], constants: [("created_at", at)])
+        identities = SQLRows(
+            "identities", ["id", "username", "username_key", "external_id", "email", "person_id"],
+            constants: [("provider", by), ("created_at", at)])
+        memberships = SQLRows(
+            "memberships", ["identity_id", "name"], constants: [("kind", .text("group")), ("source", by), ("updated_at", at)])
     }
 
     mutating func person(id: String, name: String, email: String?) {
-        persons.append([.string(id), .string(name), .optional(email)])
+        persons.append([.text(id), .text(name), .optional(email)])
     }
 
     mutating func identity(_ p: DirectoryPerson, personID: String) -> Int64 {
         let id = nextIdentityID
         nextIdentityID += 1
-        identities.append([
-            .int(id), .string(p.uid), .string(p.uid.lowercased()), .optional(p.externalID), .optional(p.email), .string(personID),
-        ])
+        identities.append([.int(id), .text(p.uid), .text(p.uid.lowercased()), .optional(p.externalID), .optional(p.email), .text(personID)])
         return id
     }
 
     mutating func groups(_ identityID: Int64, _ groups: Set<String>) {
-        for group in groups.sorted() { memberships.append([.int(identityID), .string(group)]) }
+        for group in groups.sorted() { memberships.append([.int(identityID), .text(group)]) }
     }
 
     /// Persons, then identities, then memberships: each refers to the one before.
-    func insert(_ db: any SQLSession, stamp: String, source: Provider = .ldap) throws {
-        if !persons.isEmpty {
-            try db.execute(
-                "INSERT INTO persons (id, name, email, created_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM \(db.dialect.jsonArrayElements)",
-                [stamp, JSONValue.array(persons).canonicalText])
-        }
-        if !identities.isEmpty {
-            try db.execute(
-                """
-                INSERT INTO identities (id, provider, username, username_key, external_id, email, person_id, created_at)
-                SELECT CAST(value ->> 0 AS BIGINT), ?, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM \(db.dialect.jsonArrayElements)
-                """, [source.rawValue, stamp, JSONValue.array(identities).canonicalText])
-            try db.idsWereSet(table: "identities")
-        }
-        if !memberships.isEmpty {
-            try db.execute(
-                """
-                INSERT INTO memberships (identity_id, kind, name, source, updated_at)
-                SELECT CAST(value ->> 0 AS BIGINT), 'group', value ->> 1, ?, ? FROM \(db.dialect.jsonArrayElements)
-                """, [source.rawValue, stamp, JSONValue.array(memberships).canonicalText])
-        }
+    func insert(_ db: any SQLSession) throws {
+        try db.insert(persons)
+        try db.insert(identities)
+        if !identities.isEmpty { try db.idsWereSet(table: "identities") }
+        try db.insert(memberships)
     }
 }
 

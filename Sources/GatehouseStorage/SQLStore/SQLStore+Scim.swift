@@ -460,14 +460,11 @@ extension SQLStore {
             DELETE FROM memberships WHERE source = 'scim' AND kind = 'group'
             AND identity_id IN (SELECT CAST(value ->> 0 AS BIGINT) FROM \(db.dialect.jsonArrayElements))
             """, [identities])
-        let rows = changes.flatMap { c in c.groups.sorted().map { JSONValue.array([.int(c.identityID), .string($0)]) } }
-        if !rows.isEmpty {
-            try db.execute(
-                """
-                INSERT INTO memberships (identity_id, kind, name, source, updated_at)
-                SELECT CAST(value ->> 0 AS BIGINT), 'group', value ->> 1, 'scim', ? FROM \(db.dialect.jsonArrayElements)
-                """, [UTC.format(at, milliseconds: true), JSONValue.array(rows).canonicalText])
-        }
+        var rows = SQLRows(
+            "memberships", ["identity_id", "name"],
+            constants: [("kind", .text("group")), ("source", .text("scim")), ("updated_at", .text(UTC.format(at, milliseconds: true)))])
+        for change in changes { for group in change.groups.sorted() { rows.append([.int(change.identityID), .text(group)]) } }
+        try db.insert(rows)
         var audit = try AuditBatch(db)
         for change in changes { audit.append(DirectoryPlan.membershipAudit(change, actor: actor, source: .scim), at: at) }
         try audit.finish()

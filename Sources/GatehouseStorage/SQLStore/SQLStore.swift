@@ -209,13 +209,13 @@ public final class SQLStore: Store {
     }
 
     /// Appends many entries in one transaction: the head is read once, and the entries and the
-    /// head are written at `finish()` with one statement each. Nothing else may append to the
+    /// head are written at `finish()` (the entries by `SQLSession.insert`). Nothing else may append to the
     /// chain between its creation and `finish()`.
     struct AuditBatch {
         let db: any SQLSession
         private(set) var seq: Int64
         private(set) var hash: String
-        private var rows: [JSONValue] = []
+        private var rows = SQLRows("audit_log", ["seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash"])
 
         init(_ db: any SQLSession) throws {
             self.db = db
@@ -227,8 +227,8 @@ public final class SQLStore: Store {
         mutating func append(_ draft: AuditDraft, at: Date) {
             let e = AuditChain.seal(draft, seq: seq + 1, at: at, prevHash: hash)
             rows.append([
-                .int(e.seq), .string(e.at), .string(e.actor), .string(e.action), .string(e.subject), .string(e.details),
-                .string(e.prevHash), .string(e.hash),
+                .int(e.seq), .text(e.at), .text(e.actor), .text(e.action), .text(e.subject), .text(e.details), .text(e.prevHash),
+                .text(e.hash),
             ])
             seq = e.seq
             hash = e.hash
@@ -236,11 +236,7 @@ public final class SQLStore: Store {
 
         func finish() throws {
             guard !rows.isEmpty else { return }
-            try db.executeLater(
-                """
-                INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
-                SELECT CAST(value ->> 0 AS BIGINT), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM \(db.dialect.jsonArrayElements)
-                """, [JSONValue.array(rows).canonicalText])
+            try db.insert(rows)
             SQLStore.writeAuditHead(db, seq: seq, hash: hash)
         }
     }
