@@ -13,12 +13,18 @@ public struct HTTPSettings: Sendable {
     /// Decisions that need no write answered on the event loop (`DecisionFastPath`); off,
     /// every request goes through the router (the tests compare the two).
     public var decisionsOnEventLoop: Bool
+    /// The event loops the server runs on (`http.threads`).
+    public var loops: HTTPEventLoops
 
-    public init(host: String, port: Int, limits: ConnectionLimits = ConnectionLimits(), decisionsOnEventLoop: Bool = true) {
+    public init(
+        host: String, port: Int, limits: ConnectionLimits = ConnectionLimits(), decisionsOnEventLoop: Bool = true,
+        loops: HTTPEventLoops = .shared
+    ) {
         self.host = host
         self.port = port
         self.limits = limits
         self.decisionsOnEventLoop = decisionsOnEventLoop
+        self.loops = loops
     }
 }
 
@@ -70,6 +76,7 @@ public func buildApplication(
             availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
         services: gatehouse.backgroundServices(logger: logger) + services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        eventLoopGroupProvider: .shared(settings.loops.group),
         logger: logger
     )
 }

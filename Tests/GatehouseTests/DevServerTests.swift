@@ -99,4 +99,50 @@ struct DevServerTests {
         let whoami = try await HTTPProbe.request(.GET, try #require(answer.location), headers: [("Cookie", "gatehouse_session=\(session)")])
         #expect(try JSONValue.parse(whoami.body)["identity"] == "oidc:alice")
     }
+
+    /// `http.threads` gives the API and forward-auth ports a group of event loops of that size
+    /// (SwiftNIO names its threads `NIO-ELT-<group>-#<loop>`), which stops with the server.
+    @Test func serveRunsTheHTTPPortsOnHTTPThreads() async throws {
+        let dir = try TempDir()
+        let port = try freeLoopbackPort()
+        _ = try dir.write("gatehouse.yml", "http: {threads: 5}\n")
+        let server = try ExternalProcess(
+            gatehouseBinary, ["serve", "--dev", "--port", String(port), "--egress-port", "0", "--gate-port", "0"],
+            log: dir.file("serve.log"), environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()], cwd: dir.path)
+        defer { server.stop() }
+        #expect(try await eventually(60) { server.output.contains("Stop with Ctrl-C") }, "\(server.output)")
+        // Five loops for the HTTP ports; the egress proxy's one and the process's shared group (a
+        // loop per core) besides.
+        let pid = server.process.processIdentifier
+        let before = try Self.eventLoopGroups(pid)
+        let own = try #require(before.first { $0.value.threads == 5 }?.key, "\(before)")
+        #expect(before.values.filter { $0.threads == 5 }.count == 1, "\(before)")
+        // The API is served there: each request wakes one of its loops out of its wait.
+        for _ in 0..<100 { #expect(try await HTTPProbe.request(.GET, "http://127.0.0.1:\(port)/healthz").status == 200) }
+        let after = try Self.eventLoopGroups(pid)
+        let woken = (after[own]?.wakeups ?? 0) - (before[own]?.wakeups ?? 0)
+        #expect(woken >= 100, "\(before) → \(after)")
+        server.process.terminate()
+        #expect(try await eventually(20) { !server.process.isRunning })
+        #expect(server.process.terminationStatus == 0, "\(server.output)")
+    }
+
+    /// SwiftNIO's event loop threads of process `pid` by group (`NIO-ELT-<group>-#<loop>`): how
+    /// many, and how often they have been woken (voluntary context switches: a loop waits for
+    /// work in `epoll_wait`).
+    static func eventLoopGroups(_ pid: Int32) throws -> [String: (threads: Int, wakeups: Int)] {
+        var groups: [String: (threads: Int, wakeups: Int)] = [:]
+        for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
+            guard let name = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8),
+                name.hasPrefix("NIO-ELT-"), let hash = name.firstIndex(of: "#"),
+                let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") }),
+                let switches = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces))
+            else { continue }
+            let group = String(name[..<hash])
+            groups[group, default: (0, 0)].threads += 1
+            groups[group, default: (0, 0)].wakeups += switches
+        }
+        return groups
+    }
 }

@@ -147,6 +147,19 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func httpThreadsDefaultToFourPerCoreAndAreBounded() throws {
+        let dir = try TempDir()
+        let defaults = try GatehouseConfiguration.load(path: dir.write("a.yml", "database: sqlite:a.db\n"), environment: [:])
+        #expect(defaults.http.threads == 4 * ProcessInfo.processInfo.activeProcessorCount)
+        let three = try GatehouseConfiguration.load(path: dir.write("b.yml", "http: {threads: 3}\n"), environment: [:])
+        #expect(three.http.threads == 3)
+        for bad in ["0", "257", "two"] {
+            let path = try dir.write("c.yml", "http: {threads: \(bad)}\n")
+            let error = #expect(throws: GatehouseError.self) { try GatehouseConfiguration.load(path: path, environment: [:]) }
+            #expect(error?.message.contains("line 1: http.threads: expected a whole number from 1 to 256") == true, "\(bad)")
+        }
+    }
+
     @Test func layersApplyInOrder() throws {
         let dir = try TempDir()
         _ = try dir.write("v.pub.pem", VendorKey.pem(TestVendor().key.publicKey))

@@ -29,13 +29,13 @@ public final class ForwardAuthServer: Sendable {
 
     public init(
         gatehouse: Gatehouse, metrics: GatehouseMetrics, settings: ForwardAuthSettings, logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: (any EventLoopGroup)? = nil
     ) {
         self.gatehouse = gatehouse
         self.metrics = metrics
         self.settings = settings
         self.logger = logger
-        self.group = group
+        self.group = group ?? settings.loops.group
     }
 
     /// The listener, once bound: its port; as a service it serves until graceful shutdown.

@@ -13,16 +13,22 @@ public struct HTTPConnectionSettings: Sendable, Equatable {
     public var requestTimeout: TimeInterval = 30
     /// Open connections at most, per port; beyond it new connections wait in the backlog.
     public var maxConnections = 1024
+    /// Event loop threads serving the API and forward-auth ports: four per core (see
+    /// `HTTPEventLoops` for why more than one).
+    public var threads = HTTPConnectionSettings.defaultThreads
 
     public init() {}
 
-    static let keys: Set<String> = ["head_timeout", "idle_timeout", "request_timeout", "max_connections"]
+    public static var defaultThreads: Int { 4 * max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    static let keys: Set<String> = ["head_timeout", "idle_timeout", "request_timeout", "max_connections", "threads"]
 }
 
 extension GatehouseConfiguration {
     mutating func applyHTTP(_ node: Node?, reader: inout YAMLReader) {
         let fields = reader.mapping(node, "http", allowed: HTTPConnectionSettings.keys)
         if let v = reader.integer(fields["max_connections"], "http.max_connections", in: 1...1_000_000) { http.maxConnections = v }
+        if let v = reader.integer(fields["threads"], "http.threads", in: 1...256) { http.threads = v }
         for (key, path) in [
             ("head_timeout", \HTTPConnectionSettings.headTimeout), ("idle_timeout", \HTTPConnectionSettings.idleTimeout),
             ("request_timeout", \HTTPConnectionSettings.requestTimeout),

@@ -95,6 +95,8 @@ struct ServeCommand: AsyncParsableCommand {
             metrics: ProxyMetrics(registry: metrics.registry), logger: logger
         ).start()
 
+        // The API and forward-auth ports' own event loops (`http.threads`), stopped after them.
+        let loops = HTTPEventLoops(threads: config.http.threads)
         // The gate's forward auth, on a listener of its own (the reverse proxy asks it before
         // every request to Codecov).
         var services: [any Service] = [egress]
@@ -102,7 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
         if gatehouse.gate != nil {
             let forwardAuth = try await ForwardAuthServer(
                 gatehouse: gatehouse, metrics: metrics,
-                settings: ForwardAuthSettings(host: config.listenHost, port: config.gatePort, limits: ConnectionLimits(config.http)),
+                settings: ForwardAuthSettings(
+                    host: config.listenHost, port: config.gatePort, limits: ConnectionLimits(config.http), loops: loops),
                 logger: logger
             ).start()
             services.append(forwardAuth)
@@ -112,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         let runLogger = logger
         let app = buildApplication(
             gatehouse: gatehouse,
-            settings: HTTPSettings(host: config.listenHost, port: config.listenPort, limits: ConnectionLimits(config.http)),
+            settings: HTTPSettings(host: config.listenHost, port: config.listenPort, limits: ConnectionLimits(config.http), loops: loops),
             logger: logger,
             metrics: metrics, services: services
         ) { [devEnvironment, gateAddress] boundPort in
@@ -128,7 +131,11 @@ struct ServeCommand: AsyncParsableCommand {
                 runLogger.info("gatehouse is serving", metadata: metadata)
             }
         }
-        try await app.runService()
+        do { try await app.runService() } catch {
+            await loops.shutdown()
+            throw error
+        }
+        await loops.shutdown()
     }
 
     /// Every connection is a file: the soft limit (often 1,024) is raised to the hard one where
