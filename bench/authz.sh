@@ -10,6 +10,7 @@
 # between them), beside Gatehouse on SQLite; and a write measurement: first logins, each
 # activating a seat, on every engine and replica count.
 # Usage: bench/authz.sh [--database sqlite|postgres] [--duration SECONDS] [--people "1000 10000 100000"]
+# HTTP_THREADS=N in the environment sets the servers' http.threads (default: four per core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -66,6 +67,7 @@ instance_url: https://codecov.bench.internal
 license:
   public_keys:
     - {kid: bench, pem_file: vendor.pub.pem}
+${HTTP_THREADS:+http: {threads: $HTTP_THREADS\}}
 YAML
 bench_decision_policies "$ROOT"
 
