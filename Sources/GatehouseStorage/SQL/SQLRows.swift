@@ -1,13 +1,13 @@
 import GatehouseDomain
 
 /// Many new rows of one table, written by `SQLSession.insert` in the way each engine takes
-/// them fastest: SQLite, in this process, steps one prepared statement per row with the
+/// them fastest: SQLite, in this process, gets multi-row `INSERT … VALUES` statements with the
 /// values bound straight from here; PostgreSQL, a round trip away, gets one statement over a
 /// JSON array of them all.
 ///
 /// (Before, both engines were sent the JSON array. For SQLite that meant building the JSON
-/// text, then SQLite parsing it again for every column of every row: at a first directory
-/// sync of 100,000 people, 1.7 of its 2.9 seconds of inserts.)
+/// text, then SQLite parsing it again for every column of every row; docs/benchmarks.md,
+/// "Session of 2026-11-27 (evening)", has the first directory sync before and after.)
 public struct SQLRows: Sendable {
     let table: String
     /// The columns each row gives, in order.

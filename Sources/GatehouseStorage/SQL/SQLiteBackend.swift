@@ -73,7 +73,7 @@ struct SQLiteSession: SQLSession {
         _ = try execute(sql, arguments)
     }
 
-    /// Rows a hundred at a time (`INSERT … VALUES (…), (…), …`), each value bound straight
+    /// Rows up to a hundred at a time (`INSERT … VALUES (…), (…), …`), each value bound straight
     /// from `rows`. A statement per row costs SQLite several microseconds to start and end
     /// however little it writes: three times the writing itself for a membership row.
     func insert(_ rows: SQLRows) throws {
@@ -82,13 +82,14 @@ struct SQLiteSession: SQLSession {
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the connection is closed")
         }
         let width = rows.columns.count
+        let perStatement = Self.rowsPerStatement(values: width + rows.constants.count)
         // One statement for the full chunks (compiling a hundred rows' inserts costs more
         // than running them), another for the rest.
         var prepared: (rows: Int, statement: OpaquePointer, sql: String)?
         defer { if let prepared { sqlite3_finalize(prepared.statement) } }
         var start = 0
         while start < rows.count {
-            let count = min(Self.rowsPerStatement, rows.count - start)
+            let count = min(perStatement, rows.count - start)
             if prepared?.rows != count {
                 if let prepared { sqlite3_finalize(prepared.statement) }
                 prepared = nil
@@ -117,8 +118,9 @@ struct SQLiteSession: SQLSession {
         }
     }
 
-    /// At most 100 × 8 columns = 800 values a statement, under SQLite's oldest limit of 999.
-    static let rowsPerStatement = 100
+    /// A hundred rows a statement, or fewer if that would bind more than 999 values (the
+    /// oldest SQLite's limit; newer ones allow 32,766).
+    static func rowsPerStatement(values: Int) -> Int { max(1, min(100, 999 / max(1, values))) }
 
     private static func bind(
         _ value: SQLValue, _ index: Int32, _ statement: OpaquePointer, _ connection: OpaquePointer, _ sql: String
