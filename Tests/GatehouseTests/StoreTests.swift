@@ -135,28 +135,19 @@ struct ConfigurationTests {
         #expect(error?.message.contains("s3cret") == false)
     }
 
-    @Test func egressProxyThreadsDefaultToOneAndAreBounded() throws {
+    /// Event loop counts: the egress proxy's (one) and the HTTP ports' (four per core).
+    @Test("Thread counts default as documented and are bounded", arguments: ["egress_proxy", "http"])
+    func threadCounts(section: String) throws {
+        let threads: (GatehouseConfiguration) -> Int = section == "http" ? { $0.http.threads } : { $0.egressProxy.threads }
+        let byDefault = section == "http" ? 4 * ProcessInfo.processInfo.activeProcessorCount : 1
         let dir = try TempDir()
-        #expect(try GatehouseConfiguration.load(path: dir.write("a.yml", "database: sqlite:a.db\n"), environment: [:]).egressProxy.threads == 1)
-        let two = try GatehouseConfiguration.load(path: dir.write("b.yml", "egress_proxy: {threads: 2}\n"), environment: [:])
-        #expect(two.egressProxy.threads == 2)
+        #expect(threads(try GatehouseConfiguration.load(path: dir.write("a.yml", "database: sqlite:a.db\n"), environment: [:])) == byDefault)
+        let three = try GatehouseConfiguration.load(path: dir.write("b.yml", "\(section): {threads: 3}\n"), environment: [:])
+        #expect(threads(three) == 3)
         for bad in ["0", "257", "two"] {
-            let path = try dir.write("c.yml", "egress_proxy: {threads: \(bad)}\n")
+            let path = try dir.write("c.yml", "\(section): {threads: \(bad)}\n")
             let error = #expect(throws: GatehouseError.self) { try GatehouseConfiguration.load(path: path, environment: [:]) }
-            #expect(error?.message.contains("line 1: egress_proxy.threads: expected a whole number from 1 to 256") == true, "\(bad)")
-        }
-    }
-
-    @Test func httpThreadsDefaultToFourPerCoreAndAreBounded() throws {
-        let dir = try TempDir()
-        let defaults = try GatehouseConfiguration.load(path: dir.write("a.yml", "database: sqlite:a.db\n"), environment: [:])
-        #expect(defaults.http.threads == 4 * ProcessInfo.processInfo.activeProcessorCount)
-        let three = try GatehouseConfiguration.load(path: dir.write("b.yml", "http: {threads: 3}\n"), environment: [:])
-        #expect(three.http.threads == 3)
-        for bad in ["0", "257", "two"] {
-            let path = try dir.write("c.yml", "http: {threads: \(bad)}\n")
-            let error = #expect(throws: GatehouseError.self) { try GatehouseConfiguration.load(path: path, environment: [:]) }
-            #expect(error?.message.contains("line 1: http.threads: expected a whole number from 1 to 256") == true, "\(bad)")
+            #expect(error?.message.contains("line 1: \(section).threads: expected a whole number from 1 to 256") == true, "\(bad)")
         }
     }
 
