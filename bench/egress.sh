@@ -9,6 +9,7 @@
 # CONNECT tunnel (curl -p -x) and as a plain HTTP request (curl -x). Median of RUNS runs each;
 # the proxies' peak resident memory is read from /proc after the transfers.
 # Usage: bench/egress.sh [--runs 3] [--seconds 5] [--threads 16]
+# EGRESS_THREADS=N in the environment sets the proxy's egress_proxy.threads (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -79,7 +80,7 @@ YML
 cat >"$WORK/gh/gatehouse.yml" <<YML
 database: sqlite:$WORK/gh/gatehouse.db
 listen: {host: 127.0.0.1, port: $API, egress_port: $GP}
-egress_proxy: {max_connections: 4096}
+egress_proxy: {max_connections: 4096, threads: ${EGRESS_THREADS:-1}}
 YML
 (cd "$WORK/gh" && "$G" migrate >/dev/null && "$G" policy apply policies >/dev/null)
 (cd "$WORK/gh" && exec "$G" serve >"$WORK/gh/serve.log" 2>&1) &
