@@ -16,15 +16,12 @@ public struct SQLRows: Sendable {
     let constants: [(column: String, value: SQLValue)]
     /// Every row's values, one after another.
     private(set) var values: [SQLValue] = []
-    /// The columns given an integer in some row (PostgreSQL reads them out of the JSON as such).
-    private(set) var integerColumns: [Bool]
 
     init(_ table: String, _ columns: [String], constants: [(column: String, value: SQLValue)] = []) {
         precondition(!columns.isEmpty, "rows of no column")
         self.table = table
         self.columns = columns
         self.constants = constants
-        integerColumns = Array(repeating: false, count: columns.count)
     }
 
     var count: Int { values.count / columns.count }
@@ -33,9 +30,6 @@ public struct SQLRows: Sendable {
     /// Adds one row: a value for each of `columns`, in their order.
     mutating func append(_ row: [SQLValue]) {
         precondition(row.count == columns.count, "\(row.count) values for the \(columns.count) columns of \(table)")
-        for (index, value) in row.enumerated() where !integerColumns[index] {
-            if case .int = value { integerColumns[index] = true }
-        }
         values.append(contentsOf: row)
     }
 
@@ -49,10 +43,15 @@ public struct SQLRows: Sendable {
     }
 
     /// An insert of every row from the JSON array bound last (see `jsonText`); the constants
-    /// are bound before it, in order.
+    /// are bound before it, in order. A column given an integer in some row is read out of the
+    /// JSON as one.
     func jsonStatement(_ dialect: SQLDialect) -> String {
+        var integers = [Bool](repeating: false, count: columns.count)
+        for (index, value) in values.enumerated() {
+            if case .int = value { integers[index % columns.count] = true }
+        }
         let selected =
-            columns.indices.map { integerColumns[$0] ? "CAST(value ->> \($0) AS BIGINT)" : "value ->> \($0)" }
+            columns.indices.map { integers[$0] ? "CAST(value ->> \($0) AS BIGINT)" : "value ->> \($0)" }
             + constants.map { _ in "?" }
         return "INSERT INTO \(table) (\(columnList)) SELECT \(selected.joined(separator: ", ")) FROM \(dialect.jsonArrayElements)"
     }
