@@ -38,6 +38,12 @@ public final class AuditWriteLog: Sendable {
         seqs.withLock { $0.removeAll() }
     }
 
+    /// Forgets the entries up to `seq`: memory was replaced by a read of the database as of
+    /// `seq`, and the changes of the later ones were applied to it (`LiveState.install`).
+    public func forget(through seq: Int64) {
+        seqs.withLock { seqs in seqs = seqs.filter { $0 > seq } }
+    }
+
     /// Whether every entry in `range` was written by this process; forgets entries up to
     /// its upper bound either way.
     public func consume(_ range: ClosedRange<Int64>) -> Bool {

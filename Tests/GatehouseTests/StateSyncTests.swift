@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GatehouseDomain
 import GatehouseStorage
+import Synchronization
 import Testing
 
 @testable import GatehouseService
@@ -104,6 +105,38 @@ struct StateSyncTests {
         #expect(try await b.syncIfChanged())
         #expect(
             try await b.authorizeLogin(login("github:user4", orgs: ["acme"], teams: ["acme/eng"]), actor: "test").reason == .userBlocked)
+    }
+
+    @Test(
+        "A reload keeps what this process wrote while it read: first logins made meanwhile are not dropped until the next sync",
+        arguments: Engine.allCases)
+    func reloadKeepsOwnWritesMadeWhileItRead(engine: Engine) async throws {
+        let (_, server, vendor) = try await gatehouseWithLicense(engine: engine, seats: 10_000)
+        // Enough people that reading them all takes a while.
+        for batch in 0..<4 {
+            _ = try await server.authorizeLogins((0..<1_000).map { login("github:seed\(batch * 1_000 + $0)") }, actor: "test")
+        }
+        let cli = try anotherProcess(beside: server, trusting: vendor)
+        for round in 0..<3 {
+            // A change that is not read person by person: the next sync reloads everything…
+            _ = try await cli.setBlocked("github:seed\(round)", blocked: true, actor: "cli")
+            let done = Atomic(false)
+            let reload = Task {
+                defer { done.store(true, ordering: .releasing) }
+                return try await server.syncIfChanged()
+            }
+            // …while this process's first logins go on, each applied to memory as it commits.
+            var during = 0
+            while !done.load(ordering: .acquiring) {
+                #expect(try await server.authorizeLogin(login("github:round\(round)-\(during)"), actor: "test").allow)
+                during += 1
+            }
+            #expect(try await reload.value)
+            #expect(during > 1, "no first login was made while the reload read")
+            try await expectMemoryFollowsWrites(server)
+            // Memory holds those first logins already: the next sync reads nothing back.
+            #expect(try await server.syncIfChanged() == false)
+        }
     }
 
     @Test("A periodic job runs on one replica at a time; a lease not renewed passes to another", arguments: Engine.allCases)

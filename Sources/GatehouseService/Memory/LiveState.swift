@@ -30,6 +30,14 @@ final class LiveState: Sendable {
     /// The newest individual denials not yet written, bounded: a flood keeps only the latest.
     let recentDenials = Mutex([DenialEntry]())
     static let keptDenials = 1000
+    /// The changes of this process applied while each running reload reads (`apply`). Taken
+    /// inside the snapshot's lock, after it, so that a change is either in the old snapshot
+    /// and kept, or made to the new one.
+    private let recordings = Mutex(Recordings())
+    private struct Recordings {
+        var next = 0
+        var changes: [Int: [@Sendable (inout LiveSnapshot) -> Void]] = [:]
+    }
 
     /// Reads without copying the snapshot, in parallel with other readers: the decision path
     /// uses this once per request.
@@ -44,6 +52,41 @@ final class LiveState: Sendable {
     var isLoaded: Bool { peek { $0.pointee.loaded } }
 
     func update(_ body: (inout LiveSnapshot) -> Void) { snapshot.write { body(&$0) } }
+
+    /// Applies to memory a change this process committed (or read back from the database
+    /// after a conflict). While a reload reads, the change is also kept for it: the snapshot it
+    /// installs may have been read before the commit, and gets the change again (`install`).
+    func apply(_ change: @escaping @Sendable (inout LiveSnapshot) -> Void) {
+        snapshot.write { snapshot in
+            change(&snapshot)
+            recordings.withLock { for id in $0.changes.keys { $0.changes[id]?.append(change) } }
+        }
+    }
+
+    /// Starts keeping the changes `apply` makes, for a reload about to read the database.
+    func beginRecording() -> Int {
+        recordings.withLock { recordings in
+            recordings.next += 1
+            recordings.changes[recordings.next] = []
+            return recordings.next
+        }
+    }
+
+    func endRecording(_ id: Int) {
+        _ = recordings.withLock { $0.changes.removeValue(forKey: id) }
+    }
+
+    /// Replaces memory with a snapshot read while `recording` ran, then applies to it again the
+    /// changes this process applied to the old one meanwhile (a change the read included is
+    /// applied twice, to the same effect). `also` runs under the same lock.
+    func install(_ next: LiveSnapshot, recording id: Int, also: () -> Void) {
+        snapshot.write { snapshot in
+            snapshot = next
+            let changes = recordings.withLock { $0.changes.updateValue([], forKey: id) ?? [] }
+            for change in changes { change(&snapshot) }
+            also()
+        }
+    }
 
     func noteSeen(_ personID: String, at: Date) {
         lastSeenStripes[Int(UInt(bitPattern: personID.hashValue) % 16)].withLock { $0[personID] = at }

@@ -105,7 +105,7 @@ extension Gatehouse {
             signIn: "console-link", createdAt: started, expiresAt: started.addingTimeInterval(gate.session.maxAge), lastSeenAt: started,
             userAgent: String(userAgent.prefix(200)), address: String(address.prefix(64)))
         try await store.startSession(session, actor: "console-link:\(identity)", at: started)
-        live.update { $0.index.insert(session) }
+        live.apply { $0.index.insert(session) }
         return (gate.cookies.setCookie(gate.cookies.session, secret, maxAge: Int(gate.session.maxAge)), session)
     }
 

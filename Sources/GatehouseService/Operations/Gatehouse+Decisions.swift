@@ -256,7 +256,7 @@ extension Gatehouse {
                 return try await write(activation(target, claims))
             } catch let error as StoreError where error.code == .conflict {
                 guard case .newIdentity(let new) = target, let existing = try await store.identity(new.ref) else { throw error }
-                live.update { $0.index.upsert(existing) }
+                live.apply { $0.index.upsert(existing) }
                 var claims = claims
                 claims?.identityID = existing.id
                 return try await write(activation(.person(existing.personID), claims))
@@ -292,7 +292,7 @@ extension Gatehouse {
             guard let existing = try await store.identity(new.ref), let person = try await store.person(id: existing.personID) else {
                 throw error
             }
-            live.update { snapshot in
+            live.apply { snapshot in
                 snapshot.index.upsert(person)
                 snapshot.index.upsert(existing)
             }
@@ -325,6 +325,6 @@ extension Gatehouse {
         }
         commit(committed)
         // Already stored so (memory had them otherwise): memory learns what is stored.
-        if !committed.changed { live.update { $0.index.setMemberships(identityID, source: source, claims) } }
+        if !committed.changed { live.apply { $0.index.setMemberships(identityID, source: source, claims) } }
     }
 }

@@ -122,7 +122,7 @@ extension Gatehouse {
     /// (a block, a released seat, a departure): at once, not at the next sync.
     func forgetEndedSessions() {
         let ended = store.writeLog.takeEndedSessions()
-        if !ended.isEmpty { live.update { for id in ended { $0.index.removeSession(id: id) } } }
+        if !ended.isEmpty { live.apply { for id in ended { $0.index.removeSession(id: id) } } }
     }
 
     /// The session a request carries, as memory sees it.

@@ -5,6 +5,12 @@ import GatehouseStorage
 extension Gatehouse {
     /// Loads everything decisions need into memory in one go.
     public func refresh() async throws {
+        // What this process commits while everything is read is applied to the memory this
+        // replaces: kept, and applied again to the new snapshot, which may predate it (a
+        // session just started would be lost until the next sync, its browser sent back to
+        // sign in).
+        let recording = live.beginRecording()
+        defer { live.endRecording(recording) }
         // Indexed as the rows are read, a part at a time.
         let loader = PeopleLoader()
         let index = loader.finish(auditSeq: try await store.loadPeople { loader.take($0) })
@@ -13,14 +19,12 @@ extension Gatehouse {
         let latestSeen = try await store.latestSeen()
         let policy = Self.policy(from: try await store.policySetInForce())
         let tokens = try await store.tokens()
-        live.update { snapshot in
-            snapshot = LiveSnapshot(
-                index: index, license: license, verification: verification, latestSeen: latestSeen, policy: policy,
-                tokens: Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a }), loaded: true)
-        }
-        // Writes of this process that raced with this snapshot count as foreign from now on,
-        // so the next sync reloads rather than trusting a change the snapshot may lack.
-        store.writeLog.clear()
+        let next = LiveSnapshot(
+            index: index, license: license, verification: verification, latestSeen: latestSeen, policy: policy,
+            tokens: Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a }), loaded: true)
+        // This process's writes up to the read are in it, and the later ones in memory now
+        // (applied again, or still to be applied): the next sync need not read those back.
+        live.install(next, recording: recording) { store.writeLog.forget(through: index.auditSeq) }
         // Loading freed as much as it kept (rows read, the index it replaced): hand it back.
         MemoryRelease.returnFreedMemory()
     }
@@ -108,14 +112,14 @@ extension Gatehouse {
     /// identity change made by this process reaches the live snapshot.
     func commit(_ committed: CommittedPeoplePlan) {
         guard committed.changed, live.isLoaded else { return }
-        live.update { $0.index.apply(committed) }
+        live.apply { $0.index.apply(committed) }
     }
 
     /// Applies the result of a seat activation to memory: the committed plan, then the
     /// person and identity as stored (which also teaches memory what another process created).
     func remember(_ result: ActivationResult) {
         if let committed = result.committed { commit(committed) }
-        live.update { snapshot in
+        live.apply { snapshot in
             if let identity = result.identity { snapshot.index.upsert(identity) }
             if let person = result.person { snapshot.index.upsert(person) }
             if let claims = result.claimsRecorded {

@@ -54,7 +54,7 @@ extension Gatehouse {
     @discardableResult
     func endSessions(_ selection: SessionSelection, reason: String, actor: String) async throws -> [GateSession] {
         let ended = try await store.endSessions(selection, reason: reason, actor: actor, at: now())
-        if !ended.isEmpty { live.update { for s in ended { $0.index.removeSession(id: s.id) } } }
+        if !ended.isEmpty { live.apply { for s in ended { $0.index.removeSession(id: s.id) } } }
         return ended
     }
 

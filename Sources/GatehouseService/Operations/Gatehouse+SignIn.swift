@@ -149,7 +149,7 @@ extension Gatehouse {
             signIn: name, createdAt: started, expiresAt: started.addingTimeInterval(gate.session.maxAge), lastSeenAt: started,
             userAgent: String(userAgent.prefix(200)), address: String(address.prefix(64)))
         try await store.startSession(session, actor: "gate:\(verified.identity)", at: started)
-        live.update { $0.index.insert(session) }
+        live.apply { $0.index.insert(session) }
         return .signedIn(
             redirect: attempt.redirect, setCookie: gate.cookies.setCookie(gate.cookies.session, token, maxAge: Int(gate.session.maxAge)),
             session: session)

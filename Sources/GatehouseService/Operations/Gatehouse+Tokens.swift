@@ -41,7 +41,7 @@ extension Gatehouse {
         } catch let error as StoreError where error.code == .conflict {
             throw GatehouseError(.tokenExists, "a token named \(name) already exists (revoke it first)")
         }
-        live.update { if $0.loaded { $0.tokens[record.hash] = record } }
+        live.apply { if $0.loaded { $0.tokens[record.hash] = record } }
         return CreatedToken(record: record, secret: secret)
     }
 
@@ -56,7 +56,7 @@ extension Gatehouse {
             throw GatehouseError(.tokenNotFound, "no token named \(name)")
         }
         // Revoked means refused at once in this process (others catch up within a second).
-        live.update { snapshot in snapshot.tokens = snapshot.tokens.filter { $0.value.name != name } }
+        live.apply { snapshot in snapshot.tokens = snapshot.tokens.filter { $0.value.name != name } }
     }
 
     /// The token a bearer secret belongs to, or `nil`. The store finds the row by hash; the

@@ -175,7 +175,7 @@ extension Gatehouse {
         let change = MembershipRecord(identityID: identity.id, kind: kind, name: name, source: .webhook, present: present)
         let t = now()
         if let unapplied = try await record(delivery, change: change, at: t) { return unapplied }
-        live.update { $0.index.setMembership(change) }
+        live.apply { $0.index.setMembership(change) }
         var message = "\(user) \(present ? "joined" : "left") \(kind.rawValue) \(name.lowercased())"
         if !present, try await releaseSeatIfNoLongerAllowed(identity, actor: actor, reason: "left \(kind.rawValue) \(name.lowercased())", at: t) {
             message += "; no longer in an allowed \(kind == .team ? "team" : "org"): seat released"
