@@ -108,7 +108,7 @@ struct StateSyncTests {
     }
 
     @Test(
-        "A reload keeps what this process wrote while it read: first logins made meanwhile are not dropped until the next sync",
+        "A reload keeps what this process wrote while it read: first logins and sessions started meanwhile are not dropped until the next sync",
         arguments: Engine.allCases)
     func reloadKeepsOwnWritesMadeWhileItRead(engine: Engine) async throws {
         let (_, server, vendor) = try await gatehouseWithLicense(engine: engine, seats: 10_000)
@@ -125,10 +125,21 @@ struct StateSyncTests {
                 defer { done.store(true, ordering: .releasing) }
                 return try await server.syncIfChanged()
             }
-            // …while this process's first logins go on, each applied to memory as it commits.
+            // …while this process's first logins go on, each applied to memory as it commits,
+            // and each person signs in to the gate (a session, as the sign-in starts it).
             var during = 0
             while !done.load(ordering: .acquiring) {
-                #expect(try await server.authorizeLogin(login("github:round\(round)-\(during)"), actor: "test").allow)
+                let identity = "github:round\(round)-\(during)"
+                let decision = try await server.authorizeLogin(login(identity), actor: "test")
+                let personID = try #require(decision.personID)
+                var rng = SystemRandomNumberGenerator()
+                let t = server.now()
+                try await server.start(
+                    GateSession(
+                        id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)),
+                        personID: personID, identity: IdentityRef.parse(identity)!, signIn: "test", createdAt: t,
+                        expiresAt: t.addingTimeInterval(3600), lastSeenAt: t, userAgent: "", address: ""),
+                    actor: "gate:\(identity)")
                 during += 1
             }
             #expect(try await reload.value)

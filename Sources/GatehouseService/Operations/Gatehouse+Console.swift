@@ -104,8 +104,7 @@ extension Gatehouse {
             id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(secret), personID: personID, identity: identity,
             signIn: "console-link", createdAt: started, expiresAt: started.addingTimeInterval(gate.session.maxAge), lastSeenAt: started,
             userAgent: String(userAgent.prefix(200)), address: String(address.prefix(64)))
-        try await store.startSession(session, actor: "console-link:\(identity)", at: started)
-        live.apply { $0.index.insert(session) }
+        try await start(session, actor: "console-link:\(identity)")
         return (gate.cookies.setCookie(gate.cookies.session, secret, maxAge: Int(gate.session.maxAge)), session)
     }
 

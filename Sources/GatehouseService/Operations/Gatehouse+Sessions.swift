@@ -50,6 +50,17 @@ extension Gatehouse {
         return ended
     }
 
+    /// Stores a new session (a sign-in, a console link) and puts it in memory at once.
+    func start(_ session: GateSession, actor: String) async throws {
+        try await store.startSession(session, actor: actor, at: session.createdAt)
+        // Memory holds what a reload would read: times to the millisecond, as stored.
+        var held = session
+        for time in [\GateSession.createdAt, \.expiresAt, \.lastSeenAt] {
+            held[keyPath: time] = UTC.parseTimestamp(UTC.format(held[keyPath: time], milliseconds: true)) ?? held[keyPath: time]
+        }
+        live.apply { [held] in $0.index.insert(held) }
+    }
+
     /// Ends sessions in the database and in this process's memory.
     @discardableResult
     func endSessions(_ selection: SessionSelection, reason: String, actor: String) async throws -> [GateSession] {

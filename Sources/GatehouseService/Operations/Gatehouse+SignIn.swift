@@ -148,8 +148,7 @@ extension Gatehouse {
             id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(token), personID: personID, identity: verified.identity,
             signIn: name, createdAt: started, expiresAt: started.addingTimeInterval(gate.session.maxAge), lastSeenAt: started,
             userAgent: String(userAgent.prefix(200)), address: String(address.prefix(64)))
-        try await store.startSession(session, actor: "gate:\(verified.identity)", at: started)
-        live.apply { $0.index.insert(session) }
+        try await start(session, actor: "gate:\(verified.identity)")
         return .signedIn(
             redirect: attempt.redirect, setCookie: gate.cookies.setCookie(gate.cookies.session, token, maxAge: Int(gate.session.maxAge)),
             session: session)

@@ -82,6 +82,8 @@ struct ConsoleTests {
             let again = try await Self.post(client, "/console/link", cookie: nil, form: "token=\(token)")
             #expect(again.status == .badRequest && again.body.contains("expired or was already used"))
         }
+        // The session is in memory as stored (its times to the millisecond, as a reload reads them).
+        try await expectMemoryFollowsWrites(f.gatehouse)
         // Expired links are refused too.
         let (late, _) = try await f.gatehouse.consoleSignInLink(user: "oidc:root", actor: "test")
         f.clock.set(f.clock.now.addingTimeInterval(601))
