@@ -78,13 +78,15 @@ final class LiveState: Sendable {
 
     /// Replaces memory with a snapshot read while `recording` ran, then applies to it again the
     /// changes this process applied to the old one meanwhile (a change the read included is
-    /// applied twice, to the same effect). `also` runs under the same lock.
-    func install(_ next: LiveSnapshot, recording id: Int, also: () -> Void) {
+    /// applied twice, to the same effect). `also` runs under the same lock, told whether memory
+    /// was loaded before.
+    func install(_ next: LiveSnapshot, recording id: Int, also: (_ wasLoaded: Bool) -> Void) {
         snapshot.write { snapshot in
+            let wasLoaded = snapshot.loaded
             snapshot = next
             let changes = recordings.withLock { $0.changes.updateValue([], forKey: id) ?? [] }
             for change in changes { change(&snapshot) }
-            also()
+            also(wasLoaded)
         }
     }
 

@@ -67,7 +67,7 @@ extension Gatehouse {
         let t = now()
         let previous = try await store.latestSeen()
         try await store.resetClock(to: t, previous: previous, reason: reason, actor: actor)
-        if live.isLoaded { live.apply { $0.latestSeen = t } }
+        live.apply { if $0.loaded { $0.latestSeen = t } }
         return ClockResetReport(previous: previous, now: t, status: try await licenseStatus())
     }
 }

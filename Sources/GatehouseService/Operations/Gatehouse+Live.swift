@@ -24,7 +24,11 @@ extension Gatehouse {
             tokens: Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a }), loaded: true)
         // This process's writes up to the read are in it, and the later ones in memory now
         // (applied again, or still to be applied): the next sync need not read those back.
-        live.install(next, recording: recording) { store.writeLog.forget(through: index.auditSeq) }
+        // Not after a first load: a write that reloads instead (a license, a directory sync)
+        // does not reload memory that is not loaded yet, so its entries are read back.
+        live.install(next, recording: recording) { wasLoaded in
+            if wasLoaded { store.writeLog.forget(through: index.auditSeq) } else { store.writeLog.clear() }
+        }
         // Loading freed as much as it kept (rows read, the index it replaced): hand it back.
         MemoryRelease.returnFreedMemory()
     }
@@ -111,8 +115,9 @@ extension Gatehouse {
     /// Applies a committed change of people to memory: the one place a seat, status or
     /// identity change made by this process reaches the live snapshot.
     func commit(_ committed: CommittedPeoplePlan) {
-        guard committed.changed, live.isLoaded else { return }
-        live.apply { $0.index.apply(committed) }
+        guard committed.changed else { return }
+        // Asked inside: a first load reading meanwhile gets the change once it is loaded.
+        live.apply { if $0.loaded { $0.index.apply(committed) } }
     }
 
     /// Applies the result of a seat activation to memory: the committed plan, then the
