@@ -32,8 +32,9 @@ public final class AuditWriteLog: Sendable {
         seqs.withLock { $0.formUnion(range) }
     }
 
-    /// Forgets everything: called when memory is replaced by a fresh snapshot, which may
-    /// predate a write whose change was applied to the memory it replaces.
+    /// Forgets everything, so that the next sync reads back what this process wrote: after a
+    /// first load, and after people read again one by one (rows that may predate a write of
+    /// this process whose change memory already holds).
     public func clear() {
         seqs.withLock { $0.removeAll() }
     }

@@ -77,9 +77,11 @@ final class LiveState: Sendable {
     }
 
     /// Replaces memory with a snapshot read while `recording` ran, then applies to it again the
-    /// changes this process applied to the old one meanwhile (a change the read included is
-    /// applied twice, to the same effect). `also` runs under the same lock, told whether memory
-    /// was loaded before.
+    /// changes this process applied to the old one meanwhile. A change the read includes too
+    /// (committed just before the read began, applied just after) is applied twice, to the same
+    /// effect — unless another process changed the same person in that instant: then memory
+    /// keeps this process's version of them until the next reload. `also` runs under the same
+    /// lock, told whether memory was loaded before.
     func install(_ next: LiveSnapshot, recording id: Int, also: (_ wasLoaded: Bool) -> Void) {
         snapshot.write { snapshot in
             let wasLoaded = snapshot.loaded
