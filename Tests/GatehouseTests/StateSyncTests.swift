@@ -150,6 +150,22 @@ struct StateSyncTests {
         }
     }
 
+    @Test("Memory holds a new token's and session's times as the database keeps them, to the millisecond")
+    func timesHeldAsStored() async throws {
+        let (_, server, _) = try await gatehouseWithLicense(clock: TestClock(ts("2026-11-10T00:00:00Z").addingTimeInterval(0.123_456_7)))
+        _ = try await server.createToken(name: "codecov", scope: .authorize, actor: "test")
+        let personID = try #require(try await server.authorizeLogin(login("github:alice"), actor: "test").personID)
+        var rng = SystemRandomNumberGenerator()
+        let t = server.now()
+        try await server.start(
+            GateSession(
+                id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)),
+                personID: personID, identity: IdentityRef.parse("github:alice")!, signIn: "test", createdAt: t,
+                expiresAt: t.addingTimeInterval(3600.000_7), lastSeenAt: t, userAgent: "", address: ""),
+            actor: "test")
+        try await expectMemoryFollowsWrites(server)
+    }
+
     @Test("A periodic job runs on one replica at a time; a lease not renewed passes to another", arguments: Engine.allCases)
     func jobLeaseHandover(engine: Engine) async throws {
         let dir = try TempDir()

@@ -94,6 +94,10 @@ public enum UTC {
         return text + "Z"
     }
 
+    /// `date` as the database keeps it (to the millisecond, as `format(_:milliseconds: true)`
+    /// writes it): what memory holds after a write, so that it equals what a reload reads.
+    public static func asStored(_ date: Date) -> Date { parseTimestamp(format(date, milliseconds: true)) ?? date }
+
     /// Parses `YYYY-MM-DD` as midnight UTC.
     public static func parseDay(_ text: String) -> Date? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)

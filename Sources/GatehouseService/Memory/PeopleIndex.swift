@@ -333,7 +333,7 @@ public struct PeopleIndex: Sendable {
     public mutating func apply(_ committed: CommittedPeoplePlan) {
         peopleVersion &+= 1
         // Stored times have millisecond precision; memory holds what a reload would read.
-        let at = UTC.parseTimestamp(UTC.format(committed.at, milliseconds: true)) ?? committed.at
+        let at = UTC.asStored(committed.at)
         var created = committed.created.makeIterator()
         // Whose sessions end: gathered, then one pass over the sessions (a dormant sweep ends
         // the sessions of many people at once).

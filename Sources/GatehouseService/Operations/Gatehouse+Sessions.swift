@@ -55,9 +55,7 @@ extension Gatehouse {
         try await store.startSession(session, actor: actor, at: session.createdAt)
         // Memory holds what a reload would read: times to the millisecond, as stored.
         var held = session
-        for time in [\GateSession.createdAt, \.expiresAt, \.lastSeenAt] {
-            held[keyPath: time] = UTC.parseTimestamp(UTC.format(held[keyPath: time], milliseconds: true)) ?? held[keyPath: time]
-        }
+        for time in [\GateSession.createdAt, \.expiresAt, \.lastSeenAt] { held[keyPath: time] = UTC.asStored(held[keyPath: time]) }
         live.apply { [held] in $0.index.insert(held) }
     }
 

@@ -30,7 +30,8 @@ extension Gatehouse {
         }
         var rng = SystemRandomNumberGenerator()
         let secret = APIToken.generate(using: &rng)
-        let t = now()
+        // As stored (to the millisecond), so that memory holds what a reload reads.
+        let t = UTC.asStored(now())
         let record = TokenRecord(
             name: name, scope: scope, hash: APIToken.hash(secret), lastFour: APIToken.lastFour(secret), createdAt: t, createdBy: actor)
         do {
