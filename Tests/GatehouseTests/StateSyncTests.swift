@@ -131,15 +131,7 @@ struct StateSyncTests {
             while !done.load(ordering: .acquiring) {
                 let identity = "github:round\(round)-\(during)"
                 let decision = try await server.authorizeLogin(login(identity), actor: "test")
-                let personID = try #require(decision.personID)
-                var rng = SystemRandomNumberGenerator()
-                let t = server.now()
-                try await server.start(
-                    GateSession(
-                        id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)),
-                        personID: personID, identity: IdentityRef.parse(identity)!, signIn: "test", createdAt: t,
-                        expiresAt: t.addingTimeInterval(3600), lastSeenAt: t, userAgent: "", address: ""),
-                    actor: "gate:\(identity)")
+                try await server.start(Self.session(identity, person: try #require(decision.personID), at: server.now()), actor: "gate")
                 during += 1
             }
             #expect(try await reload.value)
@@ -155,15 +147,17 @@ struct StateSyncTests {
         let (_, server, _) = try await gatehouseWithLicense(clock: TestClock(ts("2026-11-10T00:00:00Z").addingTimeInterval(0.123_456_7)))
         _ = try await server.createToken(name: "codecov", scope: .authorize, actor: "test")
         let personID = try #require(try await server.authorizeLogin(login("github:alice"), actor: "test").personID)
-        var rng = SystemRandomNumberGenerator()
-        let t = server.now()
-        try await server.start(
-            GateSession(
-                id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)),
-                personID: personID, identity: IdentityRef.parse("github:alice")!, signIn: "test", createdAt: t,
-                expiresAt: t.addingTimeInterval(3600.000_7), lastSeenAt: t, userAgent: "", address: ""),
-            actor: "test")
+        try await server.start(Self.session("github:alice", person: personID, at: server.now(), lasting: 3600.000_7), actor: "test")
         try await expectMemoryFollowsWrites(server)
+    }
+
+    /// A gate session as a sign-in starts it.
+    static func session(_ identity: String, person: String, at t: Date, lasting: TimeInterval = 3600) -> GateSession {
+        var rng = SystemRandomNumberGenerator()
+        return GateSession(
+            id: SignInSecrets.sessionID(using: &rng), tokenHash: SignInSecrets.hash(SignInSecrets.random(using: &rng)), personID: person,
+            identity: IdentityRef.parse(identity)!, signIn: "test", createdAt: t, expiresAt: t.addingTimeInterval(lasting), lastSeenAt: t,
+            userAgent: "", address: "")
     }
 
     @Test("A periodic job runs on one replica at a time; a lease not renewed passes to another", arguments: Engine.allCases)
