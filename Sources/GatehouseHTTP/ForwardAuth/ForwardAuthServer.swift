@@ -24,18 +24,13 @@ public final class ForwardAuthServer: Sendable {
     let metrics: GatehouseMetrics
     let settings: ForwardAuthSettings
     let logger: Logger
-    let group: any EventLoopGroup
     private let open = Mutex([ObjectIdentifier: any Channel]())
 
-    public init(
-        gatehouse: Gatehouse, metrics: GatehouseMetrics, settings: ForwardAuthSettings, logger: Logger,
-        group: (any EventLoopGroup)? = nil
-    ) {
+    public init(gatehouse: Gatehouse, metrics: GatehouseMetrics, settings: ForwardAuthSettings, logger: Logger) {
         self.gatehouse = gatehouse
         self.metrics = metrics
         self.settings = settings
         self.logger = logger
-        self.group = group ?? settings.loops.group
     }
 
     /// The listener, once bound: its port; as a service it serves until graceful shutdown.
@@ -67,7 +62,7 @@ public final class ForwardAuthServer: Sendable {
     /// Binds (port 0 picks a free one).
     public func start() async throws -> Running {
         let server = self
-        let bootstrap = ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: settings.loops.group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
