@@ -51,6 +51,9 @@ final class LiveState: Sendable {
 
     var isLoaded: Bool { peek { $0.pointee.loaded } }
 
+    /// Changes memory without keeping the change for a running reload: for bookkeeping
+    /// (last-seen times) and for what a sync read from the database. A change this process
+    /// committed goes through `apply`, or a reload reading meanwhile would lose it.
     func update(_ body: (inout LiveSnapshot) -> Void) { snapshot.write { body(&$0) } }
 
     /// Applies to memory a change this process committed (or read back from the database
