@@ -21,6 +21,15 @@ final class SQLiteBackend: SQLBackend {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.label = "gatehouse"
+        // The writer's statement journal in memory. A multi-row insert in a transaction keeps
+        // one (it may fail halfway), and SQLite copies into it every page the statement is
+        // first to touch: ~800,000 page copies, 1.6 GB, for a first sync of 100,000 people,
+        // each a `pwrite` to a temporary file. It only takes effect for transactions begun
+        // after it is set, so it is set when the connection opens. Readers keep the default
+        // (a large sort may still spill to a file).
+        config.prepareDatabase { db in
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA temp_store = MEMORY") }
+        }
         do {
             pool = try DatabasePool(path: path, configuration: config)
         } catch {
