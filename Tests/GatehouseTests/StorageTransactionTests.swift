@@ -138,4 +138,55 @@ struct StorageTransactionTests {
         #expect(try await store.read { db in try db.value(as: Int.self, "SELECT COUNT(*) FROM persons") } == 0)
         #expect(try await store.verifyAudit().problem == nil)
     }
+
+    @Test(
+        "A plan's many audit entries, sealed on another thread, continue the chain in the plan's order; a failure after keeps none",
+        arguments: Engine.allCases)
+    func auditSealedAhead(engine: Engine) async throws {
+        let dir = try TempDir()
+        let store = try #require(try engine.newStore(in: dir) as? SQLStore)
+        _ = try await store.migrate(actor: "test", at: Date())
+        let at = Date(timeIntervalSince1970: 1_780_000_000)
+        let note: @Sendable (String) -> AuditDraft = { AuditDraft(actor: "test", action: "test.note", subject: $0) }
+        try await store.write { db in _ = try SQLStore.appendAudit(db, note("before"), at: at) }
+        let before = try #require(try await store.auditChainHead())
+        // More people than `AuditBatch.sealAheadFrom`, so that their entries are sealed ahead.
+        let count = SQLStore.AuditBatch.sealAheadFrom + 100
+        let people = (0..<count).map { i in
+            DirectoryPerson(dn: "uid=u\(i),ou=people,dc=acme", uid: "u\(i)", email: "u\(i)@acme.com", name: "U \(i)", externalID: "x-\(i)")
+        }
+        let eng = DirectoryGroup(dn: "cn=eng,ou=groups,dc=acme", name: "eng", memberDNs: people.map(\.dn), memberUIDs: [])
+        let listing = DirectoryListing(people: people, groups: [eng])
+        let plan = try await store.applyDirectorySync(prefetched: nil, actor: "test", at: at) { stored in
+            var plan = DirectoryPlanner.plan(listing, stored: stored, identity: IdentityPolicy())
+            var rng = SystemRandomNumberGenerator()
+            for i in plan.added.indices { plan.added[i].newPersonID = PersonID.make(at: at, using: &rng) }
+            return plan
+        }
+        try await store.write { db in _ = try SQLStore.appendAudit(db, note("after"), at: at) }
+        let entries = try await store.auditEntries(AuditQuery()).filter { $0.seq > before.seq }
+        #expect(entries.map(\.seq) == Array(before.seq + 1...before.seq + Int64(entries.count)))
+        #expect(entries.first?.prevHash == before.hash)
+        // Every addition in the plan's order, then the sync's own entry (appended after the
+        // rest were handed over), then the next transaction's.
+        #expect(entries.prefix(count).allSatisfy { $0.action == "directory.person.add" })
+        #expect(entries.prefix(count).map(\.subject) == plan.added.map(\.newPersonID))
+        #expect(entries.dropFirst(count).map(\.action) == ["directory.sync", "test.note"])
+        #expect(try await store.auditChainHead()?.seq == entries.last?.seq)
+        #expect(try await store.verifyAudit().problem == nil)
+
+        // A transaction that fails after handing its entries over keeps none of them.
+        let head = try await store.auditChainHead()
+        struct Failed: Error {}
+        await #expect(throws: (any Error).self) {
+            try await store.write { db in
+                var batch = try SQLStore.AuditBatch(db)
+                for i in 0..<count { batch.append(note("lost \(i)"), at: at) }
+                batch.sealAhead()
+                throw Failed()
+            }
+        }
+        #expect(try await store.auditChainHead()?.seq == head?.seq)
+        #expect(try await store.verifyAudit().problem == nil)
+    }
 }

@@ -137,6 +137,7 @@ final class BulkPeopleWriter: PeopleTransaction {
     /// Writes what is kept: persons, identities, seat events, memberships, audit entries (each
     /// refers to the ones before it).
     func flush() throws {
+        audit?.sealAhead()
         var persons = SQLRows("persons", ["id", "name", "email", "created_at", "seat"])
         for p in kept.persons {
             persons.append([.text(p.id), .text(p.name), .optional(p.email), .text(p.stamp), .text(p.seated ? "active" : "none")])

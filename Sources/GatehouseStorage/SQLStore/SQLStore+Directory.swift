@@ -163,6 +163,7 @@ struct DirectoryApplier {
             for addition in plan.added { try add(addition, &targets, &audit, &rows) }
         }
         for change in plan.memberships { try setGroups(change, &audit, &rows) }
+        audit.sealAhead()
         try rows.insert(db)
         if summary { audit.append(plan.syncAudit(actor: actor), at: at) }
         try audit.finish()
