@@ -39,8 +39,9 @@ public final class AuditWriteLog: Sendable {
         seqs.withLock { $0.removeAll() }
     }
 
-    /// Forgets the entries up to `seq`: memory was replaced by a read of the database as of
-    /// `seq`, and the changes of the later ones were applied to it (`LiveState.install`).
+    /// Forgets the entries up to `seq`: memory took a read of the database as of `seq` (all
+    /// of it, or the people changed since the last), and the changes of the later ones were
+    /// applied over it (`LiveState.install`).
     public func forget(through seq: Int64) {
         seqs.withLock { seqs in seqs = seqs.filter { $0 > seq } }
     }

@@ -79,16 +79,19 @@ final class LiveState: Sendable {
         _ = recordings.withLock { $0.changes.removeValue(forKey: id) }
     }
 
-    /// Replaces memory with a snapshot read while `recording` ran, then applies to it again the
-    /// changes this process applied to the old one meanwhile. A change the read includes too
-    /// (committed just before the read began, applied just after) is applied twice, to the same
-    /// effect — unless another process changed the same person in that instant: then memory
-    /// keeps this process's version of them until the next reload. `also` runs under the same
-    /// lock, told whether memory was loaded before.
-    func install(_ next: LiveSnapshot, recording id: Int, also: (_ wasLoaded: Bool) -> Void) {
+    /// Applies what a read made while `recording` ran found in the database — `read` replaces
+    /// the whole snapshot (a reload) or writes the people changed elsewhere over it (a sync) —
+    /// then applies again the changes this process applied meanwhile: the read may predate
+    /// them. A change the read includes too (committed just before the read began, applied
+    /// just after) is applied twice, to the same effect — unless another process changed the
+    /// same person in that instant: then memory keeps this process's version of them until
+    /// the next reload. `also` runs under the same lock, told whether memory was loaded before.
+    func install(
+        recording id: Int, _ read: (inout LiveSnapshot) -> Void, also: (_ wasLoaded: Bool) -> Void = { _ in }
+    ) {
         snapshot.write { snapshot in
             let wasLoaded = snapshot.loaded
-            snapshot = next
+            read(&snapshot)
             let changes = recordings.withLock { $0.changes.updateValue([], forKey: id) ?? [] }
             for change in changes { change(&snapshot) }
             also(wasLoaded)

@@ -26,7 +26,7 @@ extension Gatehouse {
         // (applied again, or still to be applied): the next sync need not read those back.
         // Not after a first load: a write that reloads instead (a license, a directory sync)
         // does not reload memory that is not loaded yet, so its entries are read back.
-        live.install(next, recording: recording) { wasLoaded in
+        live.install(recording: recording, { $0 = next }) { wasLoaded in
             if wasLoaded { store.writeLog.forget(through: index.auditSeq) } else { store.writeLog.clear() }
         }
         // Loading freed as much as it kept (rows read, the index it replaced): hand it back.
@@ -69,14 +69,16 @@ extension Gatehouse {
         }
         // First logins, seats and memberships changed elsewhere (another replica's traffic):
         // only the people concerned are read again, not everyone.
-        if loaded, head > known,
-            let changes = try await store.peopleChanges(after: known, limit: Self.changesReadPersonByPerson(among: people))
-        {
-            live.update { $0.index.apply(changes) }
-            // As after a reload: a write of this process that raced with this read is
-            // trusted no more (the next sync reads the people it changed).
-            store.writeLog.clear()
-            return true
+        if loaded, head > known {
+            // As for a reload: what this process commits while the rows are read is applied
+            // over them again (they may predate it), and the next sync need not read it back.
+            let recording = live.beginRecording()
+            defer { live.endRecording(recording) }
+            if let changes = try await store.peopleChanges(after: known, limit: Self.changesReadPersonByPerson(among: people)) {
+                live.install(recording: recording, { $0.index.apply(changes) })
+                store.writeLog.forget(through: changes.auditSeq)
+                return true
+            }
         }
         try await refresh()
         return true
