@@ -147,8 +147,6 @@ struct StateSyncTests {
     @Test("A sync reading the people another replica changed keeps what this process wrote while it read")
     func syncKeepsOwnWritesMadeWhileItRead() async throws {
         let (_, server, vendor) = try await gatehouseWithLicense(engine: .postgres, seats: 50)
-        let cluster = try PostgresCluster.shared.get()
-        let database = try #require(URL(string: server.store.location)).lastPathComponent
         let alice = try #require(try await server.authorizeLogin(login("github:alice"), actor: "test").personID)
         let bob = try #require(try await server.authorizeLogin(login("github:bob"), actor: "test").personID)
         // Another replica releases Alice's seat and starts a session for Bob: the server's next
@@ -157,36 +155,14 @@ struct StateSyncTests {
         _ = try await other.deactivateSeat(user: "github:alice", actor: "cli")
         try await other.start(Self.session("github:bob", person: bob, at: other.now()), actor: "gate")
 
-        // The sessions table locked, so that the sync's read waits there, Alice's row read. (On
-        // a thread of its own: psql blocks for as long as it holds the lock.)
-        let unlocked = DispatchGroup()
-        DispatchQueue.global().async(group: unlocked) {
-            _ = try? cluster.psql("BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;", database: database)
-        }
-        func locks(_ condition: String) throws -> Int {
-            Int(
-                try cluster.psql(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'sessions' AND \(condition)",
-                    database: database)) ?? 0
-        }
-        func waitFor(_ condition: String, _ what: String) async throws {
-            var tries = 0
-            while try locks(condition) == 0, tries < 500 {
-                tries += 1
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            #expect(try locks(condition) > 0, "\(what) never happened")
-        }
-        try await waitFor("l.mode = 'AccessExclusiveLock' AND l.granted", "the lock")
+        // The sessions table locked, so that the sync's read waits there, Alice's row read.
+        let lock = try await HeldTableLock("sessions", databaseURL: server.store.location)
         let sync = Task { try await server.syncIfChanged() }
-        try await waitFor("NOT l.granted", "the sync's read waiting")
+        try await lock.waitForWaiter()
         // Meanwhile this process gives Alice a seat again: committed, and applied to memory.
         _ = try await server.activateSeat(user: "github:alice", actor: "cli")
-        #expect(try locks("NOT l.granted") > 0, "the sync's read stopped waiting before the write was made")
-        _ = try cluster.psql(
-            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                + "WHERE c.relname = 'sessions' AND l.mode = 'AccessExclusiveLock' AND l.granted", database: database)
-        unlocked.wait()
+        #expect(try lock.waiting() > 0, "the sync's read stopped waiting before the write was made")
+        try lock.release()
 
         #expect(try await sync.value)
         // Alice's row as read (no seat) did not overwrite this process's later write…
@@ -194,6 +170,28 @@ struct StateSyncTests {
         try await expectMemoryFollowsWrites(server)
         // …and that write is known to be in memory: the next sync reads nothing back.
         #expect(try await server.syncIfChanged() == false)
+    }
+
+    /// PostgreSQL only, as above. A write that reloads memory (a license) reloads none that is not
+    /// loaded yet: what the first load read before it must not count as holding it.
+    @Test("A license installed while the first load reads is read back by the next sync")
+    func licenseInstalledDuringFirstLoad() async throws {
+        let (_, server, vendor) = try await gatehouseWithLicense(engine: .postgres, seats: 50)
+        let fresh = try anotherProcess(beside: server, trusting: vendor)
+        // The tokens table locked: the first load reads people, the license and the policy, then waits.
+        let lock = try await HeldTableLock("tokens", databaseURL: server.store.location)
+        let load = Task { try await fresh.refresh() }
+        try await lock.waitForWaiter()
+        let more = vendor.signUnchecked(TestVendor.terms(id: "lic_acme_2026_more", seats: 80, price: TestVendor.price(seats: 80)))
+        _ = try await fresh.installLicense(text: more, actor: "cli")
+        #expect(try lock.waiting() > 0, "the load stopped waiting before the license was installed")
+        try lock.release()
+        try await load.value
+        #expect(fresh.live.read { $0.license?.seats } == 50)  // as the load read it
+
+        #expect(try await fresh.syncIfChanged())
+        #expect(fresh.live.read { $0.license?.licenseID } == "lic_acme_2026_more")
+        try await expectMemoryFollowsWrites(fresh)
     }
 
     @Test("Memory holds a new token's and session's times as the database keeps them, to the millisecond")

@@ -193,3 +193,54 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         try DatabaseLocation(newDatabase(in: dir, name: name)).open(create: true)
     }
 }
+
+/// An ACCESS EXCLUSIVE lock on one table of a test database, held by a psql session on a
+/// thread of its own (psql blocks while it holds it): a statement of Gatehouse's reading the
+/// table waits, and with it the read it belongs to, until `release()`. How a test stops a read
+/// halfway, to write something meanwhile.
+final class HeldTableLock: Sendable {
+    let cluster: PostgresCluster
+    let database: String
+    let table: String
+    private let ended = DispatchGroup()
+
+    /// Takes the lock; returns once it is held. `databaseURL`: the store's location.
+    init(_ table: String, databaseURL: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        cluster = try PostgresCluster.shared.get()
+        database = try #require(URL(string: databaseURL), sourceLocation: sourceLocation).lastPathComponent
+        self.table = table
+        let sql = "BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;"
+        DispatchQueue.global().async(group: ended) { [cluster, database] in _ = try? cluster.psql(sql, database: database) }
+        try await waitUntil("l.mode = 'AccessExclusiveLock' AND l.granted", "the lock on \(table) was never taken", sourceLocation)
+    }
+
+    /// Statements waiting for the lock.
+    func waiting() throws -> Int { try locks("NOT l.granted") }
+
+    /// Returns once a statement waits for the lock.
+    func waitForWaiter(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await waitUntil("NOT l.granted", "nothing waited for the lock on \(table)", sourceLocation)
+    }
+
+    /// Ends the holding session (its transaction rolls back): the waiting statements go on.
+    func release() throws {
+        try cluster.psql(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                + "WHERE c.relname = '\(table)' AND l.mode = 'AccessExclusiveLock' AND l.granted", database: database)
+        ended.wait()
+    }
+
+    private func locks(_ condition: String) throws -> Int {
+        let sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '\(table)' AND \(condition)"
+        return Int(try cluster.psql(sql, database: database)) ?? 0
+    }
+
+    private func waitUntil(_ condition: String, _ failure: String, _ sourceLocation: SourceLocation) async throws {
+        var tries = 0
+        while try locks(condition) == 0, tries < 500 {
+            tries += 1
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try locks(condition) > 0, Comment(rawValue: failure), sourceLocation: sourceLocation)
+    }
+}
