@@ -404,11 +404,10 @@ struct EgressProxyTests {
         await idle.proxy.stop()
 
         // A closed port on an allowed address: a clean 502, not a hang.
-        let closed = try await Upstream.start(.http)
-        let closedPort = closed.port
-        await closed.stop()
-        let fixture2 = try await ProxyFixture.start(policy: Self.policy(port: closedPort, allowLoopback: true), resolver: Self.resolver())
-        let unreachable = try await fixture2.exchange("CONNECT allowed.test:\(closedPort) HTTP/1.1\r\n\r\n")
+        let closed = try RefusingPort()
+        let fixture2 = try await ProxyFixture.start(policy: Self.policy(port: closed.port, allowLoopback: true), resolver: Self.resolver())
+        let unreachable = try await fixture2.exchange("CONNECT allowed.test:\(closed.port) HTTP/1.1\r\n\r\n")
+        withExtendedLifetime(closed) {}
         #expect(unreachable.status == 502 && unreachable.header("x-gatehouse-egress-reason") == "upstream_unreachable")
         await fixture.proxy.stop()
         await fixture2.proxy.stop()

@@ -174,6 +174,32 @@ private func kernelFreePort() throws -> Int {
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
+/// A loopback port that refuses connections for as long as this is kept: bound, never
+/// listening, so no other test running meanwhile can take it (a port freed by stopping a
+/// server can be, and then answers).
+final class RefusingPort {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else {
+            close(fd)
+            throw MissingProgram(message: "cannot bind a loopback port")
+        }
+        (self.fd, port) = (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    deinit { close(fd) }
+}
+
 /// Waits until something accepts connections on the loopback port (up to 10 s).
 func waitForPort(_ port: Int) throws {
     for _ in 0..<1000 {
