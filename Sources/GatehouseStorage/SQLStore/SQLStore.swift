@@ -320,16 +320,19 @@ struct SealedAudit: Sendable {
     }
 }
 
-/// Entries being sealed on a thread of Dispatch's (`AuditBatch.sealAhead`). Sealing reads
+/// Entries being sealed on a queue of their own (`AuditBatch.sealAhead`). Sealing reads
 /// nothing but its drafts, so the caller's transaction goes on meanwhile; if it fails first,
 /// the work ends unused.
 final class AuditSealedAhead: Sendable {
     private let done = DispatchGroup()
     private let result = Mutex<SealedAudit?>(nil)
+    /// A serial queue of Gatehouse's own always gets a thread; Dispatch's global queues on
+    /// Linux have one per core, which the writer waiting here may be holding.
+    private static let queue = DispatchQueue(label: "gatehouse.audit-sealing")
 
     init(after head: SealedAudit, _ drafts: [(draft: AuditDraft, at: Date)]) {
         done.enter()
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
+        Self.queue.async { [self] in
             var sealed = head
             sealed.seal(drafts)
             result.withLock { $0 = sealed }
