@@ -210,7 +210,13 @@ final class HeldTableLock: Sendable {
         database = try #require(URL(string: databaseURL), sourceLocation: sourceLocation).lastPathComponent
         self.table = table
         let sql = "BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;"
-        DispatchQueue.global().async(group: ended) { [cluster, database] in _ = try? cluster.psql(sql, database: database) }
+        // A thread of its own, not one of Dispatch's few global ones: it blocks for as long as
+        // the lock is held, and running a program (psql, here and elsewhere) needs those.
+        ended.enter()
+        Thread.detachNewThread { [cluster, database, ended] in
+            _ = try? cluster.psql(sql, database: database)
+            ended.leave()
+        }
         try await waitUntil("l.mode = 'AccessExclusiveLock' AND l.granted", "the lock on \(table) was never taken", sourceLocation)
     }
 
