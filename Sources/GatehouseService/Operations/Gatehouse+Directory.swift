@@ -27,19 +27,30 @@ public struct DirectorySyncOutcome: Sendable {
         ]
     }
 
+    /// Lines of each kind of change listed before the rest are only counted: a first sync
+    /// adds the whole directory, and a hundred thousand lines tell an administrator less than
+    /// the count does (`--json` lists every one).
+    public static let listedPerKind = 100
+
+    static func listed<T>(_ items: [T], _ what: String, _ line: (T) -> String) -> [String] {
+        var out = items.prefix(listedPerKind).map(line)
+        if items.count > listedPerKind { out.append("  … and \(items.count - listedPerKind) more \(what) (--json lists every one)") }
+        return out
+    }
+
     /// The plan for people: what is added, updated, leaves, and whose groups change.
     public var lines: [String] {
         var out = [
             "\(dryRun ? "plan (dry run, nothing changed)" : "synced"): \(plan.directoryPeople) people and \(plan.directoryGroups) groups in the directory "
                 + "(read \(String(format: "%.2f", readSeconds)) s\(dryRun ? "" : ", applied \(String(format: "%.2f", applySeconds)) s"))"
         ]
-        out += plan.added.map { "  + ldap:\($0.person.uid)\($0.person.email.map { " <\($0)>" } ?? "")" }
-        out += plan.updated.map { "  ~ ldap:\($0.person.uid) (\($0.changes.joined(separator: ", ")))" }
-        out += plan.left.map { "  - ldap:\($0.uid) left the directory: no login, seat released" }
-        out += plan.memberships.map { change in
+        out += Self.listed(plan.added, "added") { "  + ldap:\($0.person.uid)\($0.person.email.map { " <\($0)>" } ?? "")" }
+        out += Self.listed(plan.updated, "updated") { "  ~ ldap:\($0.person.uid) (\($0.changes.joined(separator: ", ")))" }
+        out += Self.listed(plan.left, "left") { "  - ldap:\($0.uid) left the directory: no login, seat released" }
+        out += Self.listed(plan.memberships, "membership changes") { change in
             "  groups ldap:\(change.uid): " + (change.added.sorted().map { "+" + $0 } + change.removed.sorted().map { "-" + $0 }).joined(separator: " ")
         }
-        out += plan.warnings.map { "  warning: \($0)" }
+        out += Self.listed(plan.warnings, "warnings") { "  warning: \($0)" }
         if plan.stableIDChanges > 0 {
             out.append(
                 plan.rekey

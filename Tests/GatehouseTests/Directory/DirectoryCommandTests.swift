@@ -58,6 +58,20 @@ struct DirectoryCommandTests {
         #expect(try cli("audit", "verify").status == 0)
     }
 
+    @Test("A sync of more people than are listed prints the first of them and counts the rest; --json lists every one")
+    func longPlanCounted() async throws {
+        let shown = DirectorySyncOutcome.listedPerKind
+        let slapd = try Slapd(ldif: DirectoryFixture.many(shown + 30))
+        let cli = try cli(slapd)
+        let dry = try cli("ldap", "sync", "--dry-run").expectSuccess()
+        let lines = dry.stdout.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("  + ldap:") }.count == shown)
+        #expect(lines.contains("  … and 30 more added (--json lists every one)"), "\(dry.stdout.suffix(400))")
+        #expect(lines.last == "\(shown + 30) added, 0 updated, 0 left, 0 membership changes")
+        let json = try JSONValue.parse(Array(try cli("ldap", "sync", "--dry-run", "--json").expectSuccess().stdout.utf8))
+        #expect(json["added"]?.arrayValue?.count == shown + 30)
+    }
+
     @Test("ldap test --user matches the uid exactly: filter metacharacters are escaped")
     func escapedLookup() async throws {
         let slapd = try Slapd(ldif: DirectoryFixture.ldif)
