@@ -33,8 +33,8 @@ public final class AuditWriteLog: Sendable {
     }
 
     /// Forgets everything, so that the next sync reads back what this process wrote: after a
-    /// first load, and after people read again one by one (rows that may predate a write of
-    /// this process whose change memory already holds).
+    /// first load (a write that reloads memory instead, a license say, reloads none that is
+    /// not loaded yet). Elsewhere a read keeps what it does not hold (`forget(through:)`).
     public func clear() {
         seqs.withLock { $0.removeAll() }
     }
