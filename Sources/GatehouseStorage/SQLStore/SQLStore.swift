@@ -320,28 +320,21 @@ struct SealedAudit: Sendable {
     }
 }
 
-/// Entries being sealed on a queue of their own (`AuditBatch.sealAhead`). Sealing reads
-/// nothing but its drafts, so the caller's transaction goes on meanwhile; if it fails first,
-/// the work ends unused.
-final class AuditSealedAhead: Sendable {
-    private let done = DispatchGroup()
-    private let result = Mutex<SealedAudit?>(nil)
-    /// A serial queue of Gatehouse's own always gets a thread; Dispatch's global queues on
-    /// Linux have one per core, which the writer waiting here may be holding.
-    private static let queue = DispatchQueue(label: "gatehouse.audit-sealing")
+/// Entries being sealed on a queue of their own (`AuditBatch.sealAhead`), in the manner of
+/// `PeopleLoader`: sealing reads nothing but its drafts, so the caller's transaction goes on
+/// meanwhile; if it fails first, the work ends unused. A serial queue of its own always gets
+/// a thread; Dispatch's global queues on Linux have one per core, which the writer waiting
+/// here may be holding.
+final class AuditSealedAhead: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "gatehouse.audit-sealing")
+    /// Touched only on `queue`.
+    private var sealed: SealedAudit
 
     init(after head: SealedAudit, _ drafts: [(draft: AuditDraft, at: Date)]) {
-        done.enter()
-        Self.queue.async { [self] in
-            var sealed = head
-            sealed.seal(drafts)
-            result.withLock { $0 = sealed }
-            done.leave()
-        }
+        sealed = head
+        queue.async { self.sealed.seal(drafts) }
     }
 
-    func wait() -> SealedAudit {
-        done.wait()
-        return result.withLock { $0! }
-    }
+    /// Waits for the sealing, and hands the entries over.
+    func wait() -> SealedAudit { queue.sync { sealed } }
 }
