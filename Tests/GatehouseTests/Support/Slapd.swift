@@ -159,20 +159,8 @@ func freeLoopbackPort() throws -> Int {
     throw MissingProgram(message: "cannot find a free loopback port")
 }
 
-private func kernelFreePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &addr) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-    }
-    guard bound else { throw MissingProgram(message: "cannot find a free loopback port") }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
+/// A port the kernel picks, bound a moment and let go.
+private func kernelFreePort() throws -> Int { try RefusingPort().port }
 
 /// A loopback port that refuses connections for as long as this is kept: bound, never
 /// listening, so no other test running meanwhile can take it (a port freed by stopping a
